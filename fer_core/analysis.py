@@ -1,0 +1,116 @@
+"""Photo-level workflows shared by the CLI, the dashboard and Python users: explain, occlude, evaluate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .explain import create_explainer, occlude_regions, region_share, to_heatmap
+from .explain._base import Explainer
+from .face import Face, FaceDetector, find_faces, parse_regions
+from .models import LoadedModel
+from .models.preprocess import to_model_input
+
+
+@dataclass
+class FaceResult:
+    """One face with its class probabilities and one heatmap per class (channel-summed, crop resolution)."""
+
+    face: Face
+    probs: np.ndarray  # (K,)
+    heatmaps: np.ndarray  # (K, H, W)
+    labels: tuple[str, ...]
+
+    @property
+    def pred(self) -> str:
+        return self.labels[int(self.probs.argmax())]
+
+    def region_share(self, label: str | None = None) -> dict[str, float]:
+        k = self.labels.index(label) if label else int(self.probs.argmax())
+        return region_share(self.heatmaps[k], self.face.regions)
+
+    def to_json(self) -> dict:
+        x, y, w, h = self.face.box
+        return {
+            "box": [round(x, 1), round(y, 1), round(w, 1), round(h, 1)],
+            "landmarks": {n: [round(float(a), 1), round(float(b), 1)]
+                          for n, (a, b) in zip(("left_eye", "right_eye", "nose", "mouth_left", "mouth_right"),
+                                               self.face.landmarks)},
+            "detector_score": None if np.isnan(self.face.score) else round(self.face.score, 4),
+            "used_as_crop": self.face.used_as_crop,
+            "probs": {lab: round(float(p), 6) for lab, p in zip(self.labels, self.probs)},
+            "pred": self.pred,
+            "region_share": {k: round(v, 4) for k, v in self.region_share().items()},
+        }
+
+
+@torch.no_grad()
+def predict_crops(loaded: LoadedModel, crops: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:
+    """(N, K) class probabilities for aligned RGB crops."""
+    out = []
+    for start in range(0, len(crops), batch_size):
+        x = to_model_input(crops[start:start + batch_size], loaded.card)
+        out.append(torch.softmax(loaded.model(x).double(), 1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, loaded.card.num_classes))
+
+
+def explain_faces(loaded: LoadedModel, faces: Sequence[Face], method: str = "lrp",
+                  explainer: Explainer | None = None) -> list[FaceResult]:
+    """Probabilities and all-class heatmaps for already aligned faces."""
+    if not faces:
+        return []
+    explainer = explainer or create_explainer(method, loaded.model, loaded.card)
+    x = to_model_input([f.crop for f in faces], loaded.card)
+    probs = predict_crops(loaded, [f.crop for f in faces])
+    rel = explainer.attribute_all(x)  # (N, K, C, H, W)
+    heat = rel.sum(2).double().numpy()
+    return [FaceResult(face=f, probs=p, heatmaps=h, labels=loaded.card.label_names)
+            for f, p, h in zip(faces, probs, heat)]
+
+
+def explain_image(image: np.ndarray, loaded: LoadedModel, method: str = "lrp",
+                  detector: FaceDetector | None = None, explainer: Explainer | None = None) -> list[FaceResult]:
+    """Find every face in an RGB photo and explain each (raises FaceNotFoundError if there is none)."""
+    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    return explain_faces(loaded, faces, method, explainer)
+
+
+def occlude_image(image: np.ndarray, loaded: LoadedModel, regions: str | Sequence[str] | None = None,
+                  fill: str = "mean", detector: FaceDetector | None = None) -> list[dict]:
+    """Per face: probabilities intact and with each region hidden (JSON-ready)."""
+    names = parse_regions(regions)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    base, occ = occlude_regions(loaded.model, loaded.card, [f.crop for f in faces], [f.regions for f in faces],
+                                names, fill)
+    labels = loaded.card.label_names
+    out = []
+    for f, b, o in zip(faces, base, occ):
+        out.append({
+            "box": [round(v, 1) for v in f.box],
+            "used_as_crop": f.used_as_crop,
+            "fill": fill,
+            "base": {lab: round(float(p), 6) for lab, p in zip(labels, b)},
+            "occluded": {r: {lab: round(float(p), 6) for lab, p in zip(labels, o[i])} for i, r in enumerate(names)},
+        })
+    return out
+
+
+def load_manifest_rows(path: str | Path) -> list[tuple[Path, str]]:
+    """(absolute image path, label) rows of a manifest CSV with at least ``path`` and ``label`` columns."""
+    import pandas as pd
+
+    from .errors import DatasetError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"manifest not found: {path}")
+    df = pd.read_csv(path)
+    missing = {"path", "label"} - set(df.columns)
+    if missing:
+        raise DatasetError(f"{path}: manifest needs columns path and label; missing {sorted(missing)}")
+    root = path.parent
+    return [((root / p) if not Path(p).is_absolute() else Path(p), str(lab))
+            for p, lab in zip(df["path"].astype(str), df["label"])]

@@ -1,0 +1,50 @@
+"""Explanations with one call shape: ``create_explainer(method, model).attribute(images, target=...)``."""
+from __future__ import annotations
+
+from torch import nn
+
+from ..models.card import ModelCard
+from ..models.preprocess import input_bounds
+from ._base import Explainer, resolve_targets
+from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
+from .canonize import canonical_copy
+from .lrp import LRPExplainer, zennit_lrp
+from .regions import FILLS, fill_region, occlude_regions, region_share
+from .visualize import class_grid, colorize, overlay, to_heatmap
+
+METHODS: dict[str, str] = {
+    "lrp": "LRP (epsilon-plus-flat)",
+    "lrp_gamma_box": "LRP (epsilon-gamma-box)",
+    "lrp_alpha2_beta1": "LRP (epsilon-alpha2-beta1-flat)",
+    "ig": "Integrated Gradients",
+    "saliency": "Saliency (|gradient|)",
+    "gradcam": "Grad-CAM",
+    "occlusion": "Sliding-window occlusion",
+}
+MSG_METHOD = "unknown explanation method {name!r}; choose from {known}"
+
+
+def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explainer:
+    """Build the explainer for ``method`` (a key of :data:`METHODS`) on a private copy of ``model``."""
+    if method == "lrp":
+        return LRPExplainer(model, "epsilon_plus_flat")
+    if method == "lrp_alpha2_beta1":
+        return LRPExplainer(model, "epsilon_alpha2_beta1_flat")
+    if method == "lrp_gamma_box":
+        return LRPExplainer(model, "epsilon_gamma_box", bounds=input_bounds(card))
+    if method == "ig":
+        return IntegratedGradientsExplainer(model)
+    if method == "saliency":
+        return SaliencyExplainer(model)
+    if method == "gradcam":
+        return GradCamExplainer(model)
+    if method == "occlusion":
+        return OcclusionExplainer(model, window=max(4, card.input_size[0] // 8), stride=max(2, card.input_size[0] // 16))
+    raise ValueError(MSG_METHOD.format(name=method, known=", ".join(METHODS)))
+
+
+__all__ = [
+    "Explainer", "FILLS", "GradCamExplainer", "IntegratedGradientsExplainer", "LRPExplainer", "METHODS",
+    "OcclusionExplainer", "SaliencyExplainer", "canonical_copy", "class_grid", "colorize", "create_explainer",
+    "fill_region", "occlude_regions", "overlay", "region_share", "resolve_targets", "to_heatmap", "zennit_lrp",
+]

@@ -1,0 +1,85 @@
+"""The one call shape shared by every explainer: ``attribute(images, target=..., batch_size=...)``."""
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .._utils.progress import progress_iter
+
+Target = int | Sequence[int] | torch.Tensor | None
+MSG_IMAGES = "images must be a float (N, C, H, W) tensor, got {what}"
+MSG_TARGET = "target must be an int, a sequence of N ints or an (N,) tensor in [0, {k}), got {what}"
+
+
+def check_images(images: torch.Tensor) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or not images.is_floating_point():
+        what = f"{type(images).__name__} of shape {tuple(getattr(images, 'shape', ()))}"
+        raise TypeError(MSG_IMAGES.format(what=what))
+    return images
+
+
+def resolve_targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
+    """captum's convention: int = same class for all, sequence/tensor = one per row, None = the predicted class."""
+    n, k = logits.shape
+    if target is None:
+        return logits.argmax(1)
+    if isinstance(target, int):
+        t = torch.full((n,), target, dtype=torch.long)
+    else:
+        t = torch.as_tensor(target, dtype=torch.long).flatten()
+    if t.numel() != n or (t < 0).any() or (t >= k).any():
+        raise ValueError(MSG_TARGET.format(k=k, what=target))
+    return t.to(logits.device)
+
+
+class Explainer:
+    """Base class: owns a private eval-mode copy of the model so hooks never touch a shared (cached) model.
+
+    Subclasses implement ``_attribute(images, targets) -> (N, C, H, W)``; batching, target resolution and the
+    all-classes view are handled here. A lock serialises calls, so one explainer can serve several threads.
+    """
+
+    name = "base"
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self._lock = threading.Lock()
+
+    @torch.no_grad()
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def attribute(self, images: torch.Tensor, target: Target = None, batch_size: int = 32,
+                  show_progress: bool = False) -> torch.Tensor:
+        """Attributions shaped like ``images`` for ``target`` (see :func:`resolve_targets`)."""
+        images = check_images(images)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        targets = resolve_targets(target, self.logits(images))
+        out = torch.empty_like(images)
+        starts = range(0, len(images), batch_size)
+        with self._lock:
+            for start in progress_iter(starts, show_progress, desc=self.name):
+                sl = slice(start, start + batch_size)
+                out[sl] = self._attribute(images[sl], targets[sl]).to(out.dtype)
+        return out
+
+    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False
+                      ) -> torch.Tensor:
+        """Attributions for every class: (N, K, C, H, W). Subclasses may batch the classes (LRP does)."""
+        images = check_images(images)
+        k = self.logits(images[:1]).shape[1]
+        n = len(images)
+        rows = images.repeat_interleave(k, 0)
+        targets = torch.arange(k).repeat(n)
+        return self.attribute(rows, targets, batch_size=batch_size * k,
+                              show_progress=show_progress).view(n, k, *images.shape[1:])

@@ -1,0 +1,68 @@
+"""Canonical copies of models for LRP: separable convs fused, BatchNorm folded exactly, one flat Sequential.
+
+LRP rules assume every linear map is followed by a non-linearity and that BN is part of the conv. A depthwise
+conv followed directly by a pointwise conv (no ReLU between) loses relevance under ZPlus, and an unfolded BN is
+skipped. Both are fixed here by exact rewriting on a *copy*: the caller's model is never touched, so the copy
+is also safe to hook while other threads use the original.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..models.layers import SeparableConv2d
+from ..models.mini_xception import explain_layers
+
+
+def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """conv followed by eval-mode BN as one conv: W' = W * g / sqrt(var + eps), b' = (b - mean) g / sqrt + beta."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                      padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    fused.weight.data.copy_(conv.weight * scale[:, None, None, None])
+    fused.bias.data.copy_((bias - bn.running_mean) * scale + bn.bias)
+    return fused.to(conv.weight.dtype)
+
+
+def _canonize_sequential(seq: nn.Sequential) -> nn.Sequential:
+    out: list[nn.Module] = []
+    for module in seq:
+        if isinstance(module, SeparableConv2d):
+            module = module.fused()
+        elif isinstance(module, nn.Sequential):
+            module = _canonize_sequential(module)
+        else:
+            _canonize_children(module)
+        if isinstance(module, nn.BatchNorm2d) and out and isinstance(out[-1], nn.Conv2d):
+            out[-1] = _fold_bn(out[-1], module)
+            continue
+        if isinstance(module, nn.BatchNorm2d):
+            raise ValueError("a BatchNorm2d that does not follow a conv cannot be folded")
+        # a Sequential(conv, bn) that collapsed to one conv is flattened into its parent
+        if isinstance(module, nn.Sequential) and len(module) == 1:
+            module = module[0]
+        out.append(module)
+    return nn.Sequential(*out)
+
+
+def _canonize_children(module: nn.Module) -> None:
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Sequential):
+            setattr(module, name, _canonize_sequential(child))
+        elif isinstance(child, SeparableConv2d):
+            setattr(module, name, child.fused())
+        else:
+            _canonize_children(child)
+
+
+@torch.no_grad()
+def canonical_copy(model: nn.Module) -> nn.Sequential:
+    """An eval-mode, gradient-free flat Sequential computing the same function as ``model``."""
+    layers = [copy.deepcopy(m) for m in explain_layers(model)]
+    seq = _canonize_sequential(nn.Sequential(*layers)).eval()
+    for p in seq.parameters():
+        p.requires_grad_(False)
+    return seq

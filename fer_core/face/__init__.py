@@ -1,0 +1,14 @@
+"""Faces: safe decoding, detection, similarity alignment and named region masks."""
+from __future__ import annotations
+
+from .align import LANDMARK_NAMES, TEMPLATES, align_face, similarity_transform, template_points
+from .detect import DetectedFace, FaceDetector
+from .io import MAX_BYTES, MAX_PIXELS, load_image
+from .pipeline import Face, default_detector, find_faces
+from .regions import parse_regions, region_masks
+
+__all__ = [
+    "DetectedFace", "Face", "FaceDetector", "LANDMARK_NAMES", "MAX_BYTES", "MAX_PIXELS", "TEMPLATES", "align_face",
+    "default_detector", "find_faces", "load_image", "parse_regions", "region_masks", "similarity_transform",
+    "template_points",
+]

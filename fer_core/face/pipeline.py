@@ -1,0 +1,84 @@
+"""Photo -> aligned face crops with landmarks and region masks, the input of every explanation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..errors import FaceNotFoundError
+from .align import align_face, apply_transform, template_points
+from .detect import DetectedFace, FaceDetector
+from .regions import region_masks
+
+CROP_FALLBACK_MAX_SIDE = 160  # images up to this size with no detectable face are taken as ready-made crops
+MSG_NO_FACE = ("no face found in the {w} x {h} image. Try a photo where the face is frontal, at least ~40 px "
+               "wide and not cut off; images of at most {limit} px are used directly as aligned face crops.")
+
+
+@dataclass
+class Face:
+    """An aligned face: crop (H, W, 3) uint8 RGB at the model's input size, with landmarks and region masks.
+
+    ``box`` and ``landmarks`` are in the original photo's pixels; ``crop_landmarks`` in the crop's.
+    ``used_as_crop`` is True when the whole image was taken as an already-aligned crop (no detection).
+    """
+
+    crop: np.ndarray
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    crop_landmarks: np.ndarray
+    score: float
+    used_as_crop: bool
+    to_crop: np.ndarray = field(repr=False)  # 2 x 3 image -> crop matrix
+    regions: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+
+def _as_crop(image: np.ndarray, size: tuple[int, int], template: str) -> Face:
+    h, w = image.shape[:2]
+    crop = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA if h > size[0] else cv2.INTER_LINEAR)
+    pts = template_points(template, size)
+    to_crop = np.array([[size[1] / w, 0, 0], [0, size[0] / h, 0]], dtype=np.float64)
+    inv = np.array([[w / size[1], 0, 0], [0, h / size[0], 0]])
+    return Face(crop=crop, box=(0.0, 0.0, float(w), float(h)), landmarks=apply_transform(inv, pts),
+                crop_landmarks=pts, score=float("nan"), used_as_crop=True, to_crop=to_crop,
+                regions=region_masks(pts, size))
+
+
+def _from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
+    crop, m = align_face(image, det.landmarks, size, template)
+    crop_pts = apply_transform(m, det.landmarks)
+    return Face(crop=crop, box=det.box, landmarks=det.landmarks, crop_landmarks=crop_pts, score=det.score,
+                used_as_crop=False, to_crop=m, regions=region_masks(crop_pts, size))
+
+
+def find_faces(image: np.ndarray, size: tuple[int, int], template: str = "fer2013",
+               detector: FaceDetector | None = None, max_faces: int = 16) -> list[Face]:
+    """Detect, align and mask every face (largest first, at most ``max_faces``).
+
+    Small images with no detectable face (dataset crops such as FER2013's 48 x 48) are used as aligned crops.
+
+    Raises
+    ------
+    FaceNotFoundError
+        If a larger image contains no face.
+    """
+    detector = detector or default_detector()
+    h, w = image.shape[:2]
+    detections = detector.detect(image) if min(h, w) >= 24 else []
+    if not detections:
+        if max(h, w) <= CROP_FALLBACK_MAX_SIDE:
+            return [_as_crop(image, size, template)]
+        raise FaceNotFoundError(MSG_NO_FACE.format(w=w, h=h, limit=CROP_FALLBACK_MAX_SIDE))
+    return [_from_detection(image, d, size, template) for d in detections[:max_faces]]
+
+
+_DEFAULT: FaceDetector | None = None
+
+
+def default_detector() -> FaceDetector:
+    """A process-wide detector (loading the ONNX nets costs ~50 ms; the detector is thread-safe)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = FaceDetector()
+    return _DEFAULT

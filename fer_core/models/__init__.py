@@ -1,0 +1,22 @@
+"""Model registry, architectures, model cards and checkpoints."""
+from __future__ import annotations
+
+from ._registry import ASSETS_DIR, create_model, list_models, register_model, register_pretrained
+from .card import ModelCard
+from .checkpoint import LoadedModel, load_checkpoint, load_model, read_card, save_checkpoint
+from .mini_xception import MiniXception
+
+DEFAULT_MODEL = "fer2013_mini_xception"
+
+
+@register_model
+def mini_xception(*, num_classes: int = 7, in_chans: int = 1, **overrides) -> MiniXception:
+    return MiniXception(num_classes=num_classes, in_chans=in_chans, **overrides)
+
+
+register_pretrained(DEFAULT_MODEL, "mini_xception", ASSETS_DIR / "models" / f"{DEFAULT_MODEL}.safetensors")
+
+__all__ = [
+    "DEFAULT_MODEL", "LoadedModel", "MiniXception", "ModelCard", "create_model", "list_models", "load_checkpoint",
+    "load_model", "read_card", "register_model", "register_pretrained", "save_checkpoint",
+]

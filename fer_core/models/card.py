@@ -1,0 +1,61 @@
+"""The model card that travels inside every checkpoint, so preprocessing is never guessed from literals."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a user and the input pipeline need to know about a set of weights.
+
+    Parameters
+    ----------
+    arch : registry name of the architecture that these weights fit.
+    input_size : (height, width) of the model input in pixels.
+    in_chans : 1 for grey, 3 for RGB.
+    mean, std : per-channel normalisation applied to pixels scaled to [0, 1].
+    label_names : output order of the classifier.
+    template : name of the face alignment template (see ``fer_core.face.align.TEMPLATES``).
+    """
+
+    arch: str
+    input_size: tuple[int, int]
+    in_chans: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    label_names: tuple[str, ...]
+    template: str = "fer2013"
+    origin: str = ""
+    licence: str = ""
+    training_data: str = ""
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.in_chans not in (1, 3):
+            raise ValueError(f"in_chans must be 1 or 3, got {self.in_chans}")
+        if len(self.mean) != self.in_chans or len(self.std) != self.in_chans:
+            raise ValueError(f"mean/std need {self.in_chans} values, got {self.mean} / {self.std}")
+        if any(s <= 0 for s in self.std):
+            raise ValueError(f"std must be positive, got {self.std}")
+        if len(self.label_names) < 2:
+            raise ValueError("a classifier card needs at least two label names")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelCard":
+        raw = json.loads(text)
+        for key in ("input_size", "mean", "std", "label_names"):
+            raw[key] = tuple(raw[key])
+        known = set(cls.__dataclass_fields__)
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown model-card fields {sorted(unknown)}")
+        return cls(**raw)

@@ -1,0 +1,83 @@
+"""safetensors checkpoints that carry their model card; nothing is ever unpickled."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..errors import CheckpointError
+from ._registry import create_model, pretrained_path
+from .card import ModelCard
+
+CARD_KEY = "fer_core.model_card"
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode together with its card and a stable key for caches."""
+
+    name: str
+    model: nn.Module
+    card: ModelCard
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.card.arch}:{self.card.input_size}"
+
+
+def save_checkpoint(model: nn.Module, card: ModelCard, path: str | Path) -> Path:
+    """Write ``model``'s state dict and ``card`` into one safetensors file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={CARD_KEY: card.to_json()})
+    return path
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The model card stored in a checkpoint, without loading the tensors."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {exc}") from exc
+    if CARD_KEY not in meta:
+        raise CheckpointError(f"{path} has no fer_core model card; was it written by fer_core.save_checkpoint?")
+    try:
+        return ModelCard.from_json(meta[CARD_KEY])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: the model card is invalid: {exc}") from exc
+
+
+def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
+    """Build the card's architecture and load the weights strictly; every failure is a CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    card = read_card(path)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is corrupt: {exc}") from exc
+    model = create_model(card.arch, num_classes=card.num_classes, in_chans=card.in_chans)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path} does not fit architecture {card.arch!r}: {exc}".splitlines()[0]) from exc
+    return LoadedModel(name=name or path.stem, model=model.eval(), card=card)
+
+
+def load_model(name_or_path: str | Path) -> LoadedModel:
+    """Load shipped/registered weights by name, or any fer_core checkpoint by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".safetensors" or candidate.is_file():
+        return load_checkpoint(candidate)
+    _, path = pretrained_path(str(name_or_path))
+    with torch.no_grad():
+        return load_checkpoint(path, name=str(name_or_path))

@@ -1,0 +1,33 @@
+"""Crops -> model input tensors, built from the model card (never from literals)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from .card import ModelCard
+
+
+def to_model_input(crops: Sequence[np.ndarray], card: ModelCard) -> torch.Tensor:
+    """(N, C, H, W) float32 normalised tensor from RGB uint8 crops (resized if not at the card's size)."""
+    h, w = card.input_size
+    out = np.empty((len(crops), card.in_chans, h, w), dtype=np.float32)
+    for i, crop in enumerate(crops):
+        if crop.shape[:2] != (h, w):
+            crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+        if card.in_chans == 1:
+            out[i, 0] = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        else:
+            out[i] = crop.transpose(2, 0, 1).astype(np.float32) / 255.0
+    mean = np.asarray(card.mean, dtype=np.float32)[None, :, None, None]
+    std = np.asarray(card.std, dtype=np.float32)[None, :, None, None]
+    return torch.from_numpy((out - mean) / std)
+
+
+def input_bounds(card: ModelCard) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lowest and highest input values per channel, (1, C, 1, 1): pixel 0 and pixel 1 after normalisation."""
+    mean = torch.tensor(card.mean, dtype=torch.float32)[None, :, None, None]
+    std = torch.tensor(card.std, dtype=torch.float32)[None, :, None, None]
+    return (0 - mean) / std, (1 - mean) / std

