@@ -78,24 +78,28 @@ def explain_image(image: np.ndarray, loaded: LoadedModel, method: str = "lrp",
     return explain_faces(loaded, faces, method, explainer)
 
 
-def occlude_image(image: np.ndarray, loaded: LoadedModel, regions: str | Sequence[str] | None = None,
-                  fill: str = "mean", detector: FaceDetector | None = None) -> list[dict]:
+def occlude_faces(faces: Sequence[Face], loaded: LoadedModel, regions: str | Sequence[str] | None = None,
+                  fill: str = "mean") -> list[dict]:
     """Per face: probabilities intact and with each region hidden (JSON-ready)."""
     names = parse_regions(regions)
-    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
     base, occ = occlude_regions(loaded.model, loaded.card, [f.crop for f in faces], [f.regions for f in faces],
                                 names, fill)
     labels = loaded.card.label_names
-    out = []
-    for f, b, o in zip(faces, base, occ):
-        out.append({
-            "box": [round(v, 1) for v in f.box],
-            "used_as_crop": f.used_as_crop,
-            "fill": fill,
-            "base": {lab: round(float(p), 6) for lab, p in zip(labels, b)},
-            "occluded": {r: {lab: round(float(p), 6) for lab, p in zip(labels, o[i])} for i, r in enumerate(names)},
-        })
-    return out
+    return [{
+        "box": [round(v, 1) for v in f.box],
+        "used_as_crop": f.used_as_crop,
+        "fill": fill,
+        "base": {lab: round(float(p), 6) for lab, p in zip(labels, b)},
+        "occluded": {r: {lab: round(float(p), 6) for lab, p in zip(labels, o[i])} for i, r in enumerate(names)},
+    } for f, b, o in zip(faces, base, occ)]
+
+
+def occlude_image(image: np.ndarray, loaded: LoadedModel, regions: str | Sequence[str] | None = None,
+                  fill: str = "mean", detector: FaceDetector | None = None) -> list[dict]:
+    """Find every face in an RGB photo and run :func:`occlude_faces` on them."""
+    parse_regions(regions)  # fail on a bad region name before detection
+    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    return occlude_faces(faces, loaded, regions, fill)
 
 
 def load_manifest_rows(path: str | Path) -> list[tuple[Path, str]]:

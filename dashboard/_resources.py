@@ -1,0 +1,68 @@
+"""Every st.cache_* loader of the dashboard. Models and explainers are shared by all sessions (thread-safe:
+explainers own a private model copy and a lock); results are cached per image hash, model and method."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from fer_core.analysis import FaceResult, explain_faces, occlude_faces
+from fer_core.explain import create_explainer
+from fer_core.explain._base import Explainer
+from fer_core.face import Face, FaceDetector, find_faces, load_image
+from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
+
+SAMPLES_DIR = ASSETS_DIR / "samples"
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def sample_files() -> dict[str, Path]:
+    return {p.stem.replace("_", " "): p for p in sorted(SAMPLES_DIR.glob("*")) if p.suffix.lower() in
+            (".png", ".jpg", ".jpeg", ".webp")}
+
+
+def model_names() -> list[str]:
+    return list_models(pretrained=True)
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def load_model(name: str) -> LoadedModel:
+    return _load_model(name)
+
+
+@st.cache_resource(show_spinner="Loading face detector…")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@st.cache_resource(show_spinner="Preparing explainer…")
+def explainer(model_name: str, method: str) -> Explainer:
+    loaded = load_model(model_name)
+    return create_explainer(method, loaded.model, loaded.card)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def decode(image_sha: str, data: bytes) -> np.ndarray:
+    return load_image(data)
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding faces…")
+def faces(image_sha: str, data: bytes, model_name: str) -> list[Face]:
+    card = load_model(model_name).card
+    return find_faces(decode(image_sha, data), card.input_size, card.template, detector())
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing heatmaps…")
+def explain(image_sha: str, data: bytes, model_name: str, method: str) -> list[FaceResult]:
+    return explain_faces(load_model(model_name), faces(image_sha, data, model_name), method,
+                         explainer(model_name, method))
+
+
+@st.cache_data(max_entries=64, show_spinner="Hiding regions…")
+def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str) -> list[dict]:
+    return occlude_faces(faces(image_sha, data, model_name), load_model(model_name), list(regions), fill)

@@ -1,0 +1,25 @@
+"""Navigation frame: page config, the shared model picker, and the pages (each a thin view over fer_core)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run dashboard/app.py` from a checkout
+
+from dashboard import _resources as res  # noqa: E402
+from dashboard import _state as keys  # noqa: E402
+
+st.set_page_config(page_title="FER explainability", page_icon=":material/face:", layout="wide")
+keys.init_state()
+pages_dir = Path(__file__).parent / "pages"
+navigation = st.navigation({
+    "Explain": [st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
+                st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:")],
+    "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:")],
+})
+with st.sidebar:
+    keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)
+    st.caption("Photos you upload stay in this app's memory and are never written to disk.")
+navigation.run()

@@ -1,0 +1,35 @@
+"""The image source widget shared by pages: bundled samples or uploads (kept in memory, never written)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from .. import _resources as res
+from .. import _state as keys
+
+
+@dataclass
+class ImageInput:
+    name: str
+    data: bytes
+
+    @property
+    def sha(self) -> str:
+        return res.sha(self.data)
+
+
+def image_inputs(key: str) -> list[ImageInput]:
+    """Let the user pick a sample or upload photos; returns (name, bytes) of every chosen image."""
+    source = st.radio("Image source", ["Bundled sample", "Upload photos"], horizontal=True, key=f"{key}_source")
+    if source == "Upload photos":
+        files = st.file_uploader("Face photos (JPEG, PNG, WebP, TIFF, GIF, BMP). They stay in memory.",
+                                 accept_multiple_files=True, key=f"{key}_upload")
+        return [ImageInput(f.name, f.getvalue()) for f in files or []]
+    samples = res.sample_files()
+    names = list(samples)
+    current = st.session_state.get(keys.SAMPLE)
+    choice = st.selectbox("Sample", names, index=names.index(current) if current in names else 0,
+                          key=f"{key}_sample")
+    st.session_state[keys.SAMPLE] = choice
+    return [ImageInput(choice, samples[choice].read_bytes())] if choice else []

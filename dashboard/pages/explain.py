@@ -1,0 +1,43 @@
+"""Explain: upload or pick a photo; every face gets its class probabilities and one heatmap per class."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import _resources as res
+from dashboard import _state as keys
+from dashboard.components.errors import user_errors
+from dashboard.components.figures import heatmap_grid, photo_with_boxes, probability_chart
+from dashboard.components.inputs import image_inputs
+from fer_core.explain import METHODS
+
+st.title("Explain a prediction")
+st.caption("Red areas raise the class score, blue areas lower it. All classes come from one batched LRP pass.")
+left, right = st.columns([3, 2])
+with left:
+    inputs = image_inputs("explain")
+with right:
+    method = keys.persistent(st.selectbox, "Method", list(METHODS), keys.METHOD, format_func=METHODS.get)
+    shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")
+
+for item in inputs:
+    with user_errors(item.name):
+        results = res.explain(item.sha, item.data, st.session_state[keys.MODEL], method)
+        image = res.decode(item.sha, item.data)
+        st.subheader(item.name)
+        st.image(photo_with_boxes(image, [r.face.box for r in results]),
+                 caption=f"{len(results)} face(s) found", width=min(720, image.shape[1]))
+        for i, r in enumerate(results):
+            note = " · used as an aligned crop (no detection needed)" if r.face.used_as_crop else ""
+            st.markdown(f"#### Face {i + 1}: **{r.pred}** ({r.probs.max():.0%}){note}")
+            c1, c2 = st.columns([1, 2])
+            with c1:
+                st.image(r.face.crop, caption="aligned input", width=160)
+                probability_chart(r.labels, r.probs, key=f"p_{item.sha}_{i}")
+                share = r.region_share()
+                st.caption(f"Where the evidence for **{r.pred}** lies (share of positive relevance)")
+                st.dataframe({"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
+                             hide_index=True, width="stretch")
+            with c2:
+                heatmap_grid(r, shared)
+if not inputs:
+    st.info("Pick a bundled sample or upload a photo to start.")

@@ -1,0 +1,26 @@
+"""Model card: what the selected weights are, how inputs are prepared, and their licence."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import _resources as res
+from dashboard import _state as keys
+
+loaded = res.load_model(st.session_state[keys.MODEL])
+card = loaded.card
+st.title(f"Model card: {loaded.name}")
+st.markdown(f"""
+| field | value |
+|---|---|
+| architecture | `{card.arch}` |
+| input | {card.input_size[1]} x {card.input_size[0]} px, {"grey" if card.in_chans == 1 else "RGB"} |
+| normalisation | (pixel/255 - {card.mean}) / {card.std} |
+| labels (output order) | {", ".join(card.label_names)} |
+| alignment template | `{card.template}` |
+| training data | {card.training_data} |
+| origin | {card.origin} |
+| licence | {card.licence} |
+""")
+if card.notes:
+    st.info(card.notes)
+st.caption(f"{sum(p.numel() for p in loaded.model.parameters()):,} parameters")

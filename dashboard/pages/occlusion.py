@@ -1,0 +1,43 @@
+"""Occlusion: hide the eyes, mouth, brows, nose ... and see how every class's probability moves."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import _resources as res
+from dashboard import _state as keys
+from dashboard.components.errors import user_errors
+from dashboard.components.figures import occlusion_chart
+from dashboard.components.inputs import image_inputs
+from fer_core.explain import FILLS, fill_region
+from fer_core.taxonomy import FACE_REGIONS
+
+st.title("Occlusion test")
+st.caption("Each region is replaced by the fill; bars show how each class's probability changes.")
+left, right = st.columns([3, 2])
+with left:
+    inputs = image_inputs("occlusion")
+with right:
+    regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
+    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")
+
+if not regions:
+    st.info("Choose at least one region.")
+    st.stop()
+for item in inputs:
+    with user_errors(item.name):
+        model_name = st.session_state[keys.MODEL]
+        faces_json = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)
+        faces = res.faces(item.sha, item.data, model_name)
+        st.subheader(item.name)
+        for i, (face, result) in enumerate(zip(faces, faces_json)):
+            pred = max(result["base"], key=result["base"].get)
+            st.markdown(f"#### Face {i + 1}: **{pred}** {result['base'][pred]:.0%} intact")
+            cols = st.columns(len(regions) + 1)
+            cols[0].image(face.crop, caption="intact", width="stretch")
+            for col, region in zip(cols[1:], regions):
+                p = result["occluded"][region][pred]
+                col.image(fill_region(face.crop, face.regions[region], fill), width="stretch",
+                          caption=f"no {region}: {pred} {p:.0%} ({p - result['base'][pred]:+.0%})")
+            occlusion_chart(result, key=f"occ_{item.sha}_{i}")
+if not inputs:
+    st.info("Pick a bundled sample or upload a photo to start.")
