@@ -55,13 +55,14 @@ def occlude_regions(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarra
     base : (N, K) probabilities of the intact crops.
     occluded : (N, R, K) probabilities with region r filled.
     """
-    variants = [crop for crop in crops]
+    variants = list(crops)
     for crop, face_masks in zip(crops, masks):
         variants += [fill_region(crop, face_masks[r], fill, seed) for r in regions]
     model = model.eval()
+    dtype = next(model.parameters()).dtype
     probs = []
     for start in range(0, len(variants), batch_size):
-        x = to_model_input(variants[start:start + batch_size], card)
+        x = to_model_input(variants[start:start + batch_size], card).to(dtype)
         probs.append(torch.softmax(model(x).double(), dim=1))
     p = torch.cat(probs).numpy()
     n = len(crops)

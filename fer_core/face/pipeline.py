@@ -11,7 +11,8 @@ from .align import align_face, apply_transform, template_points
 from .detect import DetectedFace, FaceDetector
 from .regions import region_masks
 
-CROP_FALLBACK_MAX_SIDE = 160  # images up to this size with no detectable face are taken as ready-made crops
+CROP_FALLBACK_MAX_SIDE = 160  # small images with no face, or one filling the frame, are taken as ready-made crops
+CROP_FACE_FILL = 0.35  # ... where "filling" means a detected box of at least this share of the image area
 MSG_NO_FACE = ("no face found in the {w} x {h} image. Try a photo where the face is frontal, at least ~40 px "
                "wide and not cut off; images of at most {limit} px are used directly as aligned face crops.")
 
@@ -34,15 +35,17 @@ class Face:
     regions: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
 
-def _as_crop(image: np.ndarray, size: tuple[int, int], template: str) -> Face:
+def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: DetectedFace | None) -> Face:
+    """The whole image, resized, as the model input; landmarks from the detector if it found any, else the
+    template's (a dataset crop is already aligned to roughly that template)."""
     h, w = image.shape[:2]
     crop = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA if h > size[0] else cv2.INTER_LINEAR)
-    pts = template_points(template, size)
     to_crop = np.array([[size[1] / w, 0, 0], [0, size[0] / h, 0]], dtype=np.float64)
     inv = np.array([[w / size[1], 0, 0], [0, h / size[0], 0]])
+    pts = apply_transform(to_crop, det.landmarks) if det is not None else template_points(template, size)
     return Face(crop=crop, box=(0.0, 0.0, float(w), float(h)), landmarks=apply_transform(inv, pts),
-                crop_landmarks=pts, score=float("nan"), used_as_crop=True, to_crop=to_crop,
-                regions=region_masks(pts, size))
+                crop_landmarks=pts, score=det.score if det is not None else float("nan"), used_as_crop=True,
+                to_crop=to_crop, regions=region_masks(pts, size))
 
 
 def _from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
@@ -56,7 +59,8 @@ def find_faces(image: np.ndarray, size: tuple[int, int], template: str = "fer201
                detector: FaceDetector | None = None, max_faces: int = 16) -> list[Face]:
     """Detect, align and mask every face (largest first, at most ``max_faces``).
 
-    Small images with no detectable face (dataset crops such as FER2013's 48 x 48) are used as aligned crops.
+    Small images (at most ``CROP_FALLBACK_MAX_SIDE`` px) that hold no detectable face, or one face filling most
+    of the frame, are dataset-style crops (FER2013's 48 x 48): they are used as aligned crops, unwarped.
 
     Raises
     ------
@@ -66,9 +70,11 @@ def find_faces(image: np.ndarray, size: tuple[int, int], template: str = "fer201
     detector = detector or default_detector()
     h, w = image.shape[:2]
     detections = detector.detect(image) if min(h, w) >= 24 else []
+    if max(h, w) <= CROP_FALLBACK_MAX_SIDE:
+        largest = detections[0] if detections else None
+        if largest is None or largest.box[2] * largest.box[3] >= CROP_FACE_FILL * h * w:
+            return [_as_crop(image, size, template, largest)]
     if not detections:
-        if max(h, w) <= CROP_FALLBACK_MAX_SIDE:
-            return [_as_crop(image, size, template)]
         raise FaceNotFoundError(MSG_NO_FACE.format(w=w, h=h, limit=CROP_FALLBACK_MAX_SIDE))
     return [_from_detection(image, d, size, template) for d in detections[:max_faces]]
 

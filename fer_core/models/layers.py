@@ -48,10 +48,11 @@ class SeparableConv2d(nn.Module):
     def fused(self) -> nn.Conv2d:
         """One dense conv equal to this pair: W[o, i] = P[o, i] * D[i] (exact; LRP needs no linear-linear pair)."""
         dw, pw = self.depthwise, self.pointwise
-        conv = nn.Conv2d(dw.in_channels, pw.out_channels, dw.kernel_size, padding=dw.padding, bias=False)
+        conv = nn.Conv2d(dw.in_channels, pw.out_channels, dw.kernel_size, padding=dw.padding, bias=False,
+                         dtype=dw.weight.dtype, device=dw.weight.device)
         weight = pw.weight[:, :, 0, 0, None, None] * dw.weight[:, 0][None]  # [O, I, k, k]
         conv.weight.data.copy_(weight)
-        return conv.to(dw.weight.dtype)
+        return conv
 
 
 class ResidualSum(nn.Module):
