@@ -22,14 +22,14 @@ with right:
 for item in inputs:
     with user_errors(item.name):
         results = res.explain(item.sha, item.data, st.session_state[keys.MODEL], method)
-        image = res.decode(item.sha, item.data)
         st.subheader(item.name)
-        st.image(photo_with_boxes(image, [r.face.box for r in results]),
-                 caption=f"{len(results)} face(s) found", width=min(720, image.shape[1]))
+        photo_slot = st.empty()  # filled last: Streamlit streams elements, so the heatmaps reach the screen first
         for i, r in enumerate(results):
             note = " · used as an aligned crop (no detection needed)" if r.face.used_as_crop else ""
             st.markdown(f"#### Face {i + 1}: **{r.pred}** ({r.probs.max():.0%}){note}")
             c1, c2 = st.columns([1, 2])
+            with c2:
+                heatmap_grid(r, shared)
             with c1:
                 st.image(r.face.crop, caption="aligned input", width=160)
                 probability_chart(r.labels, r.probs, key=f"p_{item.sha}_{i}")
@@ -37,7 +37,8 @@ for item in inputs:
                 st.caption(f"Where the evidence for **{r.pred}** lies (share of positive relevance)")
                 st.dataframe({"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
                              hide_index=True, width="stretch")
-            with c2:
-                heatmap_grid(r, shared)
+        image = res.decode(item.sha, item.data)
+        photo_slot.image(photo_with_boxes(image, [r.face.box for r in results]), output_format="JPEG",
+                         caption=f"{len(results)} face(s) found", width=min(720, image.shape[1]))
 if not inputs:
     st.info("Pick a bundled sample or upload a photo to start.")

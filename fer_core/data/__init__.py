@@ -1,0 +1,14 @@
+"""Data: the canonical manifest (read/validate) and SynthFACS, the procedural face benchmark."""
+from __future__ import annotations
+
+from .manifest import REQUIRED_COLUMNS, read_manifest, validate_manifest
+from .synthfacs import (
+    AUS, EMFACS_PROTOTYPES, FaceParams, Identity, SynthSample, SynthSpec, evidence_aus, format_aus, generate,
+    label_from_aus, make_identity, metadata, parse_aus, parse_bias, render_face, sample_params, write_dataset,
+)
+
+__all__ = [
+    "AUS", "EMFACS_PROTOTYPES", "FaceParams", "Identity", "REQUIRED_COLUMNS", "SynthSample", "SynthSpec",
+    "evidence_aus", "format_aus", "generate", "label_from_aus", "make_identity", "metadata", "parse_aus",
+    "parse_bias", "read_manifest", "render_face", "sample_params", "validate_manifest", "write_dataset",
+]

@@ -1,0 +1,56 @@
+"""Real browser: headless Debian Chromium driven by Playwright against the running dashboard."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ._server import CHROMIUM_FLAGS, ROOT, chromium_path, dashboard_server
+
+pytestmark = pytest.mark.browser
+PORTRAIT = ROOT / "assets" / "samples" / "astronaut_eileen_collins.png"
+HEATMAP_CAPTION = "text=/^(angry|disgust|fear|happy|sad|surprise|neutral) · \\d+%$/"
+
+
+@pytest.fixture(scope="module")
+def page():
+    if chromium_path() is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it with apt-get)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with dashboard_server() as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1600})
+        pg.goto(url)
+        pg.wait_for_selector("text=Face 1", timeout=120_000)
+        yield pg
+        browser.close()
+
+
+def _shot(pg, name: str, tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("FER_SCREENSHOT_DIR", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    pg.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_upload_portrait_shows_seven_heatmaps(page, tmp_path):
+    page.get_by_text("Upload photos").click()
+    page.locator("input[type=file]").set_input_files(str(PORTRAIT))
+    page.wait_for_selector("text=Face 1: happy", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('img').length >= 9", timeout=60_000)
+    captions = page.locator(HEATMAP_CAPTION)
+    captions.first.wait_for(timeout=60_000)
+    assert captions.count() == 7
+    assert page.locator("text=happy · 100%").count() == 1
+    assert _shot(page, "explain_upload.png", tmp_path).stat().st_size > 50_000
+
+
+def test_corrupt_upload_gives_a_message_not_a_traceback(page, tmp_path):
+    bad = tmp_path / "holiday.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    page.locator("input[type=file]").set_input_files(str(bad))
+    page.wait_for_selector("text=could not be used", timeout=60_000)
+    assert page.locator("text=Traceback").count() == 0
+    _shot(page, "explain_bad_upload.png", tmp_path)

@@ -1,0 +1,97 @@
+"""The CLI contract: names, JSON keys, exit codes and messages that scripts rely on."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTRAIT = ROOT / "assets" / "samples" / "astronaut_eileen_collins.png"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fer_core.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_explain_json_contract(tmp_path):
+    proc = run("explain", str(PORTRAIT), "--json", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["model"] == "fer2013_mini_xception" and len(out["faces"]) == 1
+    face = out["faces"][0]
+    assert {"box", "landmarks", "probs", "pred", "region_share"} <= set(face)
+    assert len(face["box"]) == 4 and set(face["landmarks"]) == {"left_eye", "right_eye", "nose", "mouth_left",
+                                                                 "mouth_right"}
+    assert face["pred"] == "happy" and abs(sum(face["probs"].values()) - 1) < 1e-4
+    assert {"eyes", "mouth", "brows", "nose"} <= set(face["region_share"])
+    png = cv2.imread(face["heatmap_png"])
+    assert png is not None and png.shape[1] > 7 * png.shape[0] / 2  # a row of 8 tiles
+
+
+@pytest.mark.parametrize("method", ["ig", "saliency", "gradcam"])
+def test_explain_other_methods(method):
+    proc = run("explain", str(PORTRAIT), "--method", method, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["faces"][0]["pred"] == "happy"
+
+
+def test_occlude_json_contract():
+    proc = run("occlude", str(PORTRAIT), "--regions", "eyes,mouth", "--fill", "blur", "--json")
+    assert proc.returncode == 0, proc.stderr
+    face = json.loads(proc.stdout)["faces"][0]
+    assert set(face["occluded"]) == {"eyes", "mouth"} and set(face["base"]) == set(face["occluded"]["mouth"])
+    assert face["occluded"]["mouth"]["happy"] < face["base"]["happy"]
+
+
+def test_bad_inputs_exit_nonzero_with_a_message(tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a jpeg")
+    for args in (["explain", str(bad)], ["occlude", str(PORTRAIT), "--regions", "ears"],
+                 ["explain", str(PORTRAIT), "--model", "nope"]):
+        proc = run(*args)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+    noise = tmp_path / "noise.png"
+    cv2.imwrite(str(noise), np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8))
+    proc = run("explain", str(noise))
+    assert proc.returncode == 2 and "no face found" in proc.stderr
+
+
+def test_evaluate_counts_rows_without_faces(tmp_path, fer_model):
+    img = cv2.imread(str(PORTRAIT))
+    cv2.imwrite(str(tmp_path / "smile.png"), img)
+    cv2.imwrite(str(tmp_path / "smile_small.png"), cv2.resize(img[66:162, 176:272], (48, 48)))
+    cv2.imwrite(str(tmp_path / "noise.png"), np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8))
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    (tmp_path / "m.csv").write_text("path,label\nsmile.png,happy\nsmile_small.png,sad\nnoise.png,sad\n"
+                                    f"{tmp_path / 'broken.jpg'},angry\n")
+    proc = run("evaluate", "--data", str(tmp_path / "m.csv"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["n"] == 4 and out["n_evaluated"] == 2 and out["faces_found"] == 0.5
+    assert out["no_face"] == [str(tmp_path / "noise.png")] and len(out["unreadable"]) == 1
+    # both evaluated faces are predicted happy: one right, one wrong
+    assert out["accuracy"] == 0.5 and out["per_class"]["happy"]["precision"] == 0.5
+    assert out["per_class"]["happy"]["recall"] == 1.0 and out["per_class"]["sad"]["recall"] == 0.0
+    assert out["macro_f1"] == pytest.approx((2 * 0.5 / 1.5 + 0) / 2, abs=1e-4)
+
+
+def test_evaluate_rejects_unknown_labels(tmp_path):
+    (tmp_path / "m.csv").write_text("path,label\nx.png,joyful\n")
+    proc = run("evaluate", "--data", str(tmp_path / "m.csv"))
+    assert proc.returncode == 2 and "'joyful' is not one of the model's labels" in proc.stderr
+
+
+@pytest.mark.slow
+def test_bench_reports_the_contract_keys():
+    proc = run("bench", "--quick", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for key in ("lrp_all_classes_vs_floor", "lrp_all_classes_vs_zennit_sequential", "max_rel_diff_vs_zennit"):
+        assert key in out
+    assert out["max_rel_diff_vs_zennit"] <= 1e-4
