@@ -9,8 +9,7 @@ import numpy as np
 import streamlit as st
 
 from fer_core.analysis import FaceResult, explain_faces, occlude_faces
-from fer_core.explain import create_explainer
-from fer_core.explain._base import Explainer
+from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
 

@@ -1187,10 +1187,17 @@ def _render_indices(spec: SynthSpec, idx: Sequence[int], workers: int, chunk: in
         return
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with ctx.Pool(workers, initializer=_single_thread) as pool:
-        for res in pool.imap(_render_chunk, [(spec, c) for c in chunks]):
-            yield from res
+    fork = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if fork else "spawn")
+    before = cv2.getNumThreads()
+    if fork:
+        cv2.setNumThreads(1)  # set in the parent before forking: children inherit it (safe with OpenCV's pool)
+    try:
+        with ctx.Pool(workers, initializer=None if fork else _single_thread) as pool:
+            for res in pool.imap(_render_chunk, [(spec, c) for c in chunks]):
+                yield from res
+    finally:
+        cv2.setNumThreads(before)
 
 
 def measure_speed(n: int = 2000, size: int = 112, seed: int = 0, workers: int = 1) -> float:

@@ -38,7 +38,7 @@ class IntegratedGradientsExplainer(Explainer):
 
     def _attribute(self, images, targets):
         return self._method.attribute(images, baselines=self.baseline, target=targets, n_steps=self.n_steps,
-                                      internal_batch_size=max(len(images) * self.n_steps, 1)).detach()
+                                      internal_batch_size=min(256, len(images) * self.n_steps)).detach()
 
 
 class GradCamExplainer(Explainer):
