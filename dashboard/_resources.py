@@ -20,9 +20,22 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+SYNTH_SAMPLE = ASSETS_DIR / "synthfacs_sample" / "manifest.csv"
+
+
+@st.cache_data
 def sample_files() -> dict[str, Path]:
-    return {p.stem.replace("_", " "): p for p in sorted(SAMPLES_DIR.glob("*")) if p.suffix.lower() in
-            (".png", ".jpg", ".jpeg", ".webp")}
+    """Bundled photos, then the SynthFACS gallery (named by its ground-truth label)."""
+    files = {p.stem.replace("_", " "): p for p in sorted(SAMPLES_DIR.glob("*"))
+             if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp")}
+    if SYNTH_SAMPLE.exists():
+        import pandas as pd
+
+        for i, row in enumerate(pd.read_csv(SYNTH_SAMPLE).itertuples()):
+            extra = f", {row.occluder}" if getattr(row, "occluder", "none") not in ("none", "") else ""
+            files[f"SynthFACS {i + 1}: {row.label} ({row.gender}, {row.skin_tone}{extra})"] = \
+                SYNTH_SAMPLE.parent / row.path
+    return files
 
 
 def model_names() -> list[str]:

@@ -106,6 +106,39 @@ def cmd_import_keras(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from .data.adapters import import_dataset, write_manifest
+    from .data.manifest import validate_manifest
+
+    options = {"au_set": args.au_set} if args.au_set else {}
+    out = Path(args.out)
+    if args.format == "fer2013":
+        options["out_images"] = out.parent / f"{out.stem}_images"
+    df = import_dataset(args.format, args.root, **options)
+    validate_manifest(df, None)
+    path = write_manifest(df, out, root=Path(args.root) if Path(args.root).is_dir() else Path(args.root).parent)
+    labelled = (df["label"] != "").sum()
+    splits = ", ".join(f"{k or 'none'} {v}" for k, v in df["split"].value_counts().items())
+    print(f"wrote {path}: {len(df)} images, {labelled} labelled; splits: {splits}")
+    return 0
+
+
+def cmd_data_cache(args: argparse.Namespace) -> int:
+    from .data.crop_cache import build_crop_cache
+    from .data.manifest import read_manifest
+    from .models import load_model
+
+    manifest = Path(args.manifest)
+    df = read_manifest(manifest)
+    card = load_model(args.model).card
+    paths = [p if Path(p).is_absolute() else manifest.parent / p for p in df["path"].astype(str)]
+    report = build_crop_cache(paths, args.out, card.input_size, card.template, workers=args.workers,
+                              show_progress=True)
+    print(f"{report.folder}: {report.added} new crops, {report.reused} already cached, "
+          f"{len(report.failed)} without a usable face (listed in failed.csv)")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .models import list_models
 
@@ -156,6 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list architectures and pretrained weights")
     p.set_defaults(fn=cmd_models)
+
+    from .data.adapters import ADAPTERS
+    from .data.cli_synth import add_synth_parser
+
+    add_synth_parser(sub)
+    data = sub.add_parser("data", help="dataset manifests and the face-crop cache").add_subparsers(
+        dest="data_command", required=True)
+    p = data.add_parser("import", help="turn a public dataset layout into a canonical manifest")
+    p.add_argument("format", choices=sorted(ADAPTERS), help="dataset layout")
+    p.add_argument("root", help="the dataset's root folder (or the fer2013.csv file)")
+    p.add_argument("--out", required=True, help="manifest to write (.csv or .parquet)")
+    p.add_argument("--au-set", choices=["bp4d", "disfa"], help="for au-csv: which AU set and binarisation rule")
+    p.set_defaults(fn=cmd_data_import)
+    p = data.add_parser("cache", help="detect and align every face of a manifest once (incremental)")
+    p.add_argument("manifest")
+    _add_model(p)
+    p.add_argument("--out", default=".fer_cache/crops", help="cache root (default .fer_cache/crops)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.set_defaults(fn=cmd_data_cache)
     return parser
 
 

@@ -60,6 +60,23 @@ BASIC8_VALENCE: Mapping[str, str] = MappingProxyType({
     "fear": "negative", "sad": "negative", "contempt": "negative",
 })
 
+def emonet_to_valence(category: str) -> str:
+    """Coarse positive / negative / neutral view of an EmoNet-40 category, for managers.
+
+    Uses the category's family (Positive/Negative ...); cognitive and physical states go through their basic-8
+    summary where one exists, else count as neutral.
+    """
+    for group, members in EMONET40_GROUPS.items():
+        if category in members:
+            if group.startswith("Positive"):
+                return "positive"
+            if group.startswith("Negative"):
+                return "negative"
+            basic = EMONET40_TO_BASIC8.get(category)
+            return BASIC8_VALENCE[basic] if basic else "neutral"
+    raise ValueError(f"unknown EmoNet-40 category {category!r}")
+
+
 # Face regions (named as in fer_core.face.regions) and the action units that move them.
 FACE_REGIONS: tuple[str, ...] = ("left_eye", "right_eye", "eyes", "brows", "nose", "mouth", "cheeks", "forehead")
 
@@ -72,9 +89,12 @@ AU_REGION: Mapping[int, str] = MappingProxyType({
     26: "mouth",
 })
 
+# CelebA has no expression classes; its `Smiling` attribute is the expression target (as in Kolahdouzi & Etemad).
+CELEBA_SMILING: tuple[str, ...] = ("not_smiling", "smiling")
+
 LABEL_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "basic7": BASIC7, "basic8": BASIC8, "affectnet8": AFFECTNET8, "rafdb7": RAFDB7, "abaw8": ABAW8,
-    "emonet40": EMONET40,
+    "emonet40": EMONET40, "celeba_smiling": CELEBA_SMILING,
 })
 
 

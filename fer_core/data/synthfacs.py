@@ -24,6 +24,7 @@ import csv
 import json
 import math
 import time
+from itertools import accumulate
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
@@ -282,6 +283,14 @@ for _i, _u in enumerate(np.linspace(0, 4, 12)):
     _j = min(int(_u), 3)
     _BROW_W[_i, _j], _BROW_W[_i, _j + 1] = 1 - (_u - _j), _u - _j
 _BROW_TCK = np.array([1.15, 1.05, 0.9, 0.7, 0.45])
+_BROW_TH = _BROW_W @ _BROW_TCK
+_BROW_DX = np.array([-0.092, -0.05, 0.0, 0.055, 0.10])
+_BROW_IN = np.array([1.0, 0.75, 0.4, 0.15, 0.0])
+_BROW_OUT = np.array([0.0, 0.15, 0.5, 0.85, 1.0])
+_BROW_ARCH = np.array([0.0, 0.6, 1.0, 0.7, 0.0])
+_BROW_END = np.array([0.006, 0.0, 0.0, 0.0, 0.012])
+_MIRROR = np.array([-1.0, 1.0])
+_MIRROR_T = np.array([1.0, 0.0])
 _CIRC = np.linspace(0, 2 * np.pi, 19)[:-1]
 _COS, _SIN = np.cos(_CIRC), np.sin(_CIRC)
 
@@ -333,44 +342,35 @@ def _geometry(idn: Identity, aus: Mapping[int, float], gaze: tuple[float, float]
     au17, au20, au23, au24, au25, au26 = g(17, 0.0), g(20, 0.0), g(23, 0.0), g(24, 0.0), g(25, 0.0), g(26, 0.0)
     geo: dict = {}
 
-    # ---- eyes -------------------------------------------------------------------------------------------------
+    # ---- eyes (the image-right eye and brow mirror the image-left ones about x = 0.5) ---------------------------
+    ex = 0.5 - (0.20 + idn.eye_dx)
+    ey = 0.40 + idn.eye_dy
+    ew = idn.eye_w
+    hu = idn.eye_h * (1 + 0.75 * au5 - 0.25 * au7) + 0.004 * au5
+    hl = 0.023 * (1 - 0.55 * au7) * (1 + 0.15 * au5)
+    x = ex - ew * _T  # from inner (t=-1) to outer (t=+1)
+    eyt = ey + _TILT
+    left = dict(upper=_xy(x, eyt - hu * _PK75), lower=_xy(x, eyt + hl * _PK9),
+                crease=_xy(ex - (ew * 1.08) * _T, eyt - (hu + 0.014 + 0.006 * au5) * _PK6 - 0.004),
+                under=_xy(ex - (ew * 1.1) * _T, eyt + (hl + 0.03) * _PK7 + 0.004))
+    r = 0.031 * (idn.eye_w / 0.084) ** 0.5
     eyes = []
     for side in (-1, 1):  # -1: image-left
-        ex = 0.5 + side * (0.20 + idn.eye_dx)
-        ey = 0.40 + idn.eye_dy
-        ew = idn.eye_w
-        hu = idn.eye_h * (1 + 0.75 * au5 - 0.25 * au7) + 0.004 * au5
-        hl = 0.023 * (1 - 0.55 * au7) * (1 + 0.15 * au5)
-        x = ex + (side * ew) * _T  # from inner (t=-1) to outer (t=+1)
-        eyt = ey + _TILT
-        upper = _xy(x, eyt - hu * _PK75)
-        lower = _xy(x, eyt + hl * _PK9)
-        crease = _xy(ex + (side * ew * 1.08) * _T, eyt - (hu + 0.014 + 0.006 * au5) * _PK6 - 0.004)
-        under = _xy(ex + (side * ew * 1.1) * _T, eyt + (hl + 0.03) * _PK7 + 0.004)
-        iris_c = (ex + gaze[0] * 0.01, ey + 0.002 + gaze[1] * 0.005)
-        eyes.append(dict(c=(ex, ey), upper=upper, lower=lower, crease=crease, under=under, iris=iris_c,
-                         r=0.031 * (idn.eye_w / 0.084) ** 0.5, side=side))
+        e = {k: (v if side < 0 else v * _MIRROR + _MIRROR_T) for k, v in left.items()}
+        exs = ex if side < 0 else 1.0 - ex
+        e.update(c=(exs, ey), iris=(exs + gaze[0] * 0.01, ey + 0.002 + gaze[1] * 0.005), r=r, side=side)
+        eyes.append(e)
     geo["eyes"] = eyes
 
     # ---- brows ------------------------------------------------------------------------------------------------
-    brows = []
-    wt_in = np.array([1.0, 0.75, 0.4, 0.15, 0.0])
-    wt_out = np.array([0.0, 0.15, 0.5, 0.85, 1.0])
-    for e in eyes:
-        ex, ey = e["c"]
-        side = e["side"]
-        xs = ex + side * np.array([-0.092, -0.05, 0.0, 0.055, 0.10]) * (idn.eye_w / 0.084)
-        base = ey - idn.brow_h - idn.brow_arch * np.array([0.0, 0.6, 1.0, 0.7, 0.0]) + np.array(
-            [0.006, 0.0, 0.0, 0.0, 0.012])
-        dy = -0.042 * au1 * wt_in - 0.036 * au2 * wt_out + 0.022 * au4 * (0.6 + 0.4 * wt_in)
-        dy = dy + 0.012 * au4 * au1 * wt_in  # 1 + 4 together: inner corners raised and pulled together
-        xs = xs - side * 0.016 * au4 * wt_in  # 4 pulls the brows together
-        tck = idn.brow_thick * _BROW_TCK
-        xi = _BROW_W @ xs
-        yc = _BROW_W @ (base + dy)
-        th = _BROW_W @ tck
-        brows.append(_xy(np.concatenate([xi, xi[::-1]]), np.concatenate([yc - th / 2, (yc + th / 2)[::-1]])))
-    geo["brows"] = brows
+    xs = ex - _BROW_DX * (idn.eye_w / 0.084) + (0.016 * au4) * _BROW_IN
+    base = (ey - idn.brow_h) - idn.brow_arch * _BROW_ARCH + _BROW_END
+    dy = (-0.042 * au1 + 0.012 * au4 * au1 + 0.008 * au4) * _BROW_IN - (0.036 * au2) * _BROW_OUT + 0.0132 * au4
+    xi = _BROW_W @ xs
+    yc = _BROW_W @ (base + dy)
+    th = _BROW_TH * (idn.brow_thick / 2)
+    lb = _xy(np.concatenate([xi, xi[::-1]]), np.concatenate([yc - th, (yc + th)[::-1]]))
+    geo["brows"] = [lb, lb * _MIRROR + _MIRROR_T]
     furrows = []
     if au4 > 0.05:
         for s in (-1, 1):
@@ -393,7 +393,8 @@ def _geometry(idn: Identity, aus: Mapping[int, float], gaze: tuple[float, float]
     geo["nostrils"], geo["alae"] = nos, alae
     bridge = []
     for s in (-1, 1):
-        bridge.append(np.array([[0.5 + s * 0.03, 0.43], [0.5 + s * 0.034, 0.50], [0.5 + s * (nw * 0.75), ny - 0.03 - lift]]))
+        bridge.append(np.array([[0.5 + s * 0.03, 0.43], [0.5 + s * 0.034, 0.50],
+                                [0.5 + s * (nw * 0.75), ny - 0.03 - lift]]))
     geo["bridge"] = bridge
     wrinkles = []
     if au9 > 0.05:
@@ -406,13 +407,13 @@ def _geometry(idn: Identity, aus: Mapping[int, float], gaze: tuple[float, float]
     geo["nose_tip"] = (0.5, ny)
 
     # ---- mouth -----------------------------------------------------------------------------------------------
-    mw = idn.mouth_w * (1 + 0.17 * au12 + 0.24 * au20 - 0.10 * au23 - 0.06 * au24 - 0.08 * au26 - 0.03 * au15
+    mw = idn.mouth_w * (1 + 0.17 * au12 + 0.24 * au20 - 0.10 * au23 - 0.06 * au24 - 0.14 * au26 - 0.03 * au15
                         - 0.05 * au14 + 0.02 * au10)
     my = 0.78 + idn.mouth_dy
     corner = my - 0.045 * au12 + 0.05 * au15 + 0.010 * au20 - 0.004 * au14 + 0.004 * au10
     mid = my + 0.004 - 0.004 * au12 - 0.012 * au17 + 0.004 * au15 - 0.008 * au10
     open_up = 0.006 * au25 + 0.004 * au26
-    open_lo = 0.012 * au25 + 0.062 * au26
+    open_lo = 0.012 * au25 + 0.075 * au26
     thick = (1 - 0.55 * au23) * (1 - 0.4 * au24) * (1 - 0.15 * au12) * (1 - 0.3 * au20)
     tu = idn.lip_u * thick * (1 - 0.3 * au10)
     tl = idn.lip_l * thick * (1 + 0.25 * au17)
@@ -521,7 +522,7 @@ class _Grids:
         r2 = np.clip(nx**2 + ny**2, 0, 0.96)
         self.nx, self.ny, self.nz = nx.astype(np.float32), ny.astype(np.float32), np.sqrt(1 - r2).astype(np.float32)
         rng = np.random.default_rng(12345)
-        self.noise = rng.standard_normal((_NOISE_TILE + size, _NOISE_TILE + size, 3)).astype(np.float32)
+        self.noise = rng.standard_normal((_NOISE_TILE + size, size, 3)).astype(np.float32)  # row slices: contiguous
         self.light = {}
         for name, ((lx, ly, lz), _, _) in _LIGHT.items():
             nrm = math.sqrt(lx * lx + ly * ly + lz * lz)
@@ -564,17 +565,20 @@ class _Layer:
             self.ops.append((1 if not closed else 2, len(self.arrays), len(ps), color, int(width)))
             self.arrays.extend(ps)
 
-    def draw(self, img: np.ndarray, m: np.ndarray, res: float) -> None:
+    def draw(self, img: np.ndarray, m: np.ndarray, res: float, color=None) -> None:
         if not self.arrays:
             return
         if self._cat is None:
-            self._cat = (np.concatenate(self.arrays, 0), np.cumsum([0] + [len(a) for a in self.arrays]).tolist())
+            self._cat = (np.concatenate(self.arrays, 0), list(accumulate((len(a) for a in self.arrays), initial=0)))
         allp, offs = self._cat
         mf = m * (res * (1 << _SHIFT))
         q = np.rint(cv2.transform(allp.reshape(-1, 1, 2), mf).reshape(-1, 2)).astype(np.int32)
         arrs = [q[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+        override = color
         for kind, i0, n, color, extra in self.ops:
             pl = arrs[i0:i0 + n]
+            if override is not None:
+                color = override
             if kind == 0:
                 cv2.fillPoly(img, pl, color, cv2.LINE_AA if extra else cv2.LINE_8, _SHIFT)
             else:
@@ -585,15 +589,21 @@ def _col(c) -> tuple[float, float, float]:
     return (float(min(255.0, max(0.0, c[0]))), float(min(255.0, max(0.0, c[1]))), float(min(255.0, max(0.0, c[2]))))
 
 
-_NEUTRAL_CACHE: dict = {}
+_NEUTRAL_CACHE: dict = {}  # per-identity shapes and canvases (bounded: cleared when it grows past _CACHE_MAX)
+_CACHE_MAX = 2048
+
+
+def _cache_put(key, value):
+    if len(_NEUTRAL_CACHE) >= _CACHE_MAX:
+        _NEUTRAL_CACHE.clear()
+    _NEUTRAL_CACHE[key] = value
+    return value
 
 
 def _neutral_regions(idn: Identity) -> dict[str, list[np.ndarray]]:
     r = _NEUTRAL_CACHE.get(idn)
     if r is None:
-        if len(_NEUTRAL_CACHE) > 4096:
-            _NEUTRAL_CACHE.clear()
-        r = _NEUTRAL_CACHE[idn] = _region_points(_geometry(idn, {}))
+        r = _cache_put(idn, _region_points(_geometry(idn, {})))
     return r
 
 
@@ -669,7 +679,34 @@ def _static_layer(idn: Identity) -> tuple[_Layer, _Layer, np.ndarray, dict]:
         "nostril": skin * 0.35, "wrinkle": skin * 0.6, "fold": skin * 0.8, "lip_u": lip * 0.9, "lip": lip,
         "lip_line": lip * 0.45, "mouth_line": skin * 0.72,
         "brow": hair_a * 0.8 if hair_a.mean() < 150 else hair_a * 0.55}.items()}
-    hit = _NEUTRAL_CACHE[key] = (L, D, head, cols)
+    hit = _cache_put(key, (L, D, head, cols))
+    return hit
+
+
+_DISKS: dict[int, np.ndarray] = {}
+
+
+def _disk(radius: int) -> np.ndarray:
+    k = _DISKS.get(radius)
+    if k is None:
+        k = _DISKS[radius] = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return k
+
+
+def _static_canvas(idn: Identity, res: int) -> tuple[np.ndarray, int]:
+    """The identity-only layer at the canonical pose on a padded RGBA canvas (colour premultiplied by alpha)."""
+    key = ("canvas", idn, res)
+    hit = _NEUTRAL_CACHE.get(key)
+    if hit is None:
+        pad = int(round(0.1 * res))
+        static = _static_layer(idn)[0]
+        n = res + 2 * pad
+        shift = np.array([[1.0, 0.0, pad / res], [0.0, 1.0, pad / res]])
+        rgb = np.zeros((n, n, 3), np.uint8)
+        alpha = np.zeros((n, n), np.uint8)
+        static.draw(rgb, shift, res)
+        static.draw(alpha, shift, res, color=255)
+        hit = _cache_put(key, (np.ascontiguousarray(np.dstack([rgb, alpha])), pad))
     return hit
 
 
@@ -691,12 +728,19 @@ def render_face(params: FaceParams, *, return_occluder: bool = False):
     a = idn.face_w
 
     # ---------------- colour layer ------------------------------------------------------------------------------
-    img = np.empty((R, R, 3), np.uint8)
-    bg0, bg1 = params.background
-    img[: R // 2] = _col(bg0)
-    img[R // 2:] = _col(bg1)
     static, static_shade, head, C = _static_layer(idn)
-    static.draw(img, m, R)
+    rgba, pad = _static_canvas(idn, R)
+    mw = m.copy()  # canvas pixel = canonical * R + pad  ->  crop pixel = R * (A canonical + t)
+    mw[0, 2] = m[0, 2] * R - (m[0, 0] + m[0, 1]) * pad
+    mw[1, 2] = m[1, 2] * R - (m[1, 0] + m[1, 1]) * pad
+    # identity-only shapes (head, hair, ears, neck, clothes, age lines) are drawn once per identity and warped
+    warped = cv2.warpAffine(rgba, mw, (R, R), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    inv = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(warped, 3)), cv2.COLOR_GRAY2RGB)
+    (r0, g0_, b0), (r1, g1_, b1) = params.background
+    h2 = R // 2
+    cv2.multiply(inv[:h2], (r0, g0_, b0, 0.0), dst=inv[:h2], scale=1 / 255)  # background where nothing is drawn
+    cv2.multiply(inv[h2:], (r1, g1_, b1, 0.0), dst=inv[h2:], scale=1 / 255)
+    img = cv2.add(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), inv)
     L = _Layer()
     # eyes
     eyes = geo["eyes"]
@@ -771,8 +815,16 @@ def render_face(params: FaceParams, *, return_occluder: bool = False):
 
     # ---------------- shading layer (half resolution, blurred) --------------------------------------------------
     H = max(16, S // 2)
-    shade = np.full((H, H), 200, np.uint8)
-    static_shade.draw(shade, m, H)
+    key = ("shade", idn, H)
+    canon = _NEUTRAL_CACHE.get(key)
+    if canon is None:
+        canon = np.full((H, H), 200, np.uint8)
+        static_shade.draw(canon, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), H)
+        _cache_put(key, canon)
+    mp = m.copy()
+    mp[:, 2] *= H
+    shade = cv2.warpAffine(canon, mp, (H, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=200)
     D = _Layer()
     cs = geo["chin_shadow"]
     D.poly(_ell(*cs), 176, aa=False)
@@ -795,11 +847,12 @@ def render_face(params: FaceParams, *, return_occluder: bool = False):
     g1 = g1 * (1 + params.light_jitter[1])
     lf = cv2.addWeighted(gr.light[lname], g1, gr.nx, g1 * params.light_jitter[0], g0)
     field = cv2.multiply(shade, lf, scale=1.0 / 200.0, dtype=cv2.CV_32F)
-    f3 = field[:, :, None] * np.asarray(params.tint, np.float32)
+    t0_, t1_, t2_ = params.tint
+    f3 = cv2.multiply(cv2.cvtColor(field, cv2.COLOR_GRAY2RGB), (t0_, t1_, t2_, 0.0))
     if params.noise_sigma > 0.05:
-        oy, ox = params.noise_offset
-        noise = gr.noise[oy:oy + S, ox:ox + S] * np.float32(params.noise_sigma)
-        rgb = cv2.add(cv2.multiply(small, f3, dtype=cv2.CV_32F), noise, dtype=cv2.CV_8U)
+        oy = (params.noise_offset[0] * 7 + params.noise_offset[1]) % _NOISE_TILE
+        lit = cv2.multiply(small, f3, dtype=cv2.CV_32F)
+        rgb = cv2.convertScaleAbs(cv2.max(cv2.scaleAdd(gr.noise[oy:oy + S], float(params.noise_sigma), lit), 0.0))
     else:
         rgb = cv2.multiply(small, f3, dtype=cv2.CV_8U)
 
@@ -819,7 +872,7 @@ def render_face(params: FaceParams, *, return_occluder: bool = False):
                             ).astype(np.int32)
                 hulls.append(cv2.convexHull(q))
         cv2.fillPoly(ev, hulls, 255, cv2.LINE_8, _SHIFT)
-        cv2.polylines(ev, hulls, True, 255, 2 * margin + 1, cv2.LINE_8, _SHIFT)
+        ev = cv2.dilate(ev, _disk(margin))  # grow by the margin (blur, anti-aliasing, soft shading edges)
     occ = None
     if occ_layer is not None:
         occ_img = np.zeros((S, S), np.uint8)
@@ -859,7 +912,8 @@ class SynthSpec:
         "lighting": "dim", "strength": 0.5}`` (same rule over ``LIGHTINGS``).
     habit_rate : fraction of identities that always add one AU from ``HABIT_AUS`` (an identity shortcut).
     label_noise : fraction of labels replaced by a different random class (``true_label`` keeps the original).
-    glasses_rate, mask_rate : occluder rates. n_identities : None -> max(min(n, 20), n // 10).
+    glasses_rate, mask_rate : occluder rates. n_identities : None -> max(min(n, 20), n // 10); face i belongs to
+        identity ``i * n_identities // n`` (contiguous blocks; splits are by identity).
     group_probs : optional per-attribute probabilities, e.g. {"skin_tone": (0.6, 0.3, 0.1)}.
     blur_rate, max_blur, max_noise, max_roll : nuisance ranges.
     """
@@ -981,13 +1035,14 @@ class SynthSample:
         }
 
 
-def _sample_expression(label: str, rng: np.random.Generator) -> dict[int, float]:
+def _sample_expression(label: str, u) -> dict[int, float]:
+    """AUs of one expression of ``label`` from uniforms ``u`` (an iterator of floats in [0, 1))."""
     protos = EMFACS_PROTOTYPES[label]
-    proto = protos[int(rng.integers(len(protos)))]
-    aus = {int(a): float(rng.uniform(0.6, 1.0)) for a in proto}
+    proto = protos[min(int(next(u) * len(protos)), len(protos) - 1)]
+    aus = {int(a): 0.6 + 0.4 * next(u) for a in proto}
     for a in LABEL_EXTRAS[label]:
-        if rng.random() < 0.4:
-            aus[int(a)] = float(rng.uniform(0.4, 0.9))
+        if next(u) < 0.4:
+            aus[int(a)] = 0.4 + 0.5 * next(u)
     return aus
 
 
@@ -1003,61 +1058,79 @@ def _splits(spec: SynthSpec) -> np.ndarray:
     return out
 
 
-def _draw_biased(rng: np.random.Generator, biases: tuple, idn: Identity, key: str, values: Sequence[str],
-                 base: np.ndarray) -> str:
-    u = rng.random()
-    v = values[min(int(np.searchsorted(np.cumsum(base), rng.random() * base.sum(), side="right")), len(values) - 1)]
+def _draw_biased(u, biases: tuple, idn: Identity, key: str, values: Sequence[str], cum: np.ndarray) -> str:
+    """With probability ``strength`` of a bias that matches ``idn``'s group, that bias's value; else a draw from
+    the base distribution (cumulative probabilities ``cum``)."""
+    u0, u1 = next(u), next(u)
     acc = 0.0
     for b in biases:
         if getattr(idn, b["attribute"]) == b["group"]:
             s = float(b.get("strength", 0.0))
-            if acc <= u < acc + s:
+            if acc <= u0 < acc + s:
                 return b[key]
             acc += s
-    return v
+    return values[min(int(np.searchsorted(cum, u1, side="right")), len(values) - 1)]
+
+
+_N_UNIFORMS = 48
 
 
 def sample_params(spec: SynthSpec, index: int, _cache: dict | None = None) -> tuple[FaceParams, str, str, str]:
-    """Parameters of face ``index`` of ``spec`` (no rendering): ``(params, label, true_label, split)``."""
-    rng = np.random.default_rng([int(spec.seed), 101, int(index)])
-    n_id = spec.identities
-    sid = int(rng.integers(n_id))
+    """Parameters of face ``index`` of ``spec`` (no rendering): ``(params, label, true_label, split)``.
+
+    Face ``index`` depends only on (seed, index), never on which other faces are drawn or in which order.
+    """
     cache = _cache if _cache is not None else {}
+    fixed = cache.get("__spec__")
+    if fixed is None:
+        p = spec.base_label_probs()
+        fixed = cache["__spec__"] = (_as_tuple_of_dicts(spec.bias), _as_tuple_of_dicts(spec.lighting_bias),
+                                     np.cumsum(p) / p.sum(), np.cumsum(np.full(len(LIGHTINGS), 1.0 / len(LIGHTINGS))),
+                                     _splits(spec), spec.identities)
+    biases, light_biases, label_cum, light_cum, splits, n_id = fixed
+    vals = np.random.default_rng([int(spec.seed), 101, int(index)]).random(_N_UNIFORMS).tolist()
+    u = iter(vals)
+    next(u)
+    sid = min(index * n_id // max(spec.n, 1), n_id - 1)  # consecutive faces share identities (cache-friendly)
     idn = cache.get(sid)
     if idn is None:
         idn = cache[sid] = make_identity(spec.seed, sid, habit_rate=spec.habit_rate, group_probs=spec.group_probs)
-    splits = cache.get("__splits__")
-    if splits is None:
-        splits = cache["__splits__"] = _splits(spec)
-    label = _draw_biased(rng, _as_tuple_of_dicts(spec.bias), idn, "label", BASIC7, spec.base_label_probs())
-    aus = _sample_expression(label, rng)
+    label = _draw_biased(u, biases, idn, "label", BASIC7, label_cum)
+    aus = _sample_expression(label, u)
+    hu = next(u)
     if idn.habit_au and idn.habit_au not in aus:
-        aus[idn.habit_au] = float(rng.uniform(0.5, 0.9))
+        aus[idn.habit_au] = 0.5 + 0.4 * hu
     true_label = label
-    if rng.random() < spec.label_noise:
+    un, uo = next(u), next(u)
+    if un < spec.label_noise:
         others = [lab for lab in BASIC7 if lab != label]
-        label = others[int(rng.integers(len(others)))]
-    lighting = _draw_biased(rng, _as_tuple_of_dicts(spec.lighting_bias), idn, "lighting", LIGHTINGS,
-                            np.full(len(LIGHTINGS), 1.0 / len(LIGHTINGS)))
-    u = rng.random()
-    occluder = "glasses" if u < spec.glasses_rate else "mask" if u < spec.glasses_rate + spec.mask_rate else "none"
-    occ_color = (tuple(float(x) for x in rng.uniform(10, 90, 3)) if occluder == "glasses" else
-                 tuple(float(x) for x in (rng.uniform(180, 245), rng.uniform(200, 245), rng.uniform(215, 250)))
-                 if rng.random() < 0.7 else tuple(float(x) for x in rng.uniform(20, 60, 3)))
-    bg_a = rng.uniform(60, 210, 3)
-    bg_b = bg_a * rng.uniform(0.75, 0.95)
-    blur = float(rng.uniform(0.3, spec.max_blur)) if rng.random() < spec.blur_rate else 0.0
+        label = others[min(int(uo * len(others)), len(others) - 1)]
+    lighting = _draw_biased(u, light_biases, idn, "lighting", LIGHTINGS, light_cum)
+    uocc, ucol, c0, c1, c2 = next(u), next(u), next(u), next(u), next(u)
+    occluder = ("glasses" if uocc < spec.glasses_rate else
+                "mask" if uocc < spec.glasses_rate + spec.mask_rate else "none")
+    if occluder == "glasses":
+        occ_color = (10 + 80 * c0, 10 + 80 * c1, 10 + 80 * c2)
+    elif ucol < 0.7:
+        occ_color = (180 + 65 * c0, 200 + 45 * c1, 215 + 35 * c2)
+    else:
+        occ_color = (20 + 40 * c0, 20 + 40 * c1, 20 + 40 * c2)
+    bg_a = (60 + 150 * next(u), 60 + 150 * next(u), 60 + 150 * next(u))
+    k = 0.75 + 0.2 * next(u)
+    bg_b = (bg_a[0] * k, bg_a[1] * k, bg_a[2] * k)
+    ub, ubs = next(u), next(u)
+    blur = 0.3 + (spec.max_blur - 0.3) * ubs if ub < spec.blur_rate else 0.0
+    r = [next(u) for _ in range(13)]
     params = FaceParams(
         identity=idn, aus=tuple(sorted((a, round(v, 2)) for a, v in aus.items())), label=label, size=spec.size,
-        lighting=lighting, light_jitter=(float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.2, 0.2))),
-        tint=tuple(float(x) for x in rng.uniform(0.94, 1.06, 3)),
-        roll_deg=float(rng.uniform(-spec.max_roll, spec.max_roll)),
-        shift=(float(rng.uniform(-0.015, 0.015)), float(rng.uniform(-0.015, 0.015))),
-        scale=float(rng.uniform(0.97, 1.03)), gaze=(float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1))),
-        blur_sigma=blur, noise_sigma=float(rng.uniform(0.0, spec.max_noise)),
-        noise_offset=(int(rng.integers(_NOISE_TILE)), int(rng.integers(_NOISE_TILE))),
-        occluder=occluder, occluder_color=occ_color,
-        background=(tuple(float(x) for x in bg_a), tuple(float(x) for x in bg_b)),
+        lighting=lighting, light_jitter=(-0.15 + 0.3 * r[0], -0.2 + 0.4 * r[1]),
+        tint=(0.94 + 0.12 * r[2], 0.94 + 0.12 * r[3], 0.94 + 0.12 * r[4]),
+        roll_deg=spec.max_roll * (2 * r[5] - 1),
+        shift=(0.015 * (2 * r[6] - 1), 0.015 * (2 * r[7] - 1)),
+        scale=0.97 + 0.06 * r[8], gaze=(2 * r[9] - 1, 2 * r[10] - 1),
+        blur_sigma=blur, noise_sigma=spec.max_noise * r[11],
+        noise_offset=(min(int(r[12] * _NOISE_TILE), _NOISE_TILE - 1), min(int(next(u) * _NOISE_TILE), _NOISE_TILE - 1)),
+        occluder=occluder, occluder_color=occ_color, background=(bg_a, bg_b),
     )
     return params, label, true_label, str(splits[sid])
 
@@ -1101,7 +1174,7 @@ def _rel_mask(i: int) -> str:
 
 
 def _png(arr: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
@@ -1125,17 +1198,17 @@ def write_dataset(spec: SynthSpec, out_dir: str | Path, *, progress: bool = Fals
 
         bar = tqdm(total=len(idx), desc="synth", unit="face")
     rows = []
-    for done, (i, params, label, true_label, split, rgb, ev, lm) in enumerate(
-            _render_indices(spec, idx, workers), 1):
-        (out / _rel_path(i)).write_bytes(_png(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)))
-        (out / _rel_mask(i)).write_bytes(_png(ev.astype(np.uint8) * 255))
-        s = SynthSample(index=i, params=params, label=label, true_label=true_label, split=split)
-        rows.append({"path": _rel_path(i), **s.row(), "mask_path": _rel_mask(i),
-                     "landmarks": ";".join(f"{x:.2f},{y:.2f}" for x, y in lm)})
+    done = 0
+    for res in _render_indices(spec, idx, workers, mode="files"):
+        for i, row, img_png, ev_png in res:
+            (out / _rel_path(i)).write_bytes(img_png)
+            (out / _rel_mask(i)).write_bytes(ev_png)
+            rows.append(row)
+            done += 1
+            if callback is not None:
+                callback(done, len(idx))
         if bar is not None:
-            bar.update(1)
-        if callback is not None:
-            callback(done, len(idx))
+            bar.update(len(res))
     if bar is not None:
         bar.close()
     manifest = out / "manifest.csv"
@@ -1163,51 +1236,52 @@ def _single_thread() -> None:
 
 
 def _render_chunk(args):
-    spec, idx = args
+    """Worker body. mode "arrays": full results; "files": encoded PNGs and manifest rows; "count": render only."""
+    spec, idx, mode = args
     cache: dict = {}
     out = []
     for i in idx:
         params, label, true_label, split = sample_params(spec, i, cache)
         rgb, ev, lm = render_face(params)
-        out.append((i, params, label, true_label, split, rgb, ev, lm))
-    return out
+        if mode == "count":
+            continue
+        if mode == "files":
+            s = SynthSample(index=i, params=params, label=label, true_label=true_label, split=split)
+            row = {"path": _rel_path(i), **s.row(), "mask_path": _rel_mask(i),
+                   "landmarks": ";".join(f"{x:.2f},{y:.2f}" for x, y in lm)}
+            out.append((i, row, _png(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)), _png(ev.astype(np.uint8) * 255)))
+        else:
+            out.append((i, params, label, true_label, split, rgb, ev, lm))
+    return len(idx) if mode == "count" else out
 
 
-def _render_indices(spec: SynthSpec, idx: Sequence[int], workers: int, chunk: int = 64):
-    """Yield ``(i, params, label, true_label, split, rgb, evidence, landmarks)`` in index order."""
+def _render_indices(spec: SynthSpec, idx: Sequence[int], workers: int, mode: str = "arrays", chunk: int = 64):
+    """Yield the per-chunk results of :func:`_render_chunk` in index order."""
     chunks = [list(idx[k:k + chunk]) for k in range(0, len(idx), chunk)]
-    if workers <= 1 or len(chunks) <= 1:
-        before = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
-            for c in chunks:
-                yield from _render_chunk((spec, c))
-        finally:
-            cv2.setNumThreads(before)
-        return
-    import multiprocessing as mp
-
-    fork = "fork" in mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if fork else "spawn")
     before = cv2.getNumThreads()
-    if fork:
-        cv2.setNumThreads(1)  # set in the parent before forking: children inherit it (safe with OpenCV's pool)
+    cv2.setNumThreads(1)  # tiny images: OpenCV's thread pool costs more than it saves; forked children inherit it
     try:
+        if workers <= 1 or len(chunks) <= 1:
+            for c in chunks:
+                yield _render_chunk((spec, c, mode))
+            return
+        import multiprocessing as mp
+
+        fork = "fork" in mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if fork else "spawn")
         with ctx.Pool(workers, initializer=None if fork else _single_thread) as pool:
-            for res in pool.imap(_render_chunk, [(spec, c) for c in chunks]):
-                yield from res
+            yield from pool.imap(_render_chunk, [(spec, c, mode) for c in chunks])
     finally:
         cv2.setNumThreads(before)
 
 
 def measure_speed(n: int = 2000, size: int = 112, seed: int = 0, workers: int = 1) -> float:
-    """Faces per second for sampling + rendering ``n`` faces with ``workers`` processes (no PNG encoding)."""
+    """Faces per second for sampling + rendering ``n`` faces in ``workers`` processes (no PNG encoding)."""
     spec = SynthSpec(n=n, size=size, seed=seed)
     render_face(sample_params(spec, 0)[0])
     t0 = time.perf_counter()
-    for _ in _render_indices(spec, list(range(n)), workers):
-        pass
-    return n / (time.perf_counter() - t0)
+    done = sum(_render_indices(spec, list(range(n)), workers, mode="count"))
+    return done / (time.perf_counter() - t0)
 
 
 def neutral_of(params: FaceParams) -> FaceParams:

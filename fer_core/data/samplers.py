@@ -1,0 +1,65 @@
+"""Batch composition: class-balanced sampling and group-balanced batches (the MMD loss needs >= 2 per group)."""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import Sampler
+
+
+class ClassBalancedSampler(Sampler[int]):
+    """Draw ``num_samples`` indices: a class uniformly at random, then an example of it uniformly (with
+    replacement), so every class is seen equally often whatever its frequency."""
+
+    def __init__(self, labels: Sequence, num_samples: int | None = None, seed: int = 0) -> None:
+        labels = np.asarray(labels)
+        self.classes, inverse = np.unique(labels, return_inverse=True)
+        self.by_class = [np.flatnonzero(inverse == c) for c in range(len(self.classes))]
+        self.num_samples = num_samples or len(labels)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng((self.seed, self.epoch))
+        cls = rng.integers(0, len(self.classes), size=self.num_samples)
+        for c in cls:
+            members = self.by_class[c]
+            yield int(members[rng.integers(0, len(members))])
+
+
+class GroupBalancedBatchSampler(Sampler[list[int]]):
+    """Batches that hold ``per_group`` (>= 2) examples of every sensitive group, the rest filled at random.
+
+    Yields ``len(dataset) // batch_size`` batches per epoch; groups smaller than ``per_group`` are sampled with
+    replacement.
+    """
+
+    def __init__(self, groups: Sequence, batch_size: int, per_group: int = 2, seed: int = 0) -> None:
+        groups = np.asarray(groups)
+        self.names, inverse = np.unique(groups, return_inverse=True)
+        if per_group < 1 or per_group * len(self.names) > batch_size:
+            raise ValueError(f"batch_size {batch_size} cannot hold {per_group} of each of {len(self.names)} groups")
+        self.by_group = [np.flatnonzero(inverse == g) for g in range(len(self.names))]
+        self.n, self.batch_size, self.per_group = len(groups), batch_size, per_group
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return max(1, self.n // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng((self.seed, self.epoch))
+        for _ in range(len(self)):
+            batch = [int(i) for members in self.by_group
+                     for i in rng.choice(members, self.per_group, replace=len(members) < self.per_group)]
+            rest = self.batch_size - len(batch)
+            batch += [int(i) for i in rng.choice(self.n, rest, replace=False)] if rest else []
+            rng.shuffle(batch)
+            yield batch
