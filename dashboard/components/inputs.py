@@ -33,3 +33,13 @@ def image_inputs(key: str) -> list[ImageInput]:
                           key=f"{key}_sample")
     st.session_state[keys.SAMPLE] = choice
     return [ImageInput(choice, samples[choice].read_bytes())] if choice else []
+
+
+def page_header(title: str, caption: str, key: str):
+    """Title, caption, the image-source picker on the left; returns (inputs, right-hand column for options)."""
+    st.title(title)
+    st.caption(caption)
+    left, right = st.columns([3, 2])
+    with left:
+        inputs = image_inputs(key)
+    return inputs, right

@@ -7,14 +7,11 @@ from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import heatmap_grid, photo_with_boxes, probability_chart
-from dashboard.components.inputs import image_inputs
+from dashboard.components.inputs import page_header
 from fer_core.explain import METHODS
 
-st.title("Explain a prediction")
-st.caption("Red areas raise the class score, blue areas lower it. All classes come from one batched LRP pass.")
-left, right = st.columns([3, 2])
-with left:
-    inputs = image_inputs("explain")
+inputs, right = page_header("Explain a prediction",
+                            "Red areas raise the class score, blue areas lower it. All classes come from one batched LRP pass.", "explain")
 with right:
     method = keys.persistent(st.selectbox, "Method", list(METHODS), keys.METHOD, format_func=METHODS.get)
     shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")

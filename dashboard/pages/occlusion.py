@@ -7,18 +7,16 @@ from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import occlusion_chart
-from dashboard.components.inputs import image_inputs
+from dashboard.components.inputs import page_header
 from fer_core.explain import FILLS, fill_region
 from fer_core.taxonomy import FACE_REGIONS
 
-st.title("Occlusion test")
-st.caption("Each region is replaced by the fill; bars show how each class's probability changes.")
-left, right = st.columns([3, 2])
-with left:
-    inputs = image_inputs("occlusion")
+inputs, right = page_header("Occlusion test", "Each region is replaced by the fill; bars show how each class's "
+                            "probability changes.", "occlusion")
 with right:
     regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
-    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")
+    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL,
+                           help="mean colour of the face, blur, noise or black")
 
 if not regions:
     st.info("Choose at least one region.")
