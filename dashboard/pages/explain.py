@@ -10,8 +10,8 @@ from dashboard.components.figures import heatmap_grid, photo_with_boxes, probabi
 from dashboard.components.inputs import page_header
 from fer_core.explain import METHODS
 
-inputs, right = page_header("Explain a prediction",
-                            "Red areas raise the class score, blue areas lower it. All classes come from one batched LRP pass.", "explain")
+inputs, right = page_header("Explain a prediction", "Red areas raise the class score, blue areas lower it. All "
+                            "classes come from one batched pass.", "explain")
 with right:
     method = keys.persistent(st.selectbox, "Method", list(METHODS), keys.METHOD, format_func=METHODS.get)
     shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")
