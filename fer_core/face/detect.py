@@ -46,14 +46,23 @@ class FaceDetector:
         return self._nets[min_face]
 
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
-        """All faces in an (H, W, 3) uint8 RGB image, largest first."""
+        """All faces in an (H, W, 3) uint8 RGB image, largest first.
+
+        A fast pass runs at ``max_side`` px; if it finds nothing in a larger photo, a second pass at twice that
+        resolution looks for smaller faces (a distant face in a big photo).
+        """
+        faces = self._detect_at(image, self.max_side, divisor=25)
+        if not faces and max(image.shape[:2]) > self.max_side:
+            faces = self._detect_at(image, 2 * self.max_side, divisor=60)
+        return faces
+
+    def _detect_at(self, image: np.ndarray, max_side: int, divisor: int) -> list[DetectedFace]:
         h, w = image.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
+        scale = min(1.0, max_side / max(h, w))
         small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
             if scale < 1 else image
-        # Faces under 1/25 of the short side (< 32 px at 800 px) are too small for an expression model; skipping
-        # them shortens the MTCNN pyramid.
-        min_face = int(max(20, min(small.shape[:2]) / 25))
+        # Faces under 1/divisor of the short side are skipped: it shortens the MTCNN pyramid (speed).
+        min_face = int(max(20, min(small.shape[:2]) / divisor))
         with self._lock:
             raw = self._net(min_face).detect_faces(np.ascontiguousarray(small))
         faces = []

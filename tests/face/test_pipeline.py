@@ -74,3 +74,16 @@ def test_several_faces_in_one_photo(portrait):
     assert len(faces) == 2
     xs = sorted(f.box[0] for f in faces)
     assert xs[0] < face_area.shape[1] < xs[1]
+
+
+def test_a_distant_face_in_a_large_photo_is_found(portrait, portrait_points):
+    """The fast 800 px pass misses a ~50 px face in a 3000 px photo; the second, finer pass finds it."""
+    import cv2
+
+    canvas = np.full((2400, 3000, 3), 120, np.uint8)
+    canvas[1000:1300, 1500:1800] = cv2.resize(portrait, (300, 300), interpolation=cv2.INTER_AREA)
+    faces = find_faces(canvas, (64, 64))
+    assert len(faces) == 1
+    mx, my = portrait_points["mouth"]
+    x, y, w, h = faces[0].box
+    assert x <= 1500 + mx * 300 / 512 <= x + w and y <= 1000 + my * 300 / 512 <= y + h
