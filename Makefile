@@ -28,8 +28,10 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) bench/run.py
+	$(PY) bench/bench_mmd.py
+	$(PY) bench/browser_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

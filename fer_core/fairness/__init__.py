@@ -1,0 +1,23 @@
+"""Fairness statistics on model outputs and embeddings.
+
+Each submodule re-exports its public names here, one block per module; add a block when adding a module.
+"""
+from __future__ import annotations
+
+# --- mmd_stats: corpus-scale MMD between groups of embeddings (linear-time RFF, exact chunked, permutation test)
+from .mmd_stats import MMDTestResult, exact_mmd2, median_bandwidth_np, mmd_permutation_test, rff_mmd2
+
+# --- group_metrics: per-group accuracy, TPR, gaps, bootstrap intervals (fairlearn MetricFrame underneath)
+from .group_metrics import GroupMetrics, SmallGroupWarning, group_report
+
+# --- probe: can a linear model guess the group from the embeddings?
+from .probe import probe_accuracy
+
+__all__ = [
+    # mmd_stats
+    "MMDTestResult", "exact_mmd2", "median_bandwidth_np", "mmd_permutation_test", "rff_mmd2",
+    # group_metrics
+    "GroupMetrics", "SmallGroupWarning", "group_report",
+    # probe
+    "probe_accuracy",
+]
