@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from .explain import create_explainer, occlude_regions, region_share, to_heatmap
 from .explain._base import Explainer
-from .face import Face, FaceDetector, find_faces, parse_regions
+from .face import LANDMARK_NAMES, Face, FaceDetector, find_faces, parse_regions
 from .models import LoadedModel
-from .models.preprocess import to_model_input
+from .models.preprocess import predict_probs, to_model_input
 
 
 @dataclass
@@ -37,8 +36,7 @@ class FaceResult:
         return {
             "box": [round(x, 1), round(y, 1), round(w, 1), round(h, 1)],
             "landmarks": {n: [round(float(a), 1), round(float(b), 1)]
-                          for n, (a, b) in zip(("left_eye", "right_eye", "nose", "mouth_left", "mouth_right"),
-                                               self.face.landmarks)},
+                          for n, (a, b) in zip(LANDMARK_NAMES, self.face.landmarks)},
             "detector_score": None if np.isnan(self.face.score) else round(self.face.score, 4),
             "used_as_crop": self.face.used_as_crop,
             "probs": {lab: round(float(p), 6) for lab, p in zip(self.labels, self.probs)},
@@ -47,14 +45,9 @@ class FaceResult:
         }
 
 
-@torch.no_grad()
 def predict_crops(loaded: LoadedModel, crops: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:
     """(N, K) class probabilities for aligned RGB crops."""
-    out = []
-    for start in range(0, len(crops), batch_size):
-        x = to_model_input(crops[start:start + batch_size], loaded.card)
-        out.append(torch.softmax(loaded.model(x).double(), 1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, loaded.card.num_classes))
+    return predict_probs(loaded.model, loaded.card, crops, batch_size)
 
 
 def explain_faces(loaded: LoadedModel, faces: Sequence[Face], method: str = "lrp",

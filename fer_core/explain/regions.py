@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..models.card import ModelCard
-from ..models.preprocess import to_model_input
+from ..models.preprocess import predict_probs
 
 FILLS = ("mean", "blur", "noise", "black")
 
@@ -44,7 +44,6 @@ def fill_region(crop: np.ndarray, mask: np.ndarray, fill: str, seed: int = 0) ->
     return out
 
 
-@torch.no_grad()
 def occlude_regions(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarray],
                     masks: Sequence[Mapping[str, np.ndarray]], regions: Sequence[str], fill: str = "mean",
                     batch_size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -58,12 +57,6 @@ def occlude_regions(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarra
     variants = list(crops)
     for crop, face_masks in zip(crops, masks):
         variants += [fill_region(crop, face_masks[r], fill, seed) for r in regions]
-    model = model.eval()
-    dtype = next(model.parameters()).dtype
-    probs = []
-    for start in range(0, len(variants), batch_size):
-        x = to_model_input(variants[start:start + batch_size], card).to(dtype)
-        probs.append(torch.softmax(model(x).double(), dim=1))
-    p = torch.cat(probs).numpy()
+    p = predict_probs(model, card, variants, batch_size)
     n = len(crops)
     return p[:n], p[n:].reshape(n, len(regions), -1)

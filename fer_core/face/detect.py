@@ -21,9 +21,6 @@ class DetectedFace:
     score: float
     landmarks: np.ndarray
 
-    def landmark_dict(self) -> dict[str, list[float]]:
-        return {n: [round(float(x), 1), round(float(y), 1)] for n, (x, y) in zip(LANDMARK_NAMES, self.landmarks)}
-
 
 class FaceDetector:
     """MTCNN (P/R/O-Net) on OpenCV's DNN module; thread-safe, so one instance can serve every dashboard session."""

@@ -31,3 +31,14 @@ def input_bounds(card: ModelCard) -> tuple[torch.Tensor, torch.Tensor]:
     mean = torch.tensor(card.mean, dtype=torch.float32)[None, :, None, None]
     std = torch.tensor(card.std, dtype=torch.float32)[None, :, None, None]
     return (0 - mean) / std, (1 - mean) / std
+
+
+@torch.no_grad()
+def predict_probs(model: torch.nn.Module, card: ModelCard, crops: Sequence[np.ndarray], batch_size: int = 128
+                  ) -> np.ndarray:
+    """(N, K) float64 class probabilities for RGB uint8 crops, in batches, in the model's own dtype."""
+    model = model.eval()
+    dtype = next(model.parameters()).dtype
+    out = [torch.softmax(model(to_model_input(crops[i:i + batch_size], card).to(dtype)).double(), 1).numpy()
+           for i in range(0, len(crops), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, card.num_classes))
