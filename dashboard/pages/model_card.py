@@ -9,12 +9,13 @@ from dashboard import _state as keys
 loaded = res.load_model(st.session_state[keys.MODEL])
 card = loaded.card
 st.title(f"Model card: {loaded.name}")
+mean, std = (", ".join(f"{v:g}" for v in vals) for vals in (card.mean, card.std))
 st.markdown(f"""
 | field | value |
 |---|---|
 | architecture | `{card.arch}` |
 | input | {card.input_size[1]} x {card.input_size[0]} px, {"grey" if card.in_chans == 1 else "RGB"} |
-| normalisation | (pixel/255 - {card.mean}) / {card.std} |
+| normalisation | (pixel / 255 - {mean}) / {std} per channel |
 | labels (output order) | {", ".join(card.label_names)} |
 | alignment template | `{card.template}` |
 | training data | {card.training_data} |
