@@ -10,7 +10,7 @@ import streamlit as st
 
 from fer_core.analysis import FaceResult, explain_faces, occlude_faces
 from fer_core.explain import Explainer, create_explainer
-from fer_core.face import Face, FaceDetector, find_faces, load_image
+from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
@@ -49,7 +49,7 @@ def load_model(name: str) -> LoadedModel:
 
 @st.cache_resource(show_spinner="Loading face detector…")
 def detector() -> FaceDetector:
-    return FaceDetector()
+    return default_detector()  # the same thread-safe instance the fer_core functions use
 
 
 @st.cache_resource(show_spinner="Preparing explainer…")

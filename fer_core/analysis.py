@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .explain import create_explainer, occlude_regions, region_share, to_heatmap
+from .explain import create_explainer, occlude_regions, region_share
 from .explain._base import Explainer
 from .face import LANDMARK_NAMES, Face, FaceDetector, find_faces, parse_regions
 from .models import LoadedModel
@@ -93,21 +92,3 @@ def occlude_image(image: np.ndarray, loaded: LoadedModel, regions: str | Sequenc
     parse_regions(regions)  # fail on a bad region name before detection
     faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
     return occlude_faces(faces, loaded, regions, fill)
-
-
-def load_manifest_rows(path: str | Path) -> list[tuple[Path, str]]:
-    """(absolute image path, label) rows of a manifest CSV with at least ``path`` and ``label`` columns."""
-    import pandas as pd
-
-    from .errors import DatasetError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"manifest not found: {path}")
-    df = pd.read_csv(path)
-    missing = {"path", "label"} - set(df.columns)
-    if missing:
-        raise DatasetError(f"{path}: manifest needs columns path and label; missing {sorted(missing)}")
-    root = path.parent
-    return [((root / p) if not Path(p).is_absolute() else Path(p), str(lab))
-            for p, lab in zip(df["path"].astype(str), df["label"])]

@@ -125,13 +125,12 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
 def cmd_data_cache(args: argparse.Namespace) -> int:
     from .data.crop_cache import build_crop_cache
-    from .data.manifest import read_manifest
+    from .data.manifest import read_manifest, resolve_paths
     from .models import load_model
 
     manifest = Path(args.manifest)
-    df = read_manifest(manifest)
     card = load_model(args.model).card
-    paths = [p if Path(p).is_absolute() else manifest.parent / p for p in df["path"].astype(str)]
+    paths = resolve_paths(read_manifest(manifest), manifest.parent)
     report = build_crop_cache(paths, args.out, card.input_size, card.template, workers=args.workers,
                               show_progress=True)
     print(f"{report.folder}: {report.added} new crops, {report.reused} already cached, "

@@ -7,7 +7,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from ._utils.progress import ProgressFn, progress_iter
-from .analysis import load_manifest_rows, predict_crops
+from .analysis import predict_crops
+from .data.manifest import read_manifest, resolve_paths, validate_manifest
 from .errors import DatasetError, FaceNotFoundError, ImageLoadError
 from .face import FaceDetector, default_detector, find_faces, load_image
 from .models import LoadedModel
@@ -28,7 +29,8 @@ def evaluate_manifest(loaded: LoadedModel, manifest: str | Path, detector: FaceD
     Returns a JSON-ready dict: n, n_evaluated, accuracy, macro_f1, per_class, faces_found (share of rows with a
     face), and the rows without a face or with an unreadable image.
     """
-    rows = load_manifest_rows(manifest)
+    table = validate_manifest(read_manifest(manifest))
+    rows = list(zip(resolve_paths(table, Path(manifest).parent), table["label"].astype(str)))
     labels = loaded.card.label_names
     truth_all = [_label_index(lab, labels) for _, lab in rows]  # validate every label before any work
     detector = detector or default_detector()

@@ -106,7 +106,14 @@ def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_se
     return df
 
 
+def resolve_paths(df: pd.DataFrame, root: str | Path) -> list[Path]:
+    """Absolute image paths: relative ``path`` entries are relative to ``root`` (the manifest's folder)."""
+    base = Path(root)
+    return [Path(p) if Path(p).is_absolute() else base / p for p in df["path"].astype(str)]
+
+
 __all__ = [
     "MSG_EMPTY", "MSG_LABEL_SET_CONFLICT", "MSG_MISSING_COLUMNS", "MSG_MISSING_FILES", "MSG_MIXED_TAXONOMIES",
-    "MSG_UNKNOWN_LABELS", "MSG_UNKNOWN_LABEL_SET", "REQUIRED_COLUMNS", "read_manifest", "validate_manifest",
+    "MSG_UNKNOWN_LABELS", "MSG_UNKNOWN_LABEL_SET", "REQUIRED_COLUMNS", "read_manifest", "resolve_paths",
+    "validate_manifest",
 ]

@@ -723,7 +723,6 @@ def render_face(params: FaceParams, *, return_occluder: bool = False):
     aus = params.au_dict()
     geo = _geometry(idn, aus, params.gaze)
     m = _pose_matrix(params)
-    skin = np.array(idn.skin)
     fem = idn.gender == "feminine"
     a = idn.face_w
 

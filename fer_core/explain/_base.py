@@ -22,18 +22,16 @@ def check_images(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def resolve_targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
-    """captum's convention: int = same class for all, sequence/tensor = one per row, None = the predicted class."""
-    n, k = logits.shape
-    if target is None:
-        return logits.argmax(1)
+def resolve_targets(target: Target, n: int, num_classes: int) -> torch.Tensor:
+    """captum's convention: int = same class for all rows, sequence/tensor = one per row (``None`` = the predicted
+    class is resolved by the explainer, which needs a forward pass for it)."""
     if isinstance(target, int):
         t = torch.full((n,), target, dtype=torch.long)
     else:
         t = torch.as_tensor(target, dtype=torch.long).flatten()
-    if t.numel() != n or (t < 0).any() or (t >= k).any():
-        raise ValueError(MSG_TARGET.format(k=k, what=target))
-    return t.to(logits.device)
+    if t.numel() != n or (t < 0).any() or (t >= num_classes).any():
+        raise ValueError(MSG_TARGET.format(k=num_classes, what=target))
+    return t
 
 
 class Explainer:
@@ -55,6 +53,12 @@ class Explainer:
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
 
+    def num_classes(self, images: torch.Tensor) -> int:
+        """Output size, from one forward pass of a single row (measured once, then remembered)."""
+        if getattr(self, "_num_classes", None) is None:
+            self._num_classes = int(self.logits(images[:1]).shape[1])
+        return self._num_classes
+
     def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -64,7 +68,8 @@ class Explainer:
         images = check_images(images)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        targets = resolve_targets(target, self.logits(images))
+        targets = self.logits(images).argmax(1) if target is None else \
+            resolve_targets(target, len(images), self.num_classes(images))
         out = torch.empty_like(images)
         starts = range(0, len(images), batch_size)
         with self._lock:
@@ -77,7 +82,7 @@ class Explainer:
                       ) -> torch.Tensor:
         """Attributions for every class: (N, K, C, H, W). Subclasses may batch the classes (LRP does)."""
         images = check_images(images)
-        k = self.logits(images[:1]).shape[1]
+        k = self.num_classes(images)
         n = len(images)
         rows = images.repeat_interleave(k, 0)
         targets = torch.arange(k).repeat(n)

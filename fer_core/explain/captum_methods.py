@@ -1,11 +1,9 @@
 """captum's gradient, path and perturbation methods behind the shared ``attribute`` shape."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.mini_xception import explain_layers
 from ._base import Explainer
 
 
@@ -79,5 +77,4 @@ class OcclusionExplainer(Explainer):
                                       perturbations_per_eval=64).detach()
 
 
-__all__ = ["GradCamExplainer", "IntegratedGradientsExplainer", "OcclusionExplainer", "SaliencyExplainer",
-           "explain_layers"]
+__all__ = ["GradCamExplainer", "IntegratedGradientsExplainer", "OcclusionExplainer", "SaliencyExplainer"]

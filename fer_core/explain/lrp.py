@@ -83,7 +83,7 @@ class LRPExplainer(Explainer):
     def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False
                       ) -> torch.Tensor:
         images = check_images(images)
-        k = self.logits(images[:1]).shape[1]
+        k = self.num_classes(images)
         out = torch.empty(len(images), k, *images.shape[1:], dtype=images.dtype)
         targets = torch.arange(k).expand(len(images), k)
         with self._lock:
