@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup browser clean
+.PHONY: demo test bench setup browser clean demo-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,14 @@ test: $(STAMP) browser
 bench: $(STAMP) browser
 	$(PY) bench/run.py
 	$(PY) bench/bench_mmd.py
+	$(PY) bench/bench_train.py
 	$(PY) bench/browser_latency.py
+
+# Rebuild the embedded demo runs of the Fairness page (about 3 minutes on 2 cores); keeps only what the pages read.
+demo-runs: $(STAMP)
+	$(VENV)/bin/fer-core claim fair_mmd --out assets/runs --retrain
+	$(PY) -c "import sys; from fer_core.runs import slim_for_sharing; [slim_for_sharing(f) for f in sys.argv[1:]]" \
+	  assets/runs/synthfacs_bias_supervised assets/runs/synthfacs_bias_fair_mmd
 
 clean:
 	rm -rf $(VENV) .pytest_cache

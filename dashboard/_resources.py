@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from fer_core.analysis import FaceResult, explain_faces, occlude_faces
+from fer_core.analysis import FaceResult, explain_crops, explain_faces, occlude_faces
 from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
+from fer_core.runs import list_runs, open_run, register_run_models, run_model_name
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
 
@@ -39,7 +40,40 @@ def sample_files() -> dict[str, Path]:
 
 
 def model_names() -> list[str]:
-    return list_models(pretrained=True)
+    """Shipped weights first, then the models of finished training runs (``run:<name>``)."""
+    runs = set(register_run_models())
+    names = list_models(pretrained=True)
+    return [n for n in names if n not in runs] + [n for n in names if n in runs]
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def run_folders() -> list[str]:
+    """Run folders (the runs folder and the embedded demo runs), newest first; re-read every few seconds."""
+    return [str(r.folder) for r in list_runs()]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_evaluation(folder: str, mtime: float) -> dict:
+    return open_run(folder).evaluation()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_predictions(folder: str, mtime: float):
+    return open_run(folder).predictions()
+
+
+@st.cache_data(max_entries=32, show_spinner="Explaining the mistakes…")
+def explain_rows(folder: str, paths: tuple[str, ...], rel_paths: tuple[str, ...], sources: tuple[str, ...],
+                 method: str = "lrp") -> list[FaceResult]:
+    """Heatmaps of test rows of a run (images re-created from the run's data source when not on this machine)."""
+    import pandas as pd
+
+    run = open_run(folder)
+    rows = pd.DataFrame({"path": paths, "rel_path": rel_paths, "source": sources})
+    crops = [load_image(p) for p in run.image_paths(rows)]
+    name = run_model_name(run)
+    register_run_models()
+    return explain_crops(load_model(name), crops, method, explainer(name, method))
 
 
 @st.cache_resource(show_spinner="Loading model…")

@@ -10,9 +10,13 @@ METHOD = "method"
 SAMPLE = "sample"
 REGIONS = "regions"
 FILL = "fill"
+FAIR_RUNS = "fair_runs"
+FAIR_ATTRIBUTE = "fair_attribute"
+FAIR_GROUP = "fair_group"
+RUN = "run"
 
 DEFAULTS = {MODEL: DEFAULT_MODEL, METHOD: "lrp", SAMPLE: None, REGIONS: ["eyes", "mouth", "brows", "nose"],
-            FILL: "mean"}
+            FILL: "mean", FAIR_RUNS: [], FAIR_ATTRIBUTE: None, FAIR_GROUP: None, RUN: None}
 
 
 def init_state() -> None:

@@ -13,11 +13,13 @@ from dashboard import _state as keys  # noqa: E402
 
 st.set_page_config(page_title="FER explainability", page_icon=":material/face:", layout="wide")
 keys.init_state()
-pages_dir = Path(__file__).parent / "pages"
+pages_dir = Path(__file__).parent / "views"  # not "pages/": Streamlit would also serve that folder as v1 pages on direct URLs
 navigation = st.navigation({
     "Explain": [st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
                 st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:")],
-    "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:")],
+    "Audit": [st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:")],
+    "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),
+              st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:")],
 })
 with st.sidebar:
     keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)

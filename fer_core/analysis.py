@@ -63,6 +63,15 @@ def explain_faces(loaded: LoadedModel, faces: Sequence[Face], method: str = "lrp
             for f, p, h in zip(faces, probs, heat)]
 
 
+def explain_crops(loaded: LoadedModel, crops: Sequence[np.ndarray], method: str = "lrp",
+                  explainer: Explainer | None = None) -> list[FaceResult]:
+    """Like :func:`explain_faces` for images that already are aligned crops (dataset rows, SynthFACS faces)."""
+    from .face import aligned_crop
+
+    faces = [aligned_crop(c, loaded.card.input_size, loaded.card.template) for c in crops]
+    return explain_faces(loaded, faces, method, explainer)
+
+
 def explain_image(image: np.ndarray, loaded: LoadedModel, method: str = "lrp",
                   detector: FaceDetector | None = None, explainer: Explainer | None = None) -> list[FaceResult]:
     """Find every face in an RGB photo and explain each (raises FaceNotFoundError if there is none)."""

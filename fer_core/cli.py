@@ -74,19 +74,108 @@ def cmd_occlude(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve_model(args: argparse.Namespace):
+    """A run folder (its best checkpoint and training settings) or a model name / checkpoint path."""
+    from .models import load_model
+    from .runs import is_run_dir, open_run
+
+    target = args.target or args.model
+    if is_run_dir(target):
+        run = open_run(target)
+        cfg = run.config
+        return run.model(), cfg.get("data", {}).get("aligned"), cfg.get("data", {}).get("target", "label")
+    return load_model(target), None, "label"
+
+
+def _print_fairness(attr: str, rep: dict) -> None:
+    boot = (rep.get("bootstrap") or {}).get("accuracy", {})
+    print(f"\n{attr}: worst-group accuracy {rep['worst_group_accuracy']:.3f}, gap {rep['accuracy_gap']:.3f}, "
+          f"equal-opportunity gap {rep['equal_opportunity_gap']:.3f}, equalized-odds gap "
+          f"{rep['equalized_odds_gap']:.3f}")
+    for g, m in rep["by_group"].items():
+        ci = boot.get(g)
+        ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None else ""
+        flag = "  (small group: noisy)" if m.get("small") else ""
+        print(f"  {g:12s} n={m['n']:5d} accuracy {m['accuracy']:.3f}{ci_text} macro-F1 {m['macro_f1']:.3f}{flag}")
+    mmd = rep.get("mmd")
+    if mmd:
+        for pair in mmd["pairs"]:
+            if pair["mmd2"] is None:
+                print(f"  MMD {pair['a']} vs {pair['b']}: {pair['reason']}")
+            else:
+                print(f"  MMD^2 {pair['a']} vs {pair['b']}: {pair['mmd2']:.5f} (p={pair['p_value']:.3f}; "
+                      f"shrinkage {pair['shrinkage_mmd2']:.5f}, plain {pair['plain_mmd2']:.5f})")
+    probe = rep.get("probe")
+    if probe and probe.get("accuracy") is not None:
+        print(f"  linear probe guesses {attr} with accuracy {probe['accuracy']:.3f} (chance {probe['chance']:.3f})")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_manifest
-    from .models import load_model
 
-    result = evaluate_manifest(load_model(args.model), args.data, show_progress=not args.json)
+    loaded, aligned, target = _resolve_model(args)
+    if args.aligned is not None:
+        aligned = args.aligned
+    group_by = [c.strip() for item in (args.group_by or []) for c in item.split(",") if c.strip()]
+    result = evaluate_manifest(loaded, args.data, group_by=group_by, target=args.target_column or target,
+                               aligned=aligned, n_boot=args.boot, num_permutations=args.permutations,
+                               show_progress=not args.json)
 
     def human(o: dict) -> None:
         print(f"{o['n']} rows, faces found in {o['faces_found']:.0%}; accuracy {o['accuracy']}, "
               f"macro-F1 {o['macro_f1']}")
         for lab, m in o["per_class"].items():
             print(f"  {lab:10s} n={m['n']:4d} P={m['precision']:.2f} R={m['recall']:.2f} F1={m['f1']:.2f}")
+        for attr, rep in o.get("fairness", {}).items():
+            _print_fairness(attr, rep)
     _print(result, args.json, human)
     return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import load_config, resume, train
+
+    if args.resume:
+        result = resume(args.resume, progress=not args.quiet)
+    else:
+        if not args.recipe:
+            raise ValueError("name a recipe (e.g. fer-core train fair_mmd --config FILE.yaml) or --resume RUN")
+        overrides = list(args.set or [])
+        overrides += [f"name={args.name}"] if args.name else []
+        overrides += [f"out_dir={args.out}"] if args.out else []
+        result = train(load_config(args.config, overrides, recipe=args.recipe), progress=not args.quiet)
+    status = result.status
+    if not status:  # a DDP worker process: rank 0 reports
+        return 0
+    print(f"run {result.folder}: {status.get('status')}")
+    if result.evaluation:
+        o = result.evaluation["overall"]
+        print(f"test accuracy {o.get('accuracy'):.4f}, macro-F1 {o.get('macro_f1'):.4f}")
+        for attr, rep in result.evaluation.get("attributes", {}).items():
+            _print_fairness(attr, rep)
+    return 0 if status.get("status") == "finished" else 1
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    from .train.claims import fair_mmd_claim
+
+    result = fair_mmd_claim(args.out, reuse=not args.retrain, progress=not args.json)
+
+    def human(o: dict) -> None:
+        b, f = o["figures"]["supervised"], o["figures"]["fair_mmd"]
+        print(f"fair_mmd vs supervised on the biased SynthFACS split, groups = {o['attribute']} (balanced test set)")
+        rows = [("accuracy", "accuracy"), ("worst-group accuracy", "worst_group_accuracy"),
+                ("accuracy gap", "accuracy_gap"), ("mean MMD^2 between groups", "mean_mmd2"),
+                ("probe accuracy", "probe_accuracy")]
+        print(f"  {'':28s} {'supervised':>11s} {'fair_mmd':>11s}")
+        for label, key in rows:
+            print(f"  {label:28s} {b[key]:11.4f} {f[key]:11.4f}")
+        print(f"  {'probe chance':28s} {b['probe_chance']:11.4f}")
+        for name, ok in o["checks"].items():
+            print(f"  [{'x' if ok else ' '}] {name}")
+        print("claim holds" if o["holds"] else "claim does NOT hold")
+    _print(result, args.json, human)
+    return 0 if result["holds"] else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -170,11 +259,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_occlude)
 
-    p = sub.add_parser("evaluate", help="accuracy and macro-F1 on a manifest CSV (columns path, label)")
+    p = sub.add_parser("evaluate", help="accuracy, macro-F1 and per-group fairness of a model or run on a manifest")
+    p.add_argument("target", nargs="?", help="a run folder, a registered model name or a .safetensors checkpoint "
+                                             "(default: --model)")
     _add_model(p)
-    p.add_argument("--data", required=True, help="manifest CSV; paths relative to its folder or absolute")
+    p.add_argument("--data", required=True, help="manifest (.csv/.parquet); paths relative to its folder or absolute")
+    p.add_argument("--group-by", action="append", metavar="COL",
+                   help="sensitive attribute column(s) for the fairness report (repeat or comma-separate)")
+    p.add_argument("--target-column", help="column with the true class (default: label, or the run's data.target)")
+    p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                   help="images are aligned face crops, resized only (default: the run's setting, else detect)")
+    p.add_argument("--boot", type=int, default=200, help="bootstrap resamples for the intervals (default 200)")
+    p.add_argument("--permutations", type=int, default=200, help="MMD permutation-test permutations (default 200)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_evaluate)
+
+    from .train.config import config_help
+
+    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer) into a run folder",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=config_help(),
+                       description="Train with Lightning (AMP, DDP via torchrun/SLURM, accumulation, early "
+                                   "stopping). Each run writes runs/<name>/ with config.yaml, metrics.csv, tb/, "
+                                   "model.safetensors, checkpoints/last.ckpt, splits.csv, test_predictions.csv, "
+                                   "test_embeddings.npy and evaluation.json.")
+    p.add_argument("recipe", nargs="?", choices=["supervised", "fair_mmd", "transfer"], help="recipe to train")
+    p.add_argument("--config", help="YAML config file (keys below)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.epochs=5")
+    p.add_argument("--name", help="run name (default: recipe and time stamp)")
+    p.add_argument("--out", help="folder for run folders (default: runs)")
+    p.add_argument("--resume", metavar="RUN", help="continue a stopped or killed run from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(fn=cmd_train)
+
+    p = sub.add_parser("claim", help="check a method's claim on SynthFACS (trains the shipped configs if needed)")
+    p.add_argument("method", choices=["fair_mmd"], help="which claim")
+    p.add_argument("--out", default="runs", help="folder for the two runs (default: runs; finished runs are reused)")
+    p.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_claim)
 
     p = sub.add_parser("bench", help="speed ratios against references measured in the same run")
     p.add_argument("--quick", action="store_true", help="fewer repeats")

@@ -1,17 +1,29 @@
-"""Accuracy of a model on a labelled manifest, counting (never dropping) images without a usable face."""
+"""Accuracy and fairness of a model on a labelled manifest, counting (never dropping) images without a usable face.
+
+``evaluate_manifest`` is what ``fer-core evaluate MODEL_OR_RUN --data MANIFEST --group-by COL`` prints: overall
+accuracy, macro-F1 and per-class figures, and with ``group_by`` the per-group report of
+:func:`fer_core.fairness.fairness_report` (intervals, gaps, MMD between the groups' embeddings, probe accuracy).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
+import cv2
 import numpy as np
+import pandas as pd
+import torch
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from ._utils.progress import ProgressFn, progress_iter
-from .analysis import predict_crops
 from .data.manifest import read_manifest, resolve_paths, validate_manifest
 from .errors import DatasetError, FaceNotFoundError, ImageLoadError
 from .face import FaceDetector, default_detector, find_faces, load_image
 from .models import LoadedModel
+from .models.preprocess import to_model_input
+
+__all__ = ["ManifestPredictions", "evaluate_manifest", "predict_manifest", "embed_crops"]
 
 
 def _label_index(label: str, labels: tuple[str, ...]) -> int:
@@ -22,38 +34,100 @@ def _label_index(label: str, labels: tuple[str, ...]) -> int:
     raise DatasetError(f"label {label!r} is not one of the model's labels {', '.join(labels)} (or 0..{len(labels) - 1})")
 
 
-def evaluate_manifest(loaded: LoadedModel, manifest: str | Path, detector: FaceDetector | None = None,
-                      show_progress: bool = False, progress: ProgressFn | None = None) -> dict:
-    """Evaluate on every row of ``manifest``; the largest face of each image is classified.
+@dataclass
+class ManifestPredictions:
+    """The rows that had a face, their probabilities and embeddings, and the rows that did not."""
 
-    Returns a JSON-ready dict: n, n_evaluated, accuracy, macro_f1, per_class, faces_found (share of rows with a
-    face), and the rows without a face or with an unreadable image.
-    """
+    rows: pd.DataFrame
+    truth: np.ndarray
+    probs: np.ndarray
+    embeddings: np.ndarray | None
+    n: int
+    no_face: list[str] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)
+
+
+@torch.no_grad()
+def embed_crops(loaded: LoadedModel, crops: Sequence[np.ndarray], batch_size: int = 256
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(probabilities, penultimate embeddings or None) for RGB uint8 crops, in batches."""
+    model = loaded.model.eval()
+    dtype = next(model.parameters()).dtype
+    has_embed = hasattr(model, "forward_features") and hasattr(model, "forward_head")
+    probs, embs = [], []
+    for i in range(0, len(crops), batch_size):
+        x = to_model_input(crops[i:i + batch_size], loaded.card).to(dtype)
+        if has_embed:
+            feats = model.forward_features(x)
+            embs.append(model.forward_head(feats, pre_logits=True).float().numpy())
+            logits = model.forward_head(feats)
+        else:
+            logits = model(x)
+        probs.append(torch.softmax(logits.double(), 1).numpy())
+    k = loaded.card.num_classes
+    return (np.concatenate(probs) if probs else np.zeros((0, k)),
+            np.concatenate(embs) if embs else None)
+
+
+def predict_manifest(loaded: LoadedModel, manifest: str | Path, target: str = "label", aligned: bool | None = None,
+                     detector: FaceDetector | None = None, show_progress: bool = False,
+                     progress: ProgressFn | None = None) -> ManifestPredictions:
+    """Faces of every row (``aligned=True``: each image is an aligned crop, resized only; otherwise the largest
+    detected face), classified in batches."""
     table = validate_manifest(read_manifest(manifest))
-    rows = list(zip(resolve_paths(table, Path(manifest).parent), table["label"].astype(str)))
+    if target not in table.columns:
+        raise DatasetError(f"manifest {manifest} has no column {target!r}; its columns are {list(table.columns)}")
+    paths = resolve_paths(table, Path(manifest).parent)
     labels = loaded.card.label_names
-    truth_all = [_label_index(lab, labels) for _, lab in rows]  # validate every label before any work
-    detector = detector or default_detector()
-    crops, truth, no_face, unreadable = [], [], [], []
-    for (path, _), y in progress_iter(list(zip(rows, truth_all)), show_progress, "faces", callback=progress):
+    truth_all = [_label_index(str(v), labels) for v in table[target]]  # validate every label before any work
+    h, w = loaded.card.input_size
+    detector = None if aligned else (detector or default_detector())
+    crops, keep, no_face, unreadable = [], [], [], []
+    for i, path in progress_iter(list(enumerate(paths)), show_progress, "faces", callback=progress):
         try:
-            faces = find_faces(load_image(path), loaded.card.input_size, loaded.card.template, detector, max_faces=1)
+            image = load_image(path)
+            if aligned:
+                crops.append(cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if image.shape[0] > h
+                                        else cv2.INTER_LINEAR))
+            else:
+                crops.append(find_faces(image, (h, w), loaded.card.template, detector, max_faces=1)[0].crop)
+            keep.append(i)
         except FaceNotFoundError:
             no_face.append(str(path))
-            continue
         except ImageLoadError as exc:
             unreadable.append({"path": str(path), "error": str(exc)})
-            continue
-        crops.append(faces[0].crop)
-        truth.append(y)
-    n = len(rows)
-    result = {"model": loaded.name, "n": n, "n_evaluated": len(truth),
-              "faces_found": round((n - len(no_face) - len(unreadable)) / n, 4) if n else 0.0,
-              "no_face": no_face, "unreadable": unreadable}
-    if not truth:
+    probs, emb = embed_crops(loaded, crops)
+    return ManifestPredictions(rows=table.iloc[keep].reset_index(drop=True), truth=np.asarray(truth_all)[keep],
+                               probs=probs, embeddings=emb, n=len(table), no_face=no_face, unreadable=unreadable)
+
+
+def evaluate_manifest(loaded: LoadedModel, manifest: str | Path, group_by: Sequence[str] = (), target: str = "label",
+                      aligned: bool | None = None, detector: FaceDetector | None = None, n_boot: int = 200,
+                      num_permutations: int = 200, min_group_size: int = 30, show_progress: bool = False,
+                      progress: ProgressFn | None = None) -> dict:
+    """Evaluate on every row of ``manifest``.
+
+    Returns a JSON-ready dict: n, n_evaluated, accuracy, macro_f1, per_class, faces_found (share of rows with a
+    face), the rows without a face or with an unreadable image, and with ``group_by`` a ``fairness`` entry per
+    attribute (see :func:`fer_core.fairness.fairness_report`).
+    """
+    from .fairness.report import fairness_report
+
+    table_cols = read_manifest(manifest).columns
+    missing = [c for c in group_by if c not in table_cols]
+    if missing:
+        raise DatasetError(f"--group-by column(s) {missing} are not in the manifest; its columns are "
+                           f"{list(table_cols)}")
+    pm = predict_manifest(loaded, manifest, target, aligned, detector, show_progress, progress)
+    labels = loaded.card.label_names
+    n = pm.n
+    result = {"model": loaded.name, "n": n, "n_evaluated": len(pm.truth),
+              "faces_found": round((n - len(pm.no_face) - len(pm.unreadable)) / n, 4) if n else 0.0,
+              "no_face": pm.no_face, "unreadable": pm.unreadable}
+    if not len(pm.truth):
         return result | {"accuracy": None, "macro_f1": None, "per_class": {}}
-    pred = predict_crops(loaded, crops).argmax(1)
-    y = np.asarray(truth)
+    pred = pm.probs.argmax(1)
+    y = pm.truth
     prec, rec, f1, support = precision_recall_fscore_support(y, pred, labels=range(len(labels)), zero_division=0)
     present = sorted(set(y.tolist()))
     result["accuracy"] = round(float(accuracy_score(y, pred)), 4)
@@ -61,4 +135,9 @@ def evaluate_manifest(loaded: LoadedModel, manifest: str | Path, detector: FaceD
     result["per_class"] = {lab: {"n": int(support[i]), "precision": round(float(prec[i]), 4),
                                  "recall": round(float(rec[i]), 4), "f1": round(float(f1[i]), 4)}
                            for i, lab in enumerate(labels)}
+    if group_by:
+        report = fairness_report([labels[i] for i in y], [labels[i] for i in pred], labels,
+                                 pm.rows[list(group_by)].astype(str), pm.embeddings, min_group_size=min_group_size,
+                                 n_boot=n_boot, num_permutations=num_permutations)
+        result["fairness"] = report["attributes"]
     return result

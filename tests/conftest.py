@@ -8,6 +8,16 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Rendered SynthFACS sets and crop caches go to a session folder, never into the user's ~/.cache."""
+    import os
+
+    if "FER_CORE_CACHE" not in os.environ:
+        os.environ["FER_CORE_CACHE"] = str(tmp_path_factory.mktemp("fer_cache"))
+    yield
 PORTRAIT = ROOT / "assets" / "samples" / "astronaut_eileen_collins.png"
 
 # Hand-annotated on the portrait (image pixels, x, y): independent of the detector.
@@ -55,3 +65,36 @@ def tiny_xception():
 @pytest.fixture(scope="session")
 def portrait_points() -> dict[str, tuple[int, int]]:
     return PORTRAIT_POINTS
+
+
+TINY_TRAIN = {
+    "data": {"manifest": {"synthfacs": {"n": 240, "size": 32, "seed": 3, "intensity": [0.6, 1.0],
+                                        "bias": [{"attribute": "skin_tone", "group": "dark", "label": "happy",
+                                                  "strength": 0.5}]}},
+             "sensitive": ["skin_tone", "gender"]},
+    "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
+    "optim": {"epochs": 2, "batch_size": 32},
+    "trainer": {"seed": 0},
+}
+
+
+def tiny_config(tmp: Path, recipe: str = "supervised", name: str = "tiny", **sections):
+    """A seconds-long training config on a small SynthFACS set (rendered into ``tmp``)."""
+    import copy
+
+    from fer_core.train import config_from_dict
+
+    raw = copy.deepcopy(TINY_TRAIN)
+    for key, values in sections.items():
+        raw.setdefault(key, {}).update(values)
+    raw["data"]["cache_dir"] = str(tmp / "cache")
+    return config_from_dict({"recipe": recipe, "name": name, "out_dir": str(tmp / "runs"), **raw})
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A finished supervised run folder (trained once per session)."""
+    from fer_core.train import train
+
+    tmp = tmp_path_factory.mktemp("tiny_run")
+    return train(tiny_config(tmp), progress=False).folder

@@ -30,7 +30,7 @@ def test_fer_core_never_imports_ui_or_training_where_forbidden():
 
 
 def test_dashboard_pages_use_only_public_fer_core():
-    for path in (ROOT / "dashboard" / "pages").glob("*.py"):
+    for path in (ROOT / "dashboard" / "views").glob("*.py"):
         for name in _imports(path):
             if name.startswith("fer_core"):
                 assert not any(part.startswith("_") for part in name.split(".")), f"{path.name}: {name}"

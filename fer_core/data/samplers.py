@@ -63,3 +63,46 @@ class GroupBalancedBatchSampler(Sampler[list[int]]):
             batch += [int(i) for i in rng.choice(self.n, rest, replace=False)] if rest else []
             rng.shuffle(batch)
             yield batch
+
+
+class GroupClassBalancedBatchSampler(Sampler[list[int]]):
+    """Batches with the same number of rows from every sensitive group and, inside each group, classes drawn
+    uniformly.
+
+    Why: when labels correlate with a group in the training data (a planted or real bias), a batch whose groups
+    carry different label mixes makes "align the groups' embeddings" (the MMD term) fight the classifier. With equal
+    label mixes per group, any remaining difference between the groups' embeddings is group information the model
+    should not use. Draws are with replacement; ``len(dataset) // batch_size`` batches per epoch.
+    """
+
+    def __init__(self, groups: Sequence, labels: Sequence, batch_size: int, seed: int = 0) -> None:
+        groups, labels = np.asarray(groups), np.asarray(labels)
+        if len(groups) != len(labels):
+            raise ValueError(f"groups and labels must have the same length, got {len(groups)} and {len(labels)}")
+        self.names, g_inv = np.unique(groups, return_inverse=True)
+        if 2 * len(self.names) > batch_size:
+            raise ValueError(f"batch_size {batch_size} cannot hold 2 of each of {len(self.names)} groups")
+        _, y_inv = np.unique(labels, return_inverse=True)
+        self.cells = [[np.flatnonzero((g_inv == g) & (y_inv == c)) for c in np.unique(y_inv[g_inv == g])]
+                      for g in range(len(self.names))]
+        self.n, self.batch_size = len(groups), batch_size
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return max(1, self.n // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng((self.seed, self.epoch, 7))
+        n_groups = len(self.cells)
+        for _ in range(len(self)):
+            sizes = np.full(n_groups, self.batch_size // n_groups)
+            sizes[rng.choice(n_groups, self.batch_size - sizes.sum(), replace=False)] += 1
+            batch = []
+            for cells, size in zip(self.cells, sizes):
+                for c in rng.integers(0, len(cells), size):
+                    batch.append(int(cells[c][rng.integers(0, len(cells[c]))]))
+            rng.shuffle(batch)
+            yield batch

@@ -915,6 +915,8 @@ class SynthSpec:
         identity ``i * n_identities // n`` (contiguous blocks; splits are by identity).
     group_probs : optional per-attribute probabilities, e.g. {"skin_tone": (0.6, 0.3, 0.1)}.
     blur_rate, max_blur, max_noise, max_roll : nuisance ranges.
+    intensity : (low, high) intensity range of the label's prototype AUs; low values give subtle expressions that
+        are hard to read, which is where a model starts leaning on a planted group <-> label shortcut.
     """
 
     n: int
@@ -933,6 +935,7 @@ class SynthSpec:
     max_blur: float = 1.0
     max_noise: float = 6.0
     max_roll: float = 4.0
+    intensity: tuple[float, float] = (0.6, 1.0)
 
     def __post_init__(self) -> None:
         if self.n < 0:
@@ -943,6 +946,10 @@ class SynthSpec:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
+        lo, hi = (float(v) for v in self.intensity)
+        if not ACTIVE_THRESHOLD <= lo <= hi <= 1.0:
+            raise ValueError(f"intensity must be (low, high) with {ACTIVE_THRESHOLD} <= low <= high <= 1, got "
+                             f"{tuple(self.intensity)} (below {ACTIVE_THRESHOLD} an AU no longer counts as active)")
         if self.glasses_rate + self.mask_rate > 1.0:
             raise ValueError("glasses_rate + mask_rate must be <= 1")
         self.base_label_probs()
@@ -1034,11 +1041,13 @@ class SynthSample:
         }
 
 
-def _sample_expression(label: str, u) -> dict[int, float]:
-    """AUs of one expression of ``label`` from uniforms ``u`` (an iterator of floats in [0, 1))."""
+def _sample_expression(label: str, u, intensity: tuple[float, float] = (0.6, 1.0)) -> dict[int, float]:
+    """AUs of one expression of ``label`` from uniforms ``u`` (an iterator of floats in [0, 1)); the prototype AUs
+    get intensities uniform in ``intensity``."""
     protos = EMFACS_PROTOTYPES[label]
     proto = protos[min(int(next(u) * len(protos)), len(protos) - 1)]
-    aus = {int(a): 0.6 + 0.4 * next(u) for a in proto}
+    lo, hi = intensity
+    aus = {int(a): lo + (hi - lo) * next(u) for a in proto}
     for a in LABEL_EXTRAS[label]:
         if next(u) < 0.4:
             aus[int(a)] = 0.4 + 0.5 * next(u)
@@ -1095,7 +1104,7 @@ def sample_params(spec: SynthSpec, index: int, _cache: dict | None = None) -> tu
     if idn is None:
         idn = cache[sid] = make_identity(spec.seed, sid, habit_rate=spec.habit_rate, group_probs=spec.group_probs)
     label = _draw_biased(u, biases, idn, "label", BASIC7, label_cum)
-    aus = _sample_expression(label, u)
+    aus = _sample_expression(label, u, tuple(spec.intensity))
     hu = next(u)
     if idn.habit_au and idn.habit_au not in aus:
         aus[idn.habit_au] = 0.5 + 0.4 * hu

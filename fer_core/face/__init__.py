@@ -4,11 +4,12 @@ from __future__ import annotations
 from .align import LANDMARK_NAMES, TEMPLATES, align_face, similarity_transform, template_points
 from .detect import DetectedFace, FaceDetector
 from .io import MAX_BYTES, MAX_PIXELS, load_image
-from .pipeline import Face, default_detector, find_faces
+from .pipeline import Face, aligned_crop, default_detector, find_faces
 from .regions import parse_regions, region_masks
 
 __all__ = [
     "DetectedFace", "Face", "FaceDetector", "LANDMARK_NAMES", "MAX_BYTES", "MAX_PIXELS", "TEMPLATES", "align_face",
+    "aligned_crop",
     "default_detector", "find_faces", "load_image", "parse_regions", "region_masks", "similarity_transform",
     "template_points",
 ]

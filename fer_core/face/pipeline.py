@@ -48,6 +48,12 @@ def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: Detec
                 to_crop=to_crop, regions=region_masks(pts, size))
 
 
+def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tight") -> Face:
+    """An image that already is an aligned face crop (a dataset crop, a SynthFACS face) as a :class:`Face`, with
+    the template's landmarks and region masks; no detection."""
+    return _as_crop(image, size, template, None)
+
+
 def _from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
     crop, m = align_face(image, det.landmarks, size, template)
     crop_pts = apply_transform(m, det.landmarks)

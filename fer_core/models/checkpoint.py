@@ -65,7 +65,12 @@ def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path} is corrupt: {exc}") from exc
-    model = create_model(card.arch, num_classes=card.num_classes, in_chans=card.in_chans)
+    arch_kwargs = card.extra.get("arch_kwargs", {}) if isinstance(card.extra, dict) else {}
+    try:
+        model = create_model(card.arch, num_classes=card.num_classes, in_chans=card.in_chans, **arch_kwargs)
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: the card's architecture arguments {arch_kwargs} do not fit {card.arch!r}: "
+                              f"{exc}") from exc
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -95,3 +95,42 @@ def test_bench_reports_the_contract_keys():
     for key in ("lrp_all_classes_vs_floor", "lrp_all_classes_vs_zennit_sequential", "max_rel_diff_vs_zennit"):
         assert key in out
     assert out["max_rel_diff_vs_zennit"] <= 1e-4
+
+
+@pytest.mark.slow
+def test_evaluate_a_run_by_group_matches_its_training_time_test_figures(tmp_path, tiny_run):
+    """`fer-core evaluate RUN --data TEST --group-by ...` on the run's own test rows reproduces evaluation.json."""
+    import pandas as pd
+
+    from fer_core.data.sources import materialize
+    from fer_core.runs import open_run
+
+    run = open_run(tiny_run)
+    manifest = materialize(run.config["data"]["manifest"], run.config["data"]["cache_dir"])
+    table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    test_paths = set(pd.read_csv(tiny_run / "splits.csv").query("split == 'test'")["path"])
+    table[table["path"].isin(test_paths)].to_csv(manifest.parent / "test_only.csv", index=False)
+    proc = run("evaluate", str(tiny_run), "--data", str(manifest.parent / "test_only.csv"),
+                   "--group-by", "skin_tone,gender", "--json", "--boot", "50", "--permutations", "50")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    stored = run.evaluation()
+    assert out["n_evaluated"] == stored["n"]
+    assert out["accuracy"] == pytest.approx(stored["overall"]["accuracy"], abs=1e-4)
+    for attr in ("skin_tone", "gender"):
+        got, want = out["fairness"][attr]["by_group"], stored["attributes"][attr]["by_group"]
+        assert {g: v["accuracy"] for g, v in got.items()} == pytest.approx({g: v["accuracy"] for g, v in want.items()})
+        assert out["fairness"][attr]["probe"]["n"] == stored["n"]
+    human = run("evaluate", str(tiny_run), "--data", str(manifest.parent / "test_only.csv"),
+                    "--group-by", "skin_tone", "--boot", "20", "--permutations", "20")
+    assert "worst-group accuracy" in human.stdout and "linear probe guesses skin_tone" in human.stdout
+
+
+def test_train_rejects_an_unknown_config_key_by_name(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim:\n  learning_rate: 0.1\n", encoding="utf-8")
+    proc = run("train", "supervised", "--config", str(bad))
+    assert proc.returncode == 2
+    assert "unknown config key optim.'learning_rate'" in proc.stderr
+    help_text = run("train", "--help").stdout
+    assert "lambda_mmd" in help_text and "early_stopping_patience" in help_text

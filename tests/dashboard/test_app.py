@@ -30,12 +30,75 @@ def test_method_picker_switches_to_gradcam(app):
 
 def test_every_page_renders_and_choices_survive_page_switches(app):
     app.selectbox(key="_w_method").set_value("saliency").run()
-    app.switch_page("pages/occlusion.py").run()
+    app.switch_page("views/occlusion.py").run()
     assert not app.exception
     assert any("intact" in m.value for m in app.markdown)
     app.multiselect(key="_w_regions").set_value(["mouth"]).run()
     assert not app.exception
-    app.switch_page("pages/model_card.py").run()
+    app.switch_page("views/model_card.py").run()
     assert not app.exception and "fer2013_mini_xception" in app.title[0].value
-    app.switch_page("pages/explain.py").run()
+    app.switch_page("views/explain.py").run()
     assert app.selectbox(key="_w_method").value == "saliency"
+
+
+@pytest.fixture()
+def runs_env(monkeypatch, tiny_run):
+    """The dashboard sees the session's tiny run (plus the embedded demo runs) and fresh caches."""
+    import streamlit as st
+
+    monkeypatch.setenv("FER_CORE_RUNS", str(tiny_run.parent))
+    st.cache_data.clear()
+    return tiny_run
+
+
+@pytest.mark.slow
+def test_fairness_page_compares_the_demo_runs_and_shows_a_groups_mistakes(runs_env):
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/fairness.py").run()
+    assert not app.exception, app.exception
+    text = " ".join(m.value for m in app.markdown)
+    assert "synthfacs_bias_supervised" in text and "synthfacs_bias_fair_mmd" in text
+    assert "linear probe guesses **age**" in text  # the attribute the fairness terms act on comes first
+    assert len(app.dataframe) == 1  # the side-by-side summary
+    captions = [c for img in app.get("image") for c in img.captions]
+    mistakes = [c for c in captions if c.startswith("true ")]
+    assert mistakes and all(" → " in c for c in mistakes)
+    assert "age = older" in text  # the worst-served group is opened first
+    app.selectbox(key="_w_fair_group").set_value("young").run()
+    assert not app.exception
+    assert "age = young" in " ".join(m.value for m in app.markdown)
+
+
+@pytest.mark.slow
+def test_fairness_page_reads_a_users_run(runs_env):
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/fairness.py").run()
+    app.multiselect(key="_w_fair_runs").set_value([runs_env.name]).run()
+    assert not app.exception, app.exception
+    app.selectbox(key="_w_fair_attribute").set_value("gender").run()
+    assert not app.exception
+    assert "Summary by gender" in [s.value for s in app.subheader]
+
+
+@pytest.mark.slow
+def test_runs_page_lists_runs_with_curves_and_config(runs_env):
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/runs.py").run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert runs_env.name in set(table["run"]) and "synthfacs_bias_fair_mmd" in set(table["run"])
+    app.selectbox(key="run_pick").set_value(runs_env.name).run()
+    assert not app.exception
+    assert any("finished" in m.value for m in app.markdown)
+    assert any("val/acc" in c.value for c in app.code) or app.get("plotly_chart")
+
+
+@pytest.mark.slow
+def test_a_trained_runs_model_explains_photos_from_the_sidebar(runs_env):
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    options = app.selectbox(key="_w_model_name").options
+    assert "run:synthfacs_bias_fair_mmd" in options and f"run:{runs_env.name}" in options
+    app.selectbox(key="_w_model_name").set_value("run:synthfacs_bias_fair_mmd").run()
+    assert not app.exception, app.exception
+    captions = [c for img in app.get("image") for c in img.captions]
+    assert len([c for c in captions if " · " in c]) == 7  # one heatmap per class of the run's model

@@ -52,3 +52,29 @@ def test_split_file_is_written_once_and_reused(tmp_path):
     assert (pd.Series(folds).groupby(m["subject"]).nunique() == 1).all()
     with pytest.raises(DatasetError, match="not in split file"):
         read_split(path, pd.DataFrame({"path": ["new.png"]}))
+
+
+def test_group_class_balanced_batches_give_every_group_the_same_label_mix():
+    from fer_core.data.samplers import GroupClassBalancedBatchSampler
+
+    rng = np.random.default_rng(0)
+    groups = np.array(["a"] * 600 + ["b"] * 300 + ["c"] * 100)
+    # a planted bias: group a is 80 % class 0, the others are uniform over 4 classes
+    labels = np.where((groups == "a") & (rng.random(1000) < 0.8), 0, rng.integers(0, 4, 1000))
+    sampler = GroupClassBalancedBatchSampler(groups, labels, batch_size=60, seed=1)
+    counts = Counter()
+    for batch in sampler:
+        assert len(batch) == 60
+        per_group = Counter(groups[batch])
+        assert set(per_group.values()) == {20}  # equal rows per group in every batch
+        counts.update(zip(groups[batch], labels[batch]))
+    for g in "abc":
+        shares = np.array([counts[(g, c)] for c in range(4)], dtype=float)
+        shares /= shares.sum()
+        np.testing.assert_allclose(shares, 0.25, atol=0.05)  # the bias is gone from what the model sees
+    sampler.set_epoch(1)
+    first = next(iter(sampler))
+    sampler.set_epoch(1)
+    assert next(iter(sampler)) == first  # (seed, epoch) decides the draw, so a resumed run sees the same batches
+    with pytest.raises(ValueError, match="cannot hold 2"):
+        GroupClassBalancedBatchSampler(groups, labels, batch_size=5)

@@ -177,3 +177,18 @@ def test_rendering_is_fast_enough_for_the_correlation_checks():
     for p in params:
         render_face(p)
     assert 200 / (time.perf_counter() - t0) > 100  # loose floor; the benchmark figure is measured separately
+
+
+def test_intensity_range_controls_how_strongly_the_label_aus_act():
+    from fer_core.data.synthfacs import EMFACS_PROTOTYPES, SynthSpec, generate
+
+    subtle = [s for s in generate(SynthSpec(n=60, seed=4, intensity=(0.25, 0.4)), render=False)]
+    for s in subtle:
+        proto = {a for p in EMFACS_PROTOTYPES[s.true_label] for a in p}
+        for au, v in s.aus.items():
+            if au in proto:
+                assert 0.25 <= v <= 0.4 + 1e-9
+    default = list(generate(SynthSpec(n=5, seed=4), render=False))
+    assert all(v >= 0.4 for s in default for a, v in s.aus.items() if a in {x for p in EMFACS_PROTOTYPES[s.true_label] for x in p})
+    with pytest.raises(ValueError, match="intensity"):
+        SynthSpec(n=1, intensity=(0.1, 0.5))

@@ -1,0 +1,91 @@
+"""One fairness report per sensitive attribute: per-group metrics with intervals, MMD between the groups'
+embeddings (shrinkage and plain, with permutation p-values), and a linear probe's accuracy at guessing the group.
+
+This is what ``fer-core evaluate --group-by`` prints, what training writes to ``evaluation.json`` and what the
+Fairness page draws; it is plain data (JSON-ready dicts), so all three read the same numbers.
+"""
+from __future__ import annotations
+
+import warnings
+from itertools import combinations
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .group_metrics import GroupMetrics, SmallGroupWarning
+from .mmd_stats import median_bandwidth_np, mmd_permutation_test, shrinkage_rff_mmd2
+from .probe import probe_accuracy
+
+__all__ = ["fairness_report", "mmd_matrix"]
+
+MIN_MMD_ROWS = 2
+
+
+def mmd_matrix(embeddings: np.ndarray, groups: Sequence[Any], num_permutations: int = 200, seed: int = 0,
+               num_features: int = 2048) -> dict[str, Any]:
+    """MMD^2 between every pair of groups with >= 2 rows, all at one bandwidth (the median distance of the pooled
+    embeddings, so pairs are comparable); linear in the number of rows (random Fourier features).
+
+    Returns ``groups``, ``sigma`` and ``pairs``: one dict per pair with ``mmd2`` (unbiased, permutation-tested),
+    ``p_value``, ``null_std``, ``shrinkage_mmd2`` and ``plain_mmd2`` (the V-statistic pair the loss uses).
+    """
+    z = np.asarray(embeddings, dtype=np.float32)
+    g = pd.Series(np.asarray(groups)).astype(str)
+    names = sorted(g.unique())
+    sigma = median_bandwidth_np(z)
+    members = {n: z[(g == n).to_numpy()] for n in names}
+    pairs = []
+    for a, b in combinations(names, 2):
+        if min(len(members[a]), len(members[b])) < MIN_MMD_ROWS:
+            pairs.append({"a": a, "b": b, "mmd2": None, "p_value": None, "reason": "fewer than 2 rows"})
+            continue
+        test = mmd_permutation_test(members[a], members[b], sigma=sigma, num_permutations=num_permutations,
+                                    seed=seed, num_features=num_features)
+        shrink = shrinkage_rff_mmd2(members[a], members[b], sigma=sigma, num_features=num_features, seed=seed)
+        pairs.append({"a": a, "b": b, "n_a": len(members[a]), "n_b": len(members[b]), "mmd2": test.mmd2,
+                      "p_value": test.p_value, "null_std": test.null_std, "shrinkage_mmd2": shrink["mmd2"],
+                      "plain_mmd2": shrink["plain"]})
+    tested = [p["mmd2"] for p in pairs if p["mmd2"] is not None]
+    return {"groups": names, "sigma": sigma, "method": "rff", "num_permutations": num_permutations,
+            "pairs": pairs, "mean_mmd2": float(np.mean(tested)) if tested else None}
+
+
+def _probe(z: np.ndarray, groups: pd.Series, seed: int) -> dict[str, Any]:
+    counts = groups.value_counts()
+    folds = int(min(5, counts.min())) if len(counts) >= 2 else 0
+    if folds < 2:
+        return {"accuracy": None, "chance": None, "n": len(groups), "reason": "needs two groups of >= 2 rows"}
+    return probe_accuracy(z, groups.to_numpy(), folds=folds, seed=seed)
+
+
+def fairness_report(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str], attributes: pd.DataFrame,
+                    embeddings: np.ndarray | None = None, min_group_size: int = 30, n_boot: int = 200,
+                    num_permutations: int = 200, seed: int = 0) -> dict[str, Any]:
+    """Overall figures and, per column of ``attributes``, the group metrics, MMD matrix and probe accuracy.
+
+    Rows with an empty attribute value form their own group ``"unknown"``: flagged if small, never dropped.
+    """
+    labels = tuple(str(x) for x in labels)
+    report: dict[str, Any] = {"labels": list(labels), "n": int(len(y_true)), "attributes": {}}
+    overall = None
+    for col in attributes.columns:
+        groups = attributes[col].astype(str).replace("", "unknown").reset_index(drop=True).rename(col)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallGroupWarning)  # flagged in the report instead
+            gm = GroupMetrics(y_true=y_true, y_pred=y_pred, groups=groups, labels=labels,
+                              min_group_size=min_group_size, n_boot=n_boot, random_state=seed)
+        entry = gm.to_dict()
+        overall = overall or entry.get("overall")
+        if embeddings is not None:
+            z = np.asarray(embeddings, dtype=np.float32)
+            entry["mmd"] = mmd_matrix(z, groups, num_permutations=num_permutations, seed=seed)
+            entry["probe"] = _probe(z, groups, seed)
+        report["attributes"][col] = entry
+    if overall is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallGroupWarning)
+            overall = GroupMetrics(y_true=y_true, y_pred=y_pred, groups=pd.Series(["all"] * len(y_true)),
+                                   labels=labels, min_group_size=1).to_dict()["overall"]
+    report["overall"] = overall
+    return report

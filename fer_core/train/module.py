@@ -1,0 +1,178 @@
+"""The LightningModule every classification recipe shares: a registry backbone, normalisation from its card,
+seeded augmentation, cross-entropy, and validation accuracy / macro-F1 / worst-group accuracy.
+
+Recipes subclass it and override :meth:`FerModule.loss_terms` (the fairness terms) or :meth:`build_backbone`
+(starting from a base model), so the training loop, logging and checkpoints are one piece of code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from ..errors import CheckpointError
+from ..models import LoadedModel, ModelCard, create_model, load_model
+from .config import RunConfig, config_from_dict
+
+__all__ = ["FerModule", "card_for"]
+
+PIXEL_MEAN, PIXEL_STD = 0.5, 0.5  # pixels in [0, 1] -> [-1, 1], as the FER2013 mini-Xception expects
+
+
+def card_for(cfg: RunConfig, labels: tuple[str, ...], run_name: str = "", training_data: str = "") -> ModelCard:
+    """The model card of a checkpoint this config trains."""
+    c = cfg.model.in_chans
+    return ModelCard(arch=cfg.model.arch, input_size=(cfg.model.input_size, cfg.model.input_size), in_chans=c,
+                     mean=(PIXEL_MEAN,) * c, std=(PIXEL_STD,) * c, label_names=tuple(labels),
+                     template=cfg.data.template, origin=f"fer_core train {cfg.recipe}" + (f" (run {run_name})"
+                                                                                          if run_name else ""),
+                     licence="same as the training data", training_data=training_data,
+                     extra={"arch_kwargs": dict(cfg.model.arch_kwargs), "recipe": cfg.recipe, "run": run_name,
+                            "target": cfg.data.target})
+
+
+def load_weights(source: str | Path) -> LoadedModel:
+    """Weights from a run folder (its ``model.safetensors``), a checkpoint path or a pretrained name."""
+    path = Path(str(source))
+    if path.is_dir():
+        path = path / "model.safetensors"
+        if not path.is_file():
+            raise CheckpointError(f"run folder {source} has no model.safetensors (has the run finished?)")
+    return load_model(path if path.suffix == ".safetensors" else str(source))
+
+
+def adopt_architecture(cfg: RunConfig, card: ModelCard) -> None:
+    """Make the config's model section describe the architecture of weights it starts from."""
+    cfg.model.arch, cfg.model.in_chans = card.arch, card.in_chans
+    cfg.model.input_size = card.input_size[0]
+    cfg.model.arch_kwargs = dict(card.extra.get("arch_kwargs", {}))
+    cfg.data.template = card.template
+
+
+class FerModule(L.LightningModule):
+    """Supervised classification; subclasses add loss terms. ``hparams`` are plain data (safe to checkpoint)."""
+
+    recipe = "supervised"
+
+    def __init__(self, config: dict, labels: list[str], group_names: dict[str, list[str]] | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.cfg = config_from_dict(config)
+        self.labels = tuple(labels)
+        self.sensitive = list((group_names or {}).keys())
+        self.group_names = {k: tuple(v) for k, v in (group_names or {}).items()}
+        self.model = self.build_backbone()
+        k = len(self.labels)
+        self.val_acc = MulticlassAccuracy(num_classes=k, average="micro")
+        self.val_f1 = MulticlassF1Score(num_classes=k, average="macro")
+        n_groups = len(self.group_names[self.sensitive[0]]) if self.sensitive else 0
+        self.register_buffer("_group_hits", torch.zeros(max(n_groups, 1), 2), persistent=False)
+
+    # --- model ------------------------------------------------------------------------------------------------
+    def build_backbone(self) -> nn.Module:
+        m = self.cfg.model
+        if m.init:
+            model = load_weights(m.init).model
+            model.reset_classifier(len(self.labels))
+            return model
+        return create_model(m.arch, num_classes=len(self.labels), in_chans=m.in_chans, **m.arch_kwargs)
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+
+    def augment(self, x: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        """Horizontal flips drawn from (seed, epoch, batch): identical on a resumed run."""
+        if not self.cfg.data.hflip:
+            return x
+        g = torch.Generator().manual_seed(hash((self.cfg.trainer.seed, self.current_epoch, batch_idx,
+                                                self.global_rank)) & 0x7FFF_FFFF)
+        flip = (torch.rand(x.shape[0], generator=g) < 0.5).to(x.device)
+        return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+    def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(penultimate embedding, logits) from one pass through the backbone."""
+        feats = self.model.forward_features(x)
+        return self.model.forward_head(feats, pre_logits=True), self.model.forward_head(feats)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.embed(self.normalise(images))[1]
+
+    # --- losses -----------------------------------------------------------------------------------------------
+    def loss_terms(self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
+                   ) -> dict[str, torch.Tensor]:
+        """Named loss terms, already weighted; their sum is minimised."""
+        return {"ce": F.cross_entropy(logits, batch["target"], label_smoothing=self.cfg.optim.label_smoothing)}
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x = self.augment(self.normalise(batch["image"]), batch_idx)
+        z, logits = self.embed(x)
+        terms = self.loss_terms(z, logits, batch)
+        loss = torch.stack(list(terms.values())).sum()
+        n = x.shape[0]
+        self.log("train/loss", loss, prog_bar=True, batch_size=n)
+        if batch_idx % self.trainer.log_every_n_steps == 0:  # the other curves only on the steps that get written
+            for name, value in terms.items():
+                self.log(f"train/{name}", value.detach(), batch_size=n)
+            self.log("train/acc", (logits.argmax(1) == batch["target"]).float().mean(), batch_size=n)
+        return loss
+
+    # --- validation -------------------------------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        self._group_hits.zero_()
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        logits = self(batch["image"])
+        y = batch["target"]
+        self.log("val/loss", F.cross_entropy(logits, y), batch_size=len(y), sync_dist=True)
+        pred = logits.argmax(1)
+        self.val_acc.update(pred, y)
+        self.val_f1.update(pred, y)
+        if self.sensitive:
+            g = batch["groups"][:, 0]
+            keep = g >= 0
+            hits = torch.zeros_like(self._group_hits)
+            hits[:, 0].index_add_(0, g[keep], (pred[keep] == y[keep]).float())
+            hits[:, 1].index_add_(0, g[keep], torch.ones_like(g[keep], dtype=hits.dtype))
+            self._group_hits += hits
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/acc", self.val_acc.compute(), prog_bar=True, sync_dist=True)
+        self.log("val/macro_f1", self.val_f1.compute(), sync_dist=True)
+        self.val_acc.reset()
+        self.val_f1.reset()
+        if self.sensitive:
+            hits = self.all_gather(self._group_hits)
+            hits = hits.sum(0) if hits.dim() == 3 else hits
+            acc = hits[:, 0] / hits[:, 1].clamp_min(1)
+            seen = hits[:, 1] > 0
+            if seen.any():
+                self.log("val/worst_group_acc", acc[seen].min(), prog_bar=True)
+                self.log("val/group_gap", acc[seen].max() - acc[seen].min())
+
+    # --- prediction -------------------------------------------------------------------------------------------
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
+                     ) -> dict[str, torch.Tensor]:
+        z, logits = self.embed(self.normalise(batch["image"]))
+        return {"index": batch["index"], "probs": torch.softmax(logits.float(), 1), "embedding": z.float()}
+
+    # --- optimisation -----------------------------------------------------------------------------------------
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [{"params": list(self.parameters()), "lr": self.cfg.optim.lr}]
+
+    def configure_optimizers(self) -> Any:
+        o = self.cfg.optim
+        groups = self.param_groups()
+        opt = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
+        if o.schedule == "constant":
+            return opt
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        if o.schedule == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total)
+        else:
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -1,0 +1,285 @@
+"""``train(config)``: one call from a config to a finished run folder (see :mod:`fer_core.runs` for its layout).
+
+Lightning supplies the loop, AMP, DDP (torchrun / SLURM) and gradient accumulation; this module wires the recipe,
+the data, the loggers and the checkpoints, writes the test predictions and embeddings, and evaluates fairness.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+
+from ..errors import FerCoreError
+from ..fairness.report import fairness_report
+from ..models import save_checkpoint
+from ..runs import RunInfo, open_run, read_status, write_status
+from .config import RunConfig, config_from_dict, save_config
+from .data import FaceDataModule
+from .fair_mmd import FairMMDModule
+from .module import FerModule, adopt_architecture, card_for, load_weights
+from .transfer import TransferModule, resolve_transfer
+
+__all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainResult"]
+
+RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule}
+ProgressFn = Callable[[dict], None]
+LAST_CKPT = "checkpoints/last.ckpt"
+RUN_DIR_ENV = "FER_CORE_RUN_DIR"
+
+
+def _is_leader() -> bool:
+    """True in the process that owns the run folder: rank 0 of a torchrun/SLURM/Lightning DDP job, or the only one."""
+    return all(os.environ.get(k, "0") == "0" for k in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+
+
+class RunExistsError(FerCoreError, ValueError):
+    """A run folder of that name exists already (resume it, or pick another name)."""
+
+
+class _KeepingWriter(ExperimentWriter):
+    """Lightning's CSV writer deletes an existing metrics.csv; a resumed run must append to it instead."""
+
+    def _check_log_dir_exists(self) -> None:
+        path = Path(self.metrics_file_path)
+        if path.is_file() and path.stat().st_size:
+            with path.open(newline="") as f:
+                self.metrics_keys = sorted(csv.DictReader(f).fieldnames or [])
+
+
+class _ResumableCSVLogger(CSVLogger):
+    @property
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _KeepingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+class _StatusCallback(Callback):
+    """Keeps run.json current: epoch, step, latest metrics; 'stopped' on Ctrl-C or SIGTERM, 'failed' on errors."""
+
+    def __init__(self, folder: Path, on_progress: ProgressFn | None, every: int = 5) -> None:
+        self.folder, self.on_progress, self.every = folder, on_progress, every
+
+    def _update(self, trainer: L.Trainer, **extra: Any) -> None:
+        if trainer.global_rank != 0:
+            return
+        metrics = {k: round(float(v), 5) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        status = write_status(self.folder, epoch=trainer.current_epoch, epochs=trainer.max_epochs,
+                              step=trainer.global_step, total_steps=int(trainer.estimated_stepping_batches),
+                              metrics=metrics, **extra)
+        if self.on_progress is not None:
+            self.on_progress(status)
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if trainer.global_step % self.every == 0:
+            self._update(trainer)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._update(trainer)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        stopped = isinstance(exception, KeyboardInterrupt) or trainer.received_sigterm
+        if trainer.global_rank == 0:
+            write_status(self.folder, status="stopped" if stopped else "failed", error=str(exception)[:500])
+
+
+def _run_name(cfg: RunConfig) -> str:
+    return cfg.name or f"{cfg.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: ProgressFn | None) -> L.Trainer:
+    t = cfg.trainer
+    ckpt = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=t.monitor, mode="max",
+                           save_last=True, save_top_k=1, auto_insert_metric_name=False)
+    callbacks: list[Callback] = [ckpt, _StatusCallback(folder, on_progress)]
+    if t.early_stopping_patience:
+        callbacks.append(EarlyStopping(monitor=t.monitor, mode="max", patience=int(t.early_stopping_patience)))
+    if progress:
+        callbacks.append(TQDMProgressBar(refresh_rate=5))
+    loggers = [_ResumableCSVLogger(save_dir=folder, name="", version=""),
+               TensorBoardLogger(save_dir=folder, name="tb", version="", default_hp_metric=False)]
+    return L.Trainer(max_epochs=cfg.optim.epochs, accelerator=t.accelerator, devices=t.devices,
+                     num_nodes=t.num_nodes, strategy=t.strategy, precision=t.precision,  # type: ignore[arg-type]
+                     accumulate_grad_batches=cfg.optim.accumulate_grad_batches,
+                     gradient_clip_val=cfg.optim.gradient_clip, logger=loggers, callbacks=callbacks,
+                     use_distributed_sampler=False,  # our samplers shard themselves (data.RankSlice)
+                     enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=5,
+                     num_sanity_val_steps=0, default_root_dir=folder)
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
+                 "lightning.fabric.utilities.seed"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+    warnings.filterwarnings("ignore", message=".*Experiment logs directory.*exists and is not empty.*")
+    warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+
+
+@dataclass
+class TrainResult:
+    folder: Path
+    status: dict
+    evaluation: dict | None
+
+    @property
+    def run(self) -> RunInfo:
+        return open_run(self.folder)
+
+
+def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None = None,
+          _resume_folder: Path | None = None) -> TrainResult:
+    """Train ``cfg.recipe`` and leave a complete run folder under ``cfg.out_dir``; returns where and how it went."""
+    _quiet_lightning()
+    if cfg.recipe not in RECIPES:
+        raise FerCoreError(f"unknown recipe {cfg.recipe!r}; available: {', '.join(RECIPES)}")
+    if cfg.trainer.threads:
+        torch.set_num_threads(int(cfg.trainer.threads))
+    if cfg.recipe == "transfer":
+        resolve_transfer(cfg)
+    elif cfg.model.init:
+        adopt_architecture(cfg, load_weights(cfg.model.init).card)
+    leader = _is_leader()
+    if _resume_folder is not None:
+        folder = _resume_folder
+    elif not leader:  # a DDP worker: rank 0 chose and prepared the folder
+        shared = os.environ.get(RUN_DIR_ENV)
+        if not shared and not cfg.name:
+            raise FerCoreError("multi-process runs started by torchrun/SLURM need a run name (--name) so every "
+                               "process writes to the same folder")
+        folder = Path(shared) if shared else Path(cfg.out_dir) / str(cfg.name)
+        cfg.name = folder.name
+    else:
+        folder = Path(cfg.out_dir) / _run_name(cfg)
+        if (folder / "config.yaml").exists():  # a folder prepared by runs.launch_run holds only run.json and a log
+            raise RunExistsError(f"run folder {folder} exists; resume it with `fer-core train --resume {folder}` "
+                                 "or choose another name")
+        folder.mkdir(parents=True, exist_ok=True)
+        cfg.name = folder.name
+    os.environ[RUN_DIR_ENV] = str(folder)  # processes Lightning launches for DDP inherit it
+    if leader:
+        save_config(cfg, folder / "config.yaml")
+        write_status(folder, recipe=cfg.recipe, name=folder.name, status="preparing", pid=os.getpid(),
+                     started=read_status(folder).get("started", time.time()) if _resume_folder else time.time())
+    try:
+        L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
+        dm = FaceDataModule(cfg, progress=progress)
+        dm.prepare_data()
+        dm.setup()
+        assert dm.split_rows is not None
+        if leader:
+            dm.split_rows[["source", "path", "split"]].to_csv(folder / "splits.csv", index=False)
+        module = RECIPES[cfg.recipe](config=cfg.to_dict(), labels=list(dm.labels),
+                                     group_names={k: list(v) for k, v in dm.group_names.items()})
+        trainer = _trainer(cfg, folder, progress and leader, on_progress)
+        if leader:
+            write_status(folder, status="running", labels=list(dm.labels), n_train=len(dm.tables["train"]),
+                         n_val=len(dm.tables["val"]), n_test=len(dm.tables.get("test", [])))
+        ckpt = folder / LAST_CKPT
+        if _resume_folder and ckpt.is_file() and leader:
+            _drop_unsaved_metrics(folder, ckpt)
+        trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if _resume_folder and ckpt.is_file() else None,
+                    weights_only=True)
+        if trainer.global_rank != 0:
+            return TrainResult(folder, {}, None)
+        if trainer.received_sigterm or trainer.interrupted:
+            write_status(folder, status="stopped")
+            return TrainResult(folder, read_status(folder), None)
+        evaluation = _finish(cfg, folder, trainer, module, dm)
+    except BaseException as exc:
+        if leader:
+            status = "stopped" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"
+            write_status(folder, status=status, error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    return TrainResult(folder, read_status(folder), evaluation)
+
+
+def _finish(cfg: RunConfig, folder: Path, trainer: L.Trainer, module: FerModule, dm: FaceDataModule) -> dict:
+    """Best weights -> model.safetensors with card; test predictions, embeddings and the fairness evaluation."""
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
+    if best:
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+    module = module.cpu().eval()
+    source = cfg.data.manifest if isinstance(cfg.data.manifest, str) else json.dumps(cfg.data.manifest)
+    save_checkpoint(module.model, card_for(cfg, dm.labels, folder.name, training_data=source),
+                    folder / "model.safetensors")
+    split = "test" if "test" in dm.tables else "val"
+    table = dm.tables[split]
+    probs, emb = _predict(module, table.images)
+    rows = table.rows
+    pred = probs.argmax(1)
+    out = pd.DataFrame({"path": rows["abs_path"], "source": rows["source"], "rel_path": rows["path"], "split": split, "target": rows[cfg.data.target].astype(str),
+                        "pred": [dm.labels[i] for i in pred], "confidence": probs.max(1).round(5)})
+    for col in dm.sensitive:
+        out[col] = rows[col].astype(str).to_numpy()
+    for j, lab in enumerate(dm.labels):
+        out[f"p_{lab}"] = probs[:, j].round(6)
+    out.to_csv(folder / "test_predictions.csv", index=False)
+    np.save(folder / "test_embeddings.npy", emb.astype(np.float32))
+    evaluation = fairness_report(out["target"], out["pred"], dm.labels, out[dm.sensitive], emb,
+                                 seed=cfg.trainer.seed) if dm.sensitive else \
+        fairness_report(out["target"], out["pred"], dm.labels, pd.DataFrame(index=out.index), None)
+    evaluation |= {"split": split, "run": folder.name, "recipe": cfg.recipe,
+                   "best_checkpoint_metric": {cfg.trainer.monitor: _float(
+                       trainer.checkpoint_callback.best_model_score)}}  # type: ignore[union-attr]
+    (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+    write_status(folder, status="finished", finished=time.time(),
+                 test={"accuracy": evaluation["overall"].get("accuracy"),
+                       "macro_f1": evaluation["overall"].get("macro_f1")})
+    return evaluation
+
+
+def _drop_unsaved_metrics(folder: Path, ckpt: Path) -> None:
+    """Forget metric rows logged after the checkpoint a run resumes from (that work is redone)."""
+    path = folder / "metrics.csv"
+    if not path.is_file() or not path.stat().st_size:
+        return
+    saved_epoch = int(torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"])
+    metrics = pd.read_csv(path)
+    if "epoch" in metrics:
+        metrics[metrics["epoch"].isna() | (metrics["epoch"] <= saved_epoch)].to_csv(path, index=False)
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else round(float(v), 5)
+
+
+@torch.no_grad()
+def _predict(module: FerModule, images: torch.Tensor, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    probs, embs = [], []
+    for i in range(0, len(images), batch_size):
+        z, logits = module.embed(module.normalise(images[i:i + batch_size]))
+        probs.append(torch.softmax(logits.double(), 1).numpy())
+        embs.append(z.numpy())
+    return np.concatenate(probs), np.concatenate(embs)
+
+
+def resume(folder: str | Path, progress: bool = True, on_progress: ProgressFn | None = None) -> TrainResult:
+    """Continue a stopped or killed run from its last checkpoint, with the config it was started with."""
+    run = open_run(folder)
+    if run.status.get("status") == "finished":
+        raise FerCoreError(f"run {run.name} has finished; nothing to resume")
+    import yaml
+
+    cfg = config_from_dict(yaml.safe_load((run.folder / "config.yaml").read_text(encoding="utf-8")))
+    return train(cfg, progress=progress, on_progress=on_progress, _resume_folder=run.folder)
+

@@ -1,0 +1,59 @@
+"""``transfer`` (METHODS.md section 5): start from a base model trained on another task (age or gender), put a new
+head on it for the target, train only the head for ``freeze_epochs``, then the whole network with the backbone at a
+lower learning rate.
+
+Arbabzadah et al. use this to ask which base model's features suit a target; the run's heatmaps answer it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ..errors import CheckpointError
+from ..models import LoadedModel
+from .config import RunConfig
+from .module import FerModule, adopt_architecture, load_weights
+
+__all__ = ["TransferModule", "resolve_transfer"]
+
+
+def resolve_transfer(cfg: RunConfig) -> LoadedModel:
+    """Check ``transfer.base`` and make the config's model section describe the base architecture."""
+    if not cfg.transfer.base:
+        raise CheckpointError("the transfer recipe needs transfer.base: a run folder, checkpoint or pretrained name")
+    base = load_weights(cfg.transfer.base)
+    adopt_architecture(cfg, base.card)
+    return base
+
+
+class TransferModule(FerModule):
+    recipe = "transfer"
+
+    def build_backbone(self) -> nn.Module:
+        model = load_weights(self.cfg.transfer.base).model
+        model.reset_classifier(len(self.labels))
+        return model
+
+    def _backbone_params(self) -> list[nn.Parameter]:
+        head = {id(p) for p in self.model.get_classifier().parameters()}
+        return [p for p in self.model.parameters() if id(p) not in head]
+
+    def frozen(self) -> bool:
+        return self.current_epoch < self.cfg.transfer.freeze_epochs
+
+    def on_train_epoch_start(self) -> None:
+        for p in self._backbone_params():
+            p.requires_grad_(not self.frozen())
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self.frozen():  # a frozen backbone keeps its BatchNorm statistics too
+            head = self.model.get_classifier()
+            for m in self.model.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm) and m is not head:
+                    m.eval()
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        lr = self.cfg.optim.lr
+        return [{"params": list(self.model.get_classifier().parameters()), "lr": lr},
+                {"params": self._backbone_params(), "lr": lr * self.cfg.transfer.backbone_lr_factor}]
