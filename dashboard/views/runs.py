@@ -47,6 +47,7 @@ with st.expander("Start a training run", expanded=False, icon=":material/play_ar
             with user_errors("training run"):
                 folder = launch_run(recipe, configs[config_name], [f"optim.epochs={int(epochs)}"], name or None)
                 st.session_state[keys.RUN] = str(folder)
+                st.session_state["run_pick"] = Path(folder).name  # follow the new run
                 res.run_folders.clear()
                 st.success(f"Started {Path(folder).name}; it trains in the background.")
 
@@ -54,15 +55,24 @@ folders = res.run_folders()
 if not folders:
     st.info("No runs yet: start one above or with `fer-core train RECIPE --config FILE.yaml`.")
     st.stop()
-st.dataframe(pd.DataFrame([_row(f) for f in folders]), hide_index=True, width="stretch",
-             column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f"),
-                            "test macro-F1": st.column_config.NumberColumn(format="%.3f")})
+
+
+@st.fragment(run_every=3.0)
+def runs_table() -> None:
+    """All runs; re-drawn every 3 s so a started run shows up and its status moves."""
+    st.dataframe(pd.DataFrame([_row(f) for f in res.run_folders()]), hide_index=True, width="stretch",
+                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f"),
+                                "test macro-F1": st.column_config.NumberColumn(format="%.3f")})
+
+
+runs_table()
 
 labels = {Path(f).name: f for f in folders}
 if st.session_state.get(keys.RUN) not in folders:
     st.session_state[keys.RUN] = folders[0]
-chosen = st.selectbox("Run", list(labels), index=list(labels.values()).index(st.session_state[keys.RUN]),
-                      key="run_pick")
+if st.session_state.get("run_pick") not in labels:
+    st.session_state["run_pick"] = Path(st.session_state[keys.RUN]).name
+chosen = st.selectbox("Run", list(labels), key="run_pick")
 st.session_state[keys.RUN] = labels[chosen]
 folder = labels[chosen]
 
@@ -80,8 +90,9 @@ def live_status() -> None:
             st.progress(min(step / total, 1.0), text=f"{state}: epoch {s.get('epoch', 0) + 1}/{s.get('epochs')}, "
                                                      f"step {step}/{total}")
         else:
-            st.markdown(f"Status: **{state}**" + (f" · {s['error']}" if s.get("error") and state != "finished"
-                                                   else ""))
+            note = {"stopped": " · Resume continues from the end of the last finished epoch.",
+                    "failed": f" · {s.get('error', '')}"}.get(state, "")
+            st.markdown(f"Status: **{state}**{note}")
     with cols[1]:
         if state in ACTIVE and st.button("Stop", icon=":material/stop:", key="stop"):
             stop_run(folder)

@@ -79,7 +79,7 @@ class FerModule(L.LightningModule):
         if m.init:
             model = load_weights(m.init).model
             model.reset_classifier(len(self.labels))
-            return model
+            return model.train()  # checkpoints load in eval mode; Lightning keeps a module's mode as it finds it
         return create_model(m.arch, num_classes=len(self.labels), in_chans=m.in_chans, **m.arch_kwargs)
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:

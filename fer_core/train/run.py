@@ -105,9 +105,12 @@ def _run_name(cfg: RunConfig) -> str:
 
 def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: ProgressFn | None) -> L.Trainer:
     t = cfg.trainer
-    ckpt = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=t.monitor, mode="max",
-                           save_last=True, save_top_k=1, auto_insert_metric_name=False)
-    callbacks: list[Callback] = [ckpt, _StatusCallback(folder, on_progress)]
+    best = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=t.monitor, mode="max",
+                           save_top_k=1, auto_insert_metric_name=False, enable_version_counter=False)
+    # Resumable state after every epoch, improved or not (Lightning's save_last only follows top-k saves).
+    last = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
+                           every_n_epochs=1, enable_version_counter=False)
+    callbacks: list[Callback] = [best, last, _StatusCallback(folder, on_progress)]
     if t.early_stopping_patience:
         callbacks.append(EarlyStopping(monitor=t.monitor, mode="max", patience=int(t.early_stopping_patience)))
     if progress:

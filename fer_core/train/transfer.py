@@ -33,7 +33,7 @@ class TransferModule(FerModule):
     def build_backbone(self) -> nn.Module:
         model = load_weights(self.cfg.transfer.base).model
         model.reset_classifier(len(self.labels))
-        return model
+        return model.train()  # checkpoints load in eval mode; Lightning keeps a module's mode as it finds it
 
     def _backbone_params(self) -> list[nn.Parameter]:
         head = {id(p) for p in self.model.get_classifier().parameters()}
@@ -47,11 +47,12 @@ class TransferModule(FerModule):
             p.requires_grad_(not self.frozen())
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        if self.frozen():  # a frozen backbone keeps its BatchNorm statistics too
-            head = self.model.get_classifier()
-            for m in self.model.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm) and m is not head:
-                    m.eval()
+        """A frozen backbone keeps its BatchNorm statistics too; set on every batch because Lightning restores each
+        module's mode after validation."""
+        training = not self.frozen()
+        for m in self.model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.train(training)
 
     def param_groups(self) -> list[dict[str, Any]]:
         lr = self.cfg.optim.lr

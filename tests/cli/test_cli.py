@@ -105,8 +105,8 @@ def test_evaluate_a_run_by_group_matches_its_training_time_test_figures(tmp_path
     from fer_core.data.sources import materialize
     from fer_core.runs import open_run
 
-    run = open_run(tiny_run)
-    manifest = materialize(run.config["data"]["manifest"], run.config["data"]["cache_dir"])
+    info = open_run(tiny_run)
+    manifest = materialize(info.config["data"]["manifest"], info.config["data"]["cache_dir"])
     table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
     test_paths = set(pd.read_csv(tiny_run / "splits.csv").query("split == 'test'")["path"])
     table[table["path"].isin(test_paths)].to_csv(manifest.parent / "test_only.csv", index=False)
@@ -114,7 +114,7 @@ def test_evaluate_a_run_by_group_matches_its_training_time_test_figures(tmp_path
                    "--group-by", "skin_tone,gender", "--json", "--boot", "50", "--permutations", "50")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    stored = run.evaluation()
+    stored = info.evaluation()
     assert out["n_evaluated"] == stored["n"]
     assert out["accuracy"] == pytest.approx(stored["overall"]["accuracy"], abs=1e-4)
     for attr in ("skin_tone", "gender"):
