@@ -32,6 +32,7 @@ bench: $(STAMP) browser
 	$(PY) bench/run.py
 	$(PY) bench/bench_mmd.py
 	$(PY) bench/bench_train.py
+	$(PY) bench/bench_faithfulness.py
 	$(PY) bench/browser_latency.py
 
 # Rebuild the embedded demo runs of the Fairness page (about 3 minutes on 2 cores); keeps only what the pages read.
