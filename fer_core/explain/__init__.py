@@ -8,8 +8,8 @@ from ..models.preprocess import input_bounds
 from ._base import Explainer, resolve_targets
 from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
 from .canonize import canonical_copy
-from .faithfulness import (PerturbationCurves, abpc, aopc, region_perturbation, relevance_mass_accuracy,
-                           relevance_rank_accuracy)
+from .faithfulness import (PerturbationCurves, abpc, aopc, randomisation_check, region_perturbation,
+                           relevance_mass_accuracy, relevance_rank_accuracy)
 from .lrp import LRPExplainer, zennit_lrp
 from .regions import FILLS, fill_region, occlude_regions, region_share
 from .visualize import class_grid, colorize, overlay, to_heatmap
@@ -49,5 +49,6 @@ __all__ = [
     "Explainer", "FILLS", "GradCamExplainer", "IntegratedGradientsExplainer", "LRPExplainer", "METHODS",
     "OcclusionExplainer", "SaliencyExplainer", "canonical_copy", "class_grid", "colorize", "create_explainer",
     "fill_region", "occlude_regions", "overlay", "region_share", "resolve_targets", "to_heatmap", "zennit_lrp",
-    "PerturbationCurves", "abpc", "aopc", "region_perturbation", "relevance_mass_accuracy", "relevance_rank_accuracy",
+    "PerturbationCurves", "abpc", "aopc", "randomisation_check", "region_perturbation", "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
 ]

@@ -82,3 +82,32 @@ def test_planted_truth_orders_the_curves():
     mask = good > 0
     assert relevance_mass_accuracy(good, mask).tolist() == [1.0] * 4
     assert relevance_rank_accuracy(bad, mask).tolist() == [0.0] * 4
+
+
+def test_randomisation_check_separates_model_dependent_maps_from_input_copies(fer_model, portrait_faces):
+    """Cascading weight randomisation (Adebayo et al.): LRP and Saliency maps decorrelate from the trained model's
+    as more layers are destroyed; a 'method' that only copies the input stays perfectly correlated (and is caught)."""
+    import pandas as pd
+
+    from fer_core.explain import create_explainer, randomisation_check
+    from fer_core.face import load_image
+    from fer_core.models.preprocess import to_model_input
+    from tests.conftest import ROOT
+
+    sample = ROOT / "assets" / "synthfacs_sample"
+    crops = [f.crop for f in portrait_faces] + [load_image(sample / p) for p in
+                                                pd.read_csv(sample / "manifest.csv")["path"][:5]]
+    x = to_model_input(crops, fer_model.card)
+    target = fer_model.model(x).argmax(1)
+
+    def maps(method):
+        return lambda m: create_explainer(method, m, fer_model.card).attribute(x, target=target).sum(1).numpy()
+
+    lrp = randomisation_check(fer_model.model, maps("lrp"))
+    assert lrp["stages"][0] == "head" and lrp["stages"][-1].startswith("stem") and "blocks.0" in lrp["stages"]
+    assert lrp["spearman"][-1] < 0.6 and lrp["spearman"][-1] < lrp["spearman"][0]
+    assert randomisation_check(fer_model.model, maps("saliency"))["spearman"][-1] < 0.3
+    copy_input = randomisation_check(fer_model.model, lambda m: x.sum(1).numpy())
+    assert min(copy_input["spearman"]) > 0.999
+    # the trained model itself is untouched
+    assert torch.equal(fer_model.model(x).argmax(1), target)
