@@ -66,13 +66,18 @@ def _is_small(path: Path) -> bool:
         return False
 
 
+def resolve_aligned(paths: list[Path], aligned: bool | None) -> bool:
+    """``data.aligned: null`` means: the images are aligned crops if (a sample of) them are at most 160 px."""
+    if aligned is None:
+        return all(_is_small(p) for p in paths[:: max(1, len(paths) // 200)])
+    return bool(aligned)
+
+
 def load_crops(paths: list[Path], cfg: RunConfig, progress: bool = False,
                callback: ProgressFn | None = None) -> np.ndarray:
     """(N, H, W, 3) uint8 crops at the model's size: aligned crops are resized; photos go through the crop cache."""
     size = (cfg.model.input_size, cfg.model.input_size)
-    aligned = cfg.data.aligned
-    if aligned is None:
-        aligned = all(_is_small(p) for p in paths[:: max(1, len(paths) // 200)])
+    aligned = resolve_aligned(paths, cfg.data.aligned)
     if aligned:
         out = np.empty((len(paths), *size, 3), dtype=np.uint8)
         for i, p in enumerate(progress_iter(paths, progress, "loading crops", callback=callback)):
@@ -192,6 +197,7 @@ class FaceDataModule(L.LightningDataModule):
         self.split_rows: pd.DataFrame | None = None
         self.labels: tuple[str, ...] = ()
         self.group_names: dict[str, tuple[str, ...]] = {}
+        self.aligned: bool | None = cfg.data.aligned
 
     def prepare_data(self) -> None:
         materialize(self.cfg.data.manifest, self.cfg.data.cache_dir, self.progress)
@@ -225,7 +231,9 @@ class FaceDataModule(L.LightningDataModule):
         self.labels = _labels_for(cfg, table[table["split"] == "train"])
         self.group_names = {c: tuple(sorted(table.loc[table["split"] == "train", c].astype(str).unique()))
                             for c in self.sensitive}
-        crops = load_crops([Path(p) for p in table["abs_path"]], cfg, self.progress)
+        paths = [Path(p) for p in table["abs_path"]]
+        self.aligned = resolve_aligned(paths, cfg.data.aligned)
+        crops = load_crops(paths, cfg, self.progress)
         self.split_rows = table
         for name in SPLITS:
             mask = (table["split"] == name).to_numpy()

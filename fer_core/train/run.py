@@ -190,6 +190,9 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
         assert dm.split_rows is not None
         if leader:
             dm.split_rows[["source", "path", "split"]].to_csv(folder / "splits.csv", index=False)
+            if cfg.data.aligned is None:  # record what "auto" decided, so evaluation prepares images the same way
+                cfg.data.aligned = dm.aligned
+                save_config(cfg, folder / "config.yaml")
         module = RECIPES[cfg.recipe](config=cfg.to_dict(), labels=list(dm.labels),
                                      group_names={k: list(v) for k, v in dm.group_names.items()})
         trainer = _trainer(cfg, folder, progress and leader, on_progress)

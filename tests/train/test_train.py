@@ -29,6 +29,7 @@ def test_run_folder_holds_everything_a_user_needs(tiny_run):
         assert (tiny_run / name).is_file(), name
     assert any((tiny_run / "tb").iterdir()), "no TensorBoard events"
     assert run.status["status"] == "finished"
+    assert run.config["data"]["aligned"] is True  # what "auto" decided is recorded for evaluation
     loaded = load_checkpoint(tiny_run / "model.safetensors")
     assert loaded.card.label_names == tuple(run.status["labels"]) and loaded.card.input_size == (32, 32)
     assert loaded.card.extra["arch_kwargs"] == {"widths": [4, 8, 16, 16]} and loaded.card.template == "tight"
