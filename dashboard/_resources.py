@@ -39,8 +39,10 @@ def sample_files() -> dict[str, Path]:
     return files
 
 
+@st.cache_data(ttl=3, show_spinner=False)
 def model_names() -> list[str]:
-    """Shipped weights first, then the models of finished training runs (``run:<name>``)."""
+    """Shipped weights first, then the models of finished training runs (``run:<name>``), registered in this
+    process as a side effect; the sidebar calls it on every rerun, so the run scan is cached for a few seconds."""
     runs = set(register_run_models())
     names = list_models(pretrained=True)
     return [n for n in names if n not in runs] + [n for n in names if n in runs]
@@ -57,11 +59,6 @@ def run_evaluation(folder: str, mtime: float) -> dict:
     return open_run(folder).evaluation()
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def run_predictions(folder: str, mtime: float):
-    return open_run(folder).predictions()
-
-
 @st.cache_data(max_entries=32, show_spinner="Explaining the mistakes…")
 def explain_rows(folder: str, paths: tuple[str, ...], rel_paths: tuple[str, ...], sources: tuple[str, ...],
                  method: str = "lrp") -> list[FaceResult]:
@@ -71,8 +68,7 @@ def explain_rows(folder: str, paths: tuple[str, ...], rel_paths: tuple[str, ...]
     run = open_run(folder)
     rows = pd.DataFrame({"path": paths, "rel_path": rel_paths, "source": sources})
     crops = [load_image(p) for p in run.image_paths(rows)]
-    name = run_model_name(run)
-    register_run_models()
+    name = run_model_name(run)  # registered by model_names(), which the sidebar runs first on every page
     return explain_crops(load_model(name), crops, method, explainer(name, method))
 
 

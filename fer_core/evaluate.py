@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -20,6 +19,7 @@ from ._utils.progress import ProgressFn, progress_iter
 from .data.manifest import read_manifest, resolve_paths, validate_manifest
 from .errors import DatasetError, FaceNotFoundError, ImageLoadError
 from .face import FaceDetector, default_detector, find_faces, load_image
+from .face.pipeline import resize_crop
 from .models import LoadedModel
 from .models.preprocess import to_model_input
 
@@ -87,8 +87,7 @@ def predict_manifest(loaded: LoadedModel, manifest: str | Path, target: str = "l
         try:
             image = load_image(path)
             if aligned:
-                crops.append(cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if image.shape[0] > h
-                                        else cv2.INTER_LINEAR))
+                crops.append(resize_crop(image, (h, w)))
             else:
                 crops.append(find_faces(image, (h, w), loaded.card.template, detector, max_faces=1)[0].crop)
             keep.append(i)

@@ -202,13 +202,17 @@ SHIPPED_CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
 LOG_FILE = "train.log"
 
 
+def default_run_name(recipe: str) -> str:
+    return f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def launch_run(recipe: str, config: str | Path | None = None, overrides: Sequence[str] = (), name: str | None = None,
                out_dir: str | Path | None = None) -> Path:
     """Start ``fer-core train`` in a background process (it survives the caller) and return the run folder.
 
     Output goes to ``<run>/train.log``; progress is in ``run.json`` as for any run. Stop it with :func:`stop_run`.
     """
-    name = name or f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = name or default_run_name(recipe)
     out = Path(out_dir or default_runs_dir())
     folder = out / name
     if folder.exists() and any(folder.iterdir()):

@@ -7,7 +7,25 @@ import numpy as np
 from torch.utils.data import Sampler
 
 
-class ClassBalancedSampler(Sampler[int]):
+class EpochSampler(Sampler):
+    """Draws that depend only on (seed, epoch): Lightning calls ``set_epoch`` each epoch, so a resumed run sees the
+    same batches as an uninterrupted one. Batch samplers set ``n`` and ``batch_size`` and yield
+    ``len(dataset) // batch_size`` batches per epoch."""
+
+    n: int
+    batch_size: int
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return max(1, self.n // self.batch_size)
+
+
+class ClassBalancedSampler(EpochSampler):
     """Draw ``num_samples`` indices: a class uniformly at random, then an example of it uniformly (with
     replacement), so every class is seen equally often whatever its frequency."""
 
@@ -16,10 +34,7 @@ class ClassBalancedSampler(Sampler[int]):
         self.classes, inverse = np.unique(labels, return_inverse=True)
         self.by_class = [np.flatnonzero(inverse == c) for c in range(len(self.classes))]
         self.num_samples = num_samples or len(labels)
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        super().__init__(seed)
 
     def __len__(self) -> int:
         return self.num_samples
@@ -32,7 +47,7 @@ class ClassBalancedSampler(Sampler[int]):
             yield int(members[rng.integers(0, len(members))])
 
 
-class GroupBalancedBatchSampler(Sampler[list[int]]):
+class GroupBalancedBatchSampler(EpochSampler):
     """Batches that hold ``per_group`` (>= 2) examples of every sensitive group, the rest filled at random.
 
     Yields ``len(dataset) // batch_size`` batches per epoch; groups smaller than ``per_group`` are sampled with
@@ -46,13 +61,7 @@ class GroupBalancedBatchSampler(Sampler[list[int]]):
             raise ValueError(f"batch_size {batch_size} cannot hold {per_group} of each of {len(self.names)} groups")
         self.by_group = [np.flatnonzero(inverse == g) for g in range(len(self.names))]
         self.n, self.batch_size, self.per_group = len(groups), batch_size, per_group
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return max(1, self.n // self.batch_size)
+        super().__init__(seed)
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng((self.seed, self.epoch))
@@ -65,7 +74,7 @@ class GroupBalancedBatchSampler(Sampler[list[int]]):
             yield batch
 
 
-class GroupClassBalancedBatchSampler(Sampler[list[int]]):
+class GroupClassBalancedBatchSampler(EpochSampler):
     """Batches with the same number of rows from every sensitive group and, inside each group, classes drawn
     uniformly.
 
@@ -86,13 +95,7 @@ class GroupClassBalancedBatchSampler(Sampler[list[int]]):
         self.cells = [[np.flatnonzero((g_inv == g) & (y_inv == c)) for c in np.unique(y_inv[g_inv == g])]
                       for g in range(len(self.names))]
         self.n, self.batch_size = len(groups), batch_size
-        self.seed, self.epoch = seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return max(1, self.n // self.batch_size)
+        super().__init__(seed)
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng((self.seed, self.epoch, 7))

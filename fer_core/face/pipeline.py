@@ -35,11 +35,17 @@ class Face:
     regions: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
 
+def resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An already aligned crop at ``size`` (height, width): area averaging when shrinking, bilinear when growing."""
+    return cv2.resize(image, (size[1], size[0]),
+                      interpolation=cv2.INTER_AREA if image.shape[0] > size[0] else cv2.INTER_LINEAR)
+
+
 def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: DetectedFace | None) -> Face:
     """The whole image, resized, as the model input; landmarks from the detector if it found any, else the
     template's (a dataset crop is already aligned to roughly that template)."""
     h, w = image.shape[:2]
-    crop = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA if h > size[0] else cv2.INTER_LINEAR)
+    crop = resize_crop(image, size)
     to_crop = np.array([[size[1] / w, 0, 0], [0, size[0] / h, 0]], dtype=np.float64)
     inv = np.array([[w / size[1], 0, 0], [0, h / size[0], 0]])
     pts = apply_transform(to_crop, det.landmarks) if det is not None else template_points(template, size)

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from scipy.spatial.distance import pdist
 
+from ..losses.mmd import shrinkage_weight_from_means
+
 __all__ = ["MMDTestResult", "exact_mmd2", "rff_mmd2", "mmd_permutation_test", "median_bandwidth_np",
            "shrinkage_rff_mmd2"]
 
@@ -308,15 +310,10 @@ def shrinkage_rff_mmd2(x: Any, y: Any, sigma: float, num_features: int = 2048, s
                              tx.device, orthogonal)
         sums, total, sq, sq_total = _rff_group_sums((tx, ty), w, assign, _check_int("block", block, 1))
     s_a, s_b = sums[0], total - sums[0]
-    rho_aa, rho_bb = float(s_a @ s_a) / n_a**2, float(s_b @ s_b) / n_b**2
-    rho_ab = float(s_a @ s_b) / (n_a * n_b)
-    vr_a, vr_b = float(sq[0]) / n_a, (sq_total - float(sq[0])) / n_b
-
-    def weight(n: int, rho: float, varrho: float) -> float:
-        den = (n - 1) * (n * rho - varrho)
-        lam = math.inf if den <= 0 else max(0.0, n * (varrho - rho) / den)
-        return 1.0 / (1.0 + lam)
-
-    w_a, w_b = weight(n_a, rho_aa, vr_a), weight(n_b, rho_bb, vr_b)
+    rho_aa, rho_bb, rho_ab = s_a @ s_a / n_a**2, s_b @ s_b / n_b**2, s_a @ s_b / (n_a * n_b)
+    vr_a, vr_b = sq[0] / n_a, (sq_total - sq[0]) / n_b
+    w_a = float(shrinkage_weight_from_means(n_a, rho_aa, vr_a))
+    w_b = float(shrinkage_weight_from_means(n_b, rho_bb, vr_b))
+    rho_aa, rho_bb, rho_ab = float(rho_aa), float(rho_bb), float(rho_ab)
     return {"mmd2": w_a**2 * rho_aa + w_b**2 * rho_bb - 2.0 * w_a * w_b * rho_ab,
             "plain": rho_aa + rho_bb - 2.0 * rho_ab, "w_a": w_a, "w_b": w_b}

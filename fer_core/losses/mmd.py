@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-__all__ = ["rbf_kernel", "median_bandwidth", "shrinkage_weight", "shrinkage_mmd2", "group_mmd_loss"]
+__all__ = ["rbf_kernel", "median_bandwidth", "shrinkage_weight", "shrinkage_weight_from_means", "shrinkage_mmd2",
+           "group_mmd_loss"]
 
 MAX_BANDWIDTH_ROWS = 1024
 MIN_BANDWIDTH = 1e-3
@@ -84,11 +85,15 @@ def shrinkage_weight(kxx: torch.Tensor) -> torch.Tensor:
     if n < 2:
         raise ValueError(f"shrinkage needs at least 2 samples per group, got {n}")
     k = kxx.detach()
-    rho = k.mean()
-    varrho = k.diagonal().mean()
+    return shrinkage_weight_from_means(n, k.mean(), k.diagonal().mean())
+
+
+def shrinkage_weight_from_means(n: int, rho: torch.Tensor, varrho: torch.Tensor) -> torch.Tensor:
+    """The R-KMSE weight from the Gram matrix's mean ``rho`` and its diagonal's mean ``varrho`` (all it depends on),
+    so estimators that never form the matrix (random features) use the same formula."""
     num = n * (varrho - rho)
     den = (n - 1) * (n * rho - varrho)
-    lam = torch.where(den > 0, num / den.clamp_min(torch.finfo(k.dtype).tiny), torch.full_like(den, math.inf))
+    lam = torch.where(den > 0, num / den.clamp_min(torch.finfo(den.dtype).tiny), torch.full_like(den, math.inf))
     return 1.0 / (1.0 + lam.clamp_min(0.0))
 
 

@@ -33,8 +33,8 @@ def fair_mmd_claim(out_dir: str | Path = "runs", attribute: str | None = None, r
     out = Path(out_dir)
     folders = {r: _run(r, out, reuse, progress, list(overrides or [])) for r in FAIR_MMD_CONFIGS}
     if attribute is None:  # the attribute the fairness terms acted on
-        data, fair = open_run(folders["fair_mmd"]).config["data"], open_run(folders["fair_mmd"]).config["fair"]
-        wanted = fair.get("attributes") or data["sensitive"]
+        config = open_run(folders["fair_mmd"]).config
+        wanted = config["fair"].get("attributes") or config["data"]["sensitive"]
         attribute = wanted if isinstance(wanted, str) else wanted[0]
     figures = {}
     for recipe, folder in folders.items():

@@ -19,11 +19,12 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .._utils.progress import ProgressFn, progress_iter
 from ..data.crop_cache import CropCache, build_crop_cache
 from ..data.manifest import read_manifest, resolve_paths, validate_manifest
-from ..data.samplers import ClassBalancedSampler, GroupBalancedBatchSampler, GroupClassBalancedBatchSampler
+from ..data.samplers import (ClassBalancedSampler, EpochSampler, GroupBalancedBatchSampler,
+                             GroupClassBalancedBatchSampler)
 from ..data.sources import default_cache_dir, materialize
 from ..errors import DatasetError
 from ..face.io import load_image
-from ..face.pipeline import CROP_FALLBACK_MAX_SIDE
+from ..face.pipeline import CROP_FALLBACK_MAX_SIDE, resize_crop
 from ..taxonomy import LABEL_SETS
 from .config import RunConfig
 
@@ -81,9 +82,7 @@ def load_crops(paths: list[Path], cfg: RunConfig, progress: bool = False,
     if aligned:
         out = np.empty((len(paths), *size, 3), dtype=np.uint8)
         for i, p in enumerate(progress_iter(paths, progress, "loading crops", callback=callback)):
-            img = load_image(p)
-            out[i] = cv2.resize(img, size[::-1], interpolation=cv2.INTER_AREA if img.shape[0] > size[0]
-                                else cv2.INTER_LINEAR)
+            out[i] = resize_crop(load_image(p), size)
         return out
     root = Path(cfg.data.cache_dir or default_cache_dir()) / "crops"
     report = build_crop_cache(paths, root, size, cfg.data.template, show_progress=progress, progress=callback)
@@ -132,14 +131,12 @@ class _TensorRows(Dataset):
                 "index": torch.tensor(i)}
 
 
-class EpochShuffle(Sampler[int]):
+class EpochShuffle(EpochSampler):
     """A permutation that depends only on (seed, epoch)."""
 
     def __init__(self, n: int, seed: int = 0) -> None:
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.n = n
+        super().__init__(seed)
 
     def __len__(self) -> int:
         return self.n

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from ..errors import CheckpointError
 from ..models import LoadedModel, ModelCard, create_model, load_model
+from ..runs import open_run
 from .config import RunConfig, config_from_dict
 
 __all__ = ["FerModule", "card_for"]
@@ -38,12 +38,9 @@ def card_for(cfg: RunConfig, labels: tuple[str, ...], run_name: str = "", traini
 
 def load_weights(source: str | Path) -> LoadedModel:
     """Weights from a run folder (its ``model.safetensors``), a checkpoint path or a pretrained name."""
-    path = Path(str(source))
-    if path.is_dir():
-        path = path / "model.safetensors"
-        if not path.is_file():
-            raise CheckpointError(f"run folder {source} has no model.safetensors (has the run finished?)")
-    return load_model(path if path.suffix == ".safetensors" else str(source))
+    if Path(str(source)).is_dir():
+        return open_run(source).model()  # says what is missing if the run has not finished
+    return load_model(source)
 
 
 def adopt_architecture(cfg: RunConfig, card: ModelCard) -> None:

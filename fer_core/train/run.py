@@ -26,7 +26,7 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from ..errors import FerCoreError
 from ..fairness.report import fairness_report
 from ..models import save_checkpoint
-from ..runs import RunInfo, open_run, read_status, write_status
+from ..runs import RunInfo, default_run_name, open_run, read_status, write_status
 from .config import RunConfig, config_from_dict, save_config
 from .data import FaceDataModule
 from .fair_mmd import FairMMDModule
@@ -100,7 +100,7 @@ class _StatusCallback(Callback):
 
 
 def _run_name(cfg: RunConfig) -> str:
-    return cfg.name or f"{cfg.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return cfg.name or default_run_name(cfg.recipe)
 
 
 def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: ProgressFn | None) -> L.Trainer:
