@@ -3,12 +3,15 @@ explainers own a private model copy and a lock); results are cached per image ha
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import streamlit as st
 
-from fer_core.analysis import FaceResult, explain_crops, explain_faces, occlude_faces
+from fer_core.analysis import FaceResult, explain_crops, explain_faces, face_faithfulness, occlude_faces
 from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
@@ -108,3 +111,65 @@ def explain(image_sha: str, data: bytes, model_name: str, method: str) -> list[F
 @st.cache_data(max_entries=64, show_spinner="Hiding regions…")
 def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str) -> list[dict]:
     return occlude_faces(faces(image_sha, data, model_name), load_model(model_name), list(regions), fill)
+
+
+@st.cache_data(max_entries=64, show_spinner="Measuring faithfulness…")
+def faithfulness(image_sha: str, data: bytes, model_name: str, method: str, face_index: int) -> dict:
+    return face_faithfulness(load_model(model_name), explain(image_sha, data, model_name, method)[face_index])
+
+
+def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool | None]:
+    """(model, manifest, aligned) of a study: a run folder's own model and test set, or a manifest file with the
+    sidebar model (faces detected)."""
+    if Path(source).is_dir():
+        run = open_run(source)
+        return load_model(run_model_name(run)), run.test_manifest(), run.config.get("data", {}).get("aligned")
+    return load_model(model_name), Path(source), None
+
+
+_STUDIES: OrderedDict[tuple, dict] = OrderedDict()
+_STUDIES_LOCK = threading.Lock()
+
+
+def _memo(key: tuple, compute: Callable[[], dict], keep: int = 16) -> dict:
+    """A small LRU cache shared by all sessions, for studies that report progress while they run (st.cache_data
+    would record the progress bar's updates and fail to replay them)."""
+    with _STUDIES_LOCK:
+        if key in _STUDIES:
+            _STUDIES.move_to_end(key)
+            return _STUDIES[key]
+    value = compute()
+    with _STUDIES_LOCK:
+        _STUDIES[key] = value
+        while len(_STUDIES) > keep:
+            _STUDIES.popitem(last=False)
+    return value
+
+
+def _stamp(source: str) -> float:
+    """Results are keyed on the run's model file time too, so a retrained run is studied again."""
+    path = Path(source)
+    return (path / "model.safetensors").stat().st_mtime if path.is_dir() else \
+        (path.stat().st_mtime if path.is_file() else 0.0)
+
+
+def occlusion_study(source: str, model_name: str, regions: tuple[str, ...], fills: tuple[str, ...],
+                    group_by: tuple[str, ...], limit: int | None, progress: Callable[[int, int], None] | None = None) -> dict:
+    from fer_core.studies import occlusion_study as run_study
+
+    def compute() -> dict:
+        loaded, manifest, aligned = study_target(source, model_name)
+        return run_study(loaded, manifest, regions, fills, group_by, aligned=aligned, limit=limit,
+                         progress=progress).to_json(n_boot=500)
+    return _memo(("occlusion", source, _stamp(source), model_name, regions, fills, group_by, limit), compute)
+
+
+def region_relevance(source: str, attributes: tuple[str, ...], limit: int | None,
+                     progress: Callable[[int, int], None] | None = None) -> dict:
+    from fer_core.studies import region_relevance_study
+
+    def compute() -> dict:
+        loaded, manifest, aligned = study_target(source, "")
+        return region_relevance_study(loaded, manifest, list(attributes), aligned=aligned, limit=limit,
+                                      progress=progress).to_json(n_boot=500, num_permutations=500)
+    return _memo(("relevance", source, _stamp(source), attributes, limit), compute)

@@ -16,7 +16,8 @@ keys.init_state()
 pages_dir = Path(__file__).parent / "views"  # not "pages/": Streamlit would also serve that folder as v1 pages on direct URLs
 navigation = st.navigation({
     "Explain": [st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
-                st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:")],
+                st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:"),
+                st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:")],
     "Audit": [st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:")],
     "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),
               st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:")],

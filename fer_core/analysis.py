@@ -101,3 +101,30 @@ def occlude_image(image: np.ndarray, loaded: LoadedModel, regions: str | Sequenc
     parse_regions(regions)  # fail on a bad region name before detection
     faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
     return occlude_faces(faces, loaded, regions, fill)
+
+
+def face_faithfulness(loaded: LoadedModel, result: FaceResult, label: str | None = None, patch: int | None = None,
+                      steps: int = 32, seed: int = 0) -> dict:
+    """How far to trust one face's heatmap: its region-perturbation curves (most relevant patches first, least
+    relevant first, and a random order as the floor), their AOPC, and its relevance mass inside eyes and mouth."""
+    import torch
+
+    from .explain.faithfulness import region_perturbation
+
+    k = result.labels.index(label) if label else int(result.probs.argmax())
+    x = to_model_input([result.face.crop], loaded.card)
+    heat = result.heatmaps[k][None]
+    h, w = heat.shape[1:]
+    patch = patch or max(2, h // 12)
+    rand = np.random.default_rng(seed).random((1, h, w))
+    curves = {name: region_perturbation(loaded.model, x, hm, torch.tensor([k]), patch=patch, steps=steps,
+                                        order=order)
+              for name, hm, order in (("most relevant first", heat, "morf"), ("least relevant first", heat, "lerf"),
+                                      ("random order", rand, "morf"))}
+    n_patches = -(-h // patch) * -(-w // patch)
+    share = region_share(result.heatmaps[k], result.face.regions)
+    return {"label": result.labels[k], "patch": patch, "steps": steps, "fill": "mean",
+            "removed": [(i + 1) / n_patches for i in range(curves["random order"].drops.shape[1])],
+            "curves": {name: c.drops[0].tolist() for name, c in curves.items()},
+            "aopc": {name: float(c.aopc[0]) for name, c in curves.items()},
+            "mass": {r: share[r] for r in ("eyes", "mouth")}}

@@ -132,6 +132,114 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_inputs(args: argparse.Namespace):
+    """(model, manifest, aligned, target) of a study: a run's test set unless --data names a manifest."""
+    from .runs import is_run_dir, open_run
+
+    loaded, aligned, target = _resolve_model(args)
+    data = args.data
+    if data is None:
+        if not is_run_dir(args.target or ""):
+            raise ValueError("pass --data MANIFEST (or name a run folder to use its test set)")
+        data = open_run(args.target).test_manifest()
+    if getattr(args, "aligned", None) is not None:
+        aligned = args.aligned
+    return loaded, data, aligned, args.target_column or target
+
+
+def _columns(items: list[str] | None) -> list[str]:
+    return [c.strip() for item in (items or []) for c in item.split(",") if c.strip()]
+
+
+def _ci(v: float, lo: float, hi: float, scale: float = 100) -> str:
+    return f"{v * scale:5.1f} [{lo * scale:5.1f}, {hi * scale:5.1f}]"
+
+
+def cmd_occlusion_study(args: argparse.Namespace) -> int:
+    from .studies import occlusion_study
+
+    loaded, data, aligned, target = _study_inputs(args)
+    study = occlusion_study(loaded, data, args.regions, args.fill, _columns(args.group_by), target, aligned,
+                            limit=args.limit, batch_size=args.batch_size, show_progress=not args.json)
+    if args.out:
+        study.long().to_csv(args.out, index=False)
+    result = study.to_json(n_boot=args.boot)
+
+    def human(o: dict) -> None:
+        print(f"{o['model']}: {o['n_faces']} of {o['n']} rows had a face. Drop of the true class's probability "
+              f"when a region is hidden, in points (95% bootstrap CI)")
+        for fill in o["fills"]:
+            print(f"\nfill = {fill}")
+            print(f"  {'class':10s}" + "".join(f"{r:>22s}" for r in o["regions"]))
+            cells = {(c["label"], c["region"]): c for c in o["by_class"] if c["fill"] == fill}
+            overall = {c["region"]: c for c in o["overall"] if c["fill"] == fill}
+            for lab in [*dict.fromkeys(c["label"] for c in o["by_class"]), "all"]:
+                row = [overall.get(r) if lab == "all" else cells.get((lab, r)) for r in o["regions"]]
+                print(f"  {lab:10s}" + "".join(f"{_ci(c['drop'], c['drop_lo'], c['drop_hi']):>22s}" if c else
+                                              f"{'-':>22s}" for c in row))
+            for attr, recs in o["by_group"].items():
+                print(f"  by {attr}:")
+                for g in dict.fromkeys(c[attr] for c in recs):
+                    row = {c["region"]: c for c in recs if c[attr] == g and c["fill"] == fill}
+                    print(f"  {g:10s}" + "".join(f"{_ci(row[r]['drop'], row[r]['drop_lo'], row[r]['drop_hi']):>22s}"
+                                                  if r in row else f"{'-':>22s}" for r in o["regions"]))
+        if args.out:
+            print(f"\nper-face drops of every class: {args.out}")
+    _print(result, args.json, human)
+    return 0
+
+
+def cmd_region_relevance(args: argparse.Namespace) -> int:
+    from .studies import region_relevance_study
+
+    loaded, data, aligned, target = _study_inputs(args)
+    group_by = _columns(args.group_by)
+    study = region_relevance_study(loaded, data, group_by, args.method, args.regions, target, aligned,
+                                   limit=args.limit, show_progress=not args.json)
+    result = study.to_json(n_boot=args.boot, num_permutations=args.permutations)
+
+    def human(o: dict) -> None:
+        print(f"{o['model']} ({o['method']}): share of the predicted class's positive relevance per region, "
+              f"{o['n_faces']} faces (95% bootstrap CI)")
+        for attr, rep in o["attributes"].items():
+            print(f"\n{attr}:")
+            print(f"  {'group':10s}{'n':>6s}" + "".join(f"{r:>20s}" for r in o["regions"]))
+            for c in rep["by_group"]:
+                print(f"  {c[attr]:10s}{c['n']:6d}" + "".join(f"{_ci(c[r], c[r + '_lo'], c[r + '_hi']):>20s}"
+                                                            for r in o["regions"]))
+            t = rep["test"]
+            if t.get("p_value") is None:
+                print(f"  test: {t.get('reason')}")
+            else:
+                per = ", ".join(f"{r} {p:.3f}" for r, p in zip(o["regions"], t["region_p_values"]))
+                print(f"  groups differ (permutation test within predicted class, {t['num_permutations']} "
+                      f"permutations): p = {t['p_value']:.4f}; per region: {per}")
+    _print(result, args.json, human)
+    return 0
+
+
+def cmd_localisation(args: argparse.Namespace) -> int:
+    from .studies import localisation_benchmark
+
+    loaded, data, _, target = _study_inputs(args)
+    result = localisation_benchmark(loaded, data, _columns([args.methods]), limit=args.limit, target=target,
+                                    patch=args.patch, steps=args.steps, fill=args.fill, n_boot=args.boot,
+                                    show_progress=not args.json)
+
+    def human(o: dict) -> None:
+        s = o["settings"]
+        print(f"{o['model']}: {o['n_faces']} correctly classified faces with evidence masks (the masks cover "
+              f"{o['mask_share']:.0%} of a face on average); region perturbation: patch {s['patch']}, "
+              f"{s['steps']} steps, fill {s['fill']}")
+        print(f"  {'method':34s}{'mass acc.':>10s}{'rank acc.':>10s}{'AOPC MoRF':>11s}{'AOPC LeRF':>11s}"
+              f"{'ABPC':>8s}{'|R|/R':>9s}")
+        for m in o["methods"]:
+            print(f"  {m['label']:34s}{m['mass_accuracy']:10.3f}{m['rank_accuracy']:10.3f}{m['aopc_morf']:11.3f}"
+                  f"{m['aopc_lerf']:11.3f}{m['abpc']:8.3f}{m['cancellation']:9.1f}")
+    _print(result, args.json, human)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import load_config, resume, train
 
@@ -273,6 +381,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--permutations", type=int, default=200, help="MMD permutation-test permutations (default 200)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_evaluate)
+
+    def study_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("target", nargs="?", help="a run folder (default data: its test set), a registered model "
+                                                 "name or a .safetensors checkpoint (default: --model)")
+        _add_model(p)
+        p.add_argument("--data", help="labelled manifest (default: the run's test set)")
+        p.add_argument("--target-column", help="column with the true class (default: label, or the run's)")
+        p.add_argument("--limit", type=int, help="a fixed random sample of this many rows")
+        p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+        p.add_argument("--json", action="store_true")
+        return p
+
+    p = study_parser("occlusion-study", "per class, region and group: how much hiding a face region lowers the "
+                                        "true class's probability")
+    p.add_argument("--regions", default="eyes,mouth,brows,nose",
+                   help=f"comma-separated regions from: {', '.join(FACE_REGIONS)} (default: eyes,mouth,brows,nose)")
+    p.add_argument("--fill", default="mean", help=f"comma-separated fills from: {', '.join(FILLS)} (default: mean)")
+    p.add_argument("--group-by", action="append", metavar="COL", help="group column(s) (repeat or comma-separate)")
+    p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                   help="images are aligned face crops (default: the run's setting, else detect)")
+    p.add_argument("--batch-size", type=int, default=64, help="forward batch (default 64, fastest on CPU)")
+    p.add_argument("--out", help="CSV with every face x region x fill and the drop of every class")
+    p.set_defaults(fn=cmd_occlusion_study)
+
+    p = study_parser("region-relevance", "share of the heatmap per face region, by demographic group, with a test "
+                                         "of whether groups differ")
+    p.add_argument("--group-by", action="append", metavar="COL", required=True,
+                   help="group column(s) (repeat or comma-separate)")
+    p.add_argument("--method", default="lrp", choices=list(METHODS), help="attribution method (default: lrp)")
+    p.add_argument("--regions", default="eyes,brows,nose,mouth,cheeks,forehead", help="comma-separated regions")
+    p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                   help="images are aligned face crops (default: the run's setting, else detect)")
+    p.add_argument("--permutations", type=int, default=1000, help="permutations of the test (default 1000)")
+    p.set_defaults(fn=cmd_region_relevance)
+
+    from .studies.localisation import LOCALISATION_METHODS
+
+    p = study_parser("localisation", "planted truth (SynthFACS evidence masks): which explanation methods find the "
+                                     "evidence, and how faithful they are (mass/rank accuracy, AOPC, ABPC)")
+    p.add_argument("--methods", default=",".join(LOCALISATION_METHODS),
+                   help=f"comma-separated (default: {','.join(LOCALISATION_METHODS)})")
+    p.add_argument("--patch", type=int, help="region-perturbation patch side in pixels (default: input side / 12)")
+    p.add_argument("--steps", type=int, default=16, help="patches replaced along the curve (default 16)")
+    p.add_argument("--fill", default="mean", choices=["mean", "black"], help="replacement (default: mean)")
+    p.set_defaults(fn=cmd_localisation, limit=200)
 
     from .train.config import config_help
 

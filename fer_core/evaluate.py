@@ -15,23 +15,15 @@ import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from ._utils.progress import ProgressFn, progress_iter
-from .data.manifest import read_manifest, resolve_paths, validate_manifest
-from .errors import DatasetError, FaceNotFoundError, ImageLoadError
-from .face import FaceDetector, default_detector, find_faces, load_image
-from .face.pipeline import resize_crop
+from ._utils.progress import ProgressFn
+from .data.manifest import read_manifest
+from .errors import DatasetError
+from .face import FaceDetector
+from .manifest_faces import scan_manifest
 from .models import LoadedModel
 from .models.preprocess import to_model_input
 
 __all__ = ["ManifestPredictions", "evaluate_manifest", "predict_manifest", "embed_crops"]
-
-
-def _label_index(label: str, labels: tuple[str, ...]) -> int:
-    if label in labels:
-        return labels.index(label)
-    if label.lstrip("-").isdigit() and 0 <= int(label) < len(labels):
-        return int(label)
-    raise DatasetError(f"label {label!r} is not one of the model's labels {', '.join(labels)} (or 0..{len(labels) - 1})")
 
 
 @dataclass
@@ -74,30 +66,20 @@ def predict_manifest(loaded: LoadedModel, manifest: str | Path, target: str = "l
                      progress: ProgressFn | None = None) -> ManifestPredictions:
     """Faces of every row (``aligned=True``: each image is an aligned crop, resized only; otherwise the largest
     detected face), classified in batches."""
-    table = validate_manifest(read_manifest(manifest))
-    if target not in table.columns:
-        raise DatasetError(f"manifest {manifest} has no column {target!r}; its columns are {list(table.columns)}")
-    paths = resolve_paths(table, Path(manifest).parent)
-    labels = loaded.card.label_names
-    truth_all = [_label_index(str(v), labels) for v in table[target]]  # validate every label before any work
-    h, w = loaded.card.input_size
-    detector = None if aligned else (detector or default_detector())
-    crops, keep, no_face, unreadable = [], [], [], []
-    for i, path in progress_iter(list(enumerate(paths)), show_progress, "faces", callback=progress):
-        try:
-            image = load_image(path)
-            if aligned:
-                crops.append(resize_crop(image, (h, w)))
-            else:
-                crops.append(find_faces(image, (h, w), loaded.card.template, detector, max_faces=1)[0].crop)
-            keep.append(i)
-        except FaceNotFoundError:
-            no_face.append(str(path))
-        except ImageLoadError as exc:
-            unreadable.append({"path": str(path), "error": str(exc)})
-    probs, emb = embed_crops(loaded, crops)
-    return ManifestPredictions(rows=table.iloc[keep].reset_index(drop=True), truth=np.asarray(truth_all)[keep],
-                               probs=probs, embeddings=emb, n=len(table), no_face=no_face, unreadable=unreadable)
+    scan = scan_manifest(loaded, manifest, target, aligned, detector)
+    keep: list[np.ndarray] = []
+    probs, embs = [], []
+    for chunk in scan.chunks(512, show_progress, progress):
+        p, e = embed_crops(loaded, chunk.crops)
+        keep.append(chunk.rows)
+        probs.append(p)
+        embs.append(e)
+    rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    k = loaded.card.num_classes
+    return ManifestPredictions(rows=scan.table.iloc[rows].reset_index(drop=True), truth=scan.truth[rows],
+                               probs=np.concatenate(probs) if probs else np.zeros((0, k)),
+                               embeddings=None if not embs or embs[0] is None else np.concatenate(embs),
+                               n=scan.n, no_face=scan.no_face, unreadable=scan.unreadable)
 
 
 def evaluate_manifest(loaded: LoadedModel, manifest: str | Path, group_by: Sequence[str] = (), target: str = "label",

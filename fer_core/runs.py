@@ -150,6 +150,30 @@ class RunInfo:
             out.append(p)
         return out
 
+    def test_manifest(self) -> Path:
+        """A manifest of the run's test images, for the dataset studies: the run's separate test manifest, or the
+        test-split rows of its manifest written (with absolute paths) into the cache. SynthFACS sources are
+        re-rendered when not on this machine."""
+        from .data.manifest import read_manifest, resolve_paths
+        from .data.sources import default_cache_dir, materialize
+
+        data = self.config.get("data", {})
+        if data.get("test_manifest"):
+            return materialize(data["test_manifest"], data.get("cache_dir"))
+        manifest = materialize(data.get("manifest"), data.get("cache_dir"))
+        preds = self.predictions()
+        wanted = set(preds.loc[preds["split"] == "test", "rel_path"].astype(str))
+        table = read_manifest(manifest)
+        table = table[table["path"].astype(str).isin(wanted)].copy()
+        if table.empty:
+            raise RunNotFoundError(f"run {self.name}: none of its test rows are in {manifest}; pass --data")
+        table["path"] = [str(p) for p in resolve_paths(table, manifest.parent)]
+        stamp = int(self._need("test_predictions.csv").stat().st_mtime)
+        out = default_cache_dir() / "run_tests" / f"{self.name}_{stamp}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        return out
+
     def embeddings(self) -> np.ndarray:
         return np.load(self._need("test_embeddings.npy"))
 

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
+from dashboard.components.study_charts import region_share_bars
 from dashboard.components.fairness_charts import (accuracy_floor, comparison_table, group_accuracy_bars, mmd_ceiling,
                                                   mmd_matrix, tpr_heatmap)
 from fer_core.explain import overlay
@@ -76,6 +77,25 @@ for col, name, rep in zip(st.columns(len(chosen)), chosen, reps):
         if probe.get("accuracy") is not None:
             st.markdown(f"A linear probe guesses **{attribute}** from the embeddings with **{probe['accuracy']:.1%}** "
                         f"accuracy (chance {probe['chance']:.1%}).")
+
+st.subheader(f"Where the model looks, by {attribute}")
+st.caption("Share of the LRP heatmap of the predicted class inside each face region, per group (400 test faces, "
+           "95% bootstrap intervals). The test compares groups within each predicted class, so a group that is just "
+           "predicted 'happy' more often does not count as looking elsewhere.")
+for col, name in zip(st.columns(len(chosen)), chosen):
+    with col, user_errors(name):
+        bar = st.progress(0.0, text="Computing heatmaps…")
+        rel = res.region_relevance(names[name], (attribute,), 400,
+                                   progress=lambda d, t: bar.progress(d / t, text=f"Computing heatmaps… {d}/{t}"))
+        bar.empty()
+        rep = rel["attributes"][attribute]
+        region_share_bars(rep["by_group"], attribute, rel["regions"], key=f"share_{name}_{attribute}")
+        test = rep["test"]
+        if test.get("p_value") is not None:
+            differ = [r for r, p in zip(rel["regions"], test["region_p_values"]) if p < 0.05]
+            verdict = (f"groups differ (p = {test['p_value']:.3f}), most in: {', '.join(differ)}"
+                       if test["p_value"] < 0.05 else f"no evidence that groups differ (p = {test['p_value']:.3f})")
+            st.markdown(f"**{name}**: {verdict}")
 
 st.subheader("Mistakes of one group")
 groups = list(reps[0]["by_group"])

@@ -1,6 +1,7 @@
 """Photo -> aligned face crops with landmarks and region masks, the input of every explanation."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -41,6 +42,17 @@ def resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                       interpolation=cv2.INTER_AREA if image.shape[0] > size[0] else cv2.INTER_LINEAR)
 
 
+@functools.lru_cache(maxsize=16)
+def _template_regions(template: str, size: tuple[int, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The template's landmarks and region masks at ``size`` (read-only, shared: every aligned dataset crop of a
+    model has the same ones, and building them per image dominated dataset scans at large input sizes)."""
+    pts = template_points(template, size)
+    masks = region_masks(pts, size)
+    for m in masks.values():
+        m.flags.writeable = False
+    return pts, masks
+
+
 def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: DetectedFace | None) -> Face:
     """The whole image, resized, as the model input; landmarks from the detector if it found any, else the
     template's (a dataset crop is already aligned to roughly that template)."""
@@ -48,10 +60,15 @@ def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: Detec
     crop = resize_crop(image, size)
     to_crop = np.array([[size[1] / w, 0, 0], [0, size[0] / h, 0]], dtype=np.float64)
     inv = np.array([[w / size[1], 0, 0], [0, h / size[0], 0]])
-    pts = apply_transform(to_crop, det.landmarks) if det is not None else template_points(template, size)
+    if det is not None:
+        pts = apply_transform(to_crop, det.landmarks)
+        regions = region_masks(pts, size)
+    else:
+        pts, regions = _template_regions(template, tuple(size))
+        pts, regions = pts.copy(), dict(regions)
     return Face(crop=crop, box=(0.0, 0.0, float(w), float(h)), landmarks=apply_transform(inv, pts),
                 crop_landmarks=pts, score=det.score if det is not None else float("nan"), used_as_crop=True,
-                to_crop=to_crop, regions=region_masks(pts, size))
+                to_crop=to_crop, regions=regions)
 
 
 def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tight") -> Face:

@@ -134,3 +134,33 @@ def test_train_rejects_an_unknown_config_key_by_name(tmp_path):
     assert "unknown config key optim.'learning_rate'" in proc.stderr
     help_text = run("train", "--help").stdout
     assert "lambda_mmd" in help_text and "early_stopping_patience" in help_text
+
+
+def test_occlusion_study_on_a_runs_test_set(tiny_run):
+    from fer_core.runs import open_run
+
+    proc = run("occlusion-study", str(tiny_run), "--fill", "mean,blur", "--group-by", "age", "--boot", "50",
+               "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    n_test = int((open_run(tiny_run).predictions()["split"] == "test").sum())
+    assert out["n"] == out["n_faces"] == n_test  # the run's test rows, found again through its data source
+    assert out["fills"] == ["mean", "blur"] and out["regions"] == ["eyes", "mouth", "brows", "nose"]
+    assert len(out["overall"]) == 8 and {"drop", "drop_lo", "drop_hi", "n"} <= set(out["overall"][0])
+    assert {r["age"] for r in out["by_group"]["age"]} <= {"young", "adult", "older"}
+    human = run("occlusion-study", str(tiny_run), "--regions", "mouth", "--boot", "0")
+    assert human.returncode == 0 and "mouth" in human.stdout and "all" in human.stdout
+    bad = run("occlusion-study", str(tiny_run), "--fill", "sepia")
+    assert bad.returncode != 0 and "unknown fill" in bad.stderr
+
+
+def test_region_relevance_and_localisation_commands(tiny_run):
+    proc = run("region-relevance", str(tiny_run), "--group-by", "age", "--boot", "50", "--permutations", "49",
+               "--json")
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(proc.stdout)["attributes"]["age"]
+    assert rep["test"]["num_permutations"] == 49 and rep["by_group"]
+    demo = ROOT / "assets" / "runs" / "synthfacs_bias_supervised"
+    loc = run("localisation", str(demo), "--methods", "lrp,random", "--limit", "40", "--boot", "50")
+    assert loc.returncode == 0, loc.stderr
+    assert "LRP (epsilon-plus-flat)" in loc.stdout and "random map" in loc.stdout and "patch 4" in loc.stdout

@@ -20,6 +20,12 @@ def test_explain_page_shows_face_probabilities_and_seven_heatmaps(app):
     captions = [c for img in app.get("image") for c in img.captions]
     heat = [c for c in captions if " · " in c]
     assert len(heat) == 7 and heat[0].startswith("happy")
+    # beside the heatmaps: how far to trust the happy map (perturbation curve, AOPC, mass in eyes / mouth)
+    assert any("How far to trust the *happy* heatmap" in m.value for m in app.markdown)
+    metrics = {m.label: m for m in app.metric}
+    aopc = metrics["AOPC, most relevant first"]
+    assert float(aopc.value) > 0 and aopc.delta.startswith("+")  # LRP's order beats a random order on this face
+    assert " / " in metrics["Relevance in eyes / mouth"].value
 
 
 def test_method_picker_switches_to_gradcam(app):
@@ -64,6 +70,8 @@ def test_fairness_page_compares_the_demo_runs_and_shows_a_groups_mistakes(runs_e
     mistakes = [c for c in captions if c.startswith("true ")]
     assert mistakes and all(" → " in c for c in mistakes)
     assert "age = older" in text  # the worst-served group is opened first
+    # where the model looks, by group: a verdict of the stratified permutation test per run
+    assert sum("groups differ" in m.value or "no evidence that groups differ" in m.value for m in app.markdown) == 2
     app.selectbox(key="_w_fair_group").set_value("young").run()
     assert not app.exception
     assert "age = young" in " ".join(m.value for m in app.markdown)
@@ -102,3 +110,22 @@ def test_a_trained_runs_model_explains_photos_from_the_sidebar(runs_env):
     assert not app.exception, app.exception
     captions = [c for img in app.get("image") for c in img.captions]
     assert len([c for c in captions if " · " in c]) == 7  # one heatmap per class of the run's model
+
+
+@pytest.mark.slow
+def test_occlusion_study_page_answers_which_region_each_class_needs(runs_env):
+    app = AppTest.from_file(APP, default_timeout=240).run()
+    app.switch_page("views/occlusion_study.py").run()
+    assert not app.exception, app.exception
+    source = app.selectbox(key="_w_study_source")
+    source.set_value("run: synthfacs_bias_supervised (test set)").run()
+    app.select_slider(key="_w_study_limit").set_value(200).run()
+    assert not app.exception, app.exception
+    text = " ".join(m.value for m in app.markdown)
+    assert "200 faces" in text and "By age" in text
+    assert [t.label for t in app.tabs] == ["fill: mean", "fill: blur"]
+    assert any(c.value.startswith("Accuracy intact") for c in app.caption)
+    app.selectbox(key="_w_study_source").set_value("a manifest file…").run()
+    app.text_input(key="_w_study_manifest").input("/nonexistent/manifest.csv").run()
+    assert not app.exception  # a bad path is a message on the page, not a crash
+    assert any("does not exist" in e.value or "not found" in e.value.lower() for e in app.error)

@@ -111,3 +111,16 @@ def test_randomisation_check_separates_model_dependent_maps_from_input_copies(fe
     assert min(copy_input["spearman"]) > 0.999
     # the trained model itself is untouched
     assert torch.equal(fer_model.model(x).argmax(1), target)
+
+
+def test_face_faithfulness_of_the_portrait(fer_model, portrait_faces):
+    from fer_core.analysis import explain_faces, face_faithfulness
+
+    result = explain_faces(fer_model, portrait_faces[:1])[0]
+    f = face_faithfulness(fer_model, result)
+    assert f["label"] == result.pred and set(f["curves"]) == {"most relevant first", "least relevant first",
+                                                              "random order"}
+    assert len(f["removed"]) == f["steps"] == len(f["curves"]["random order"])
+    # LRP ranks patches the way the model uses them: removing its top patches hurts more than its bottom ones
+    assert f["aopc"]["most relevant first"] > f["aopc"]["least relevant first"]
+    assert f["mass"]["mouth"] == pytest.approx(result.region_share()["mouth"])

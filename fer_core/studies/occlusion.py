@@ -1,0 +1,124 @@
+"""Dataset-level occlusion study: for every face, region and fill, the drop of each class's probability,
+aggregated per true class, region and group with bootstrap intervals."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._utils.bootstrap import grouped_means
+from .._utils.progress import ProgressFn
+from ..explain.regions import FILLS, occlusion_probs
+from ..face import FaceDetector, parse_regions
+from ..manifest_faces import scan_manifest
+from ..models import LoadedModel
+
+__all__ = ["OcclusionStudy", "occlusion_study"]
+
+DEFAULT_REGIONS = ("eyes", "mouth", "brows", "nose")
+
+
+@dataclass
+class OcclusionStudy:
+    """Probabilities of every face intact (``base``, N x K) and occluded (``occluded``, N x R x F x K)."""
+
+    model: str
+    labels: tuple[str, ...]
+    regions: list[str]
+    fills: list[str]
+    faces: pd.DataFrame  # one row per face: row, path, label, pred and the group columns
+    base: np.ndarray
+    occluded: np.ndarray
+    group_by: list[str]
+    n_rows: int
+    no_face: list[str] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)
+    batch_size: int = 64
+
+    def long(self) -> pd.DataFrame:
+        """One row per face x region x fill: the true class's probability before and after, its ``drop``, whether
+        the prediction was right before and after, and ``drop_<class>`` for every class."""
+        n, r, f, k = self.occluded.shape
+        truth = self.faces["truth"].to_numpy()
+        face_idx = np.repeat(np.arange(n), r * f)
+        reg = np.tile(np.repeat(np.arange(r), f), n)
+        fil = np.tile(np.arange(f), n * r)
+        occ = self.occluded.reshape(n * r * f, k)
+        before = self.base[face_idx]
+        t = truth[face_idx]
+        out = self.faces.iloc[face_idx].reset_index(drop=True).drop(columns=["truth"])
+        out["region"] = np.asarray(self.regions)[reg]
+        out["fill"] = np.asarray(self.fills)[fil]
+        rows = np.arange(len(t))
+        out["p_before"] = before[rows, t]
+        out["p_after"] = occ[rows, t]
+        out["drop"] = out["p_before"] - out["p_after"]
+        out["correct_before"] = (before.argmax(1) == t).astype(float)
+        out["correct_after"] = (occ.argmax(1) == t).astype(float)
+        out["flipped"] = (before.argmax(1) != occ.argmax(1)).astype(float)
+        for j, lab in enumerate(self.labels):
+            out[f"drop_{lab}"] = before[:, j] - occ[:, j]
+        return out
+
+    def table(self, by: Sequence[str] = ("label",), n_boot: int = 1000, ci: float = 0.95) -> pd.DataFrame:
+        """Mean drop of the true class's probability (with interval), accuracy before / after and the share of
+        flipped predictions, per ``by`` x region x fill. ``by=()`` gives one row per region and fill."""
+        cols = ["drop", "correct_before", "correct_after", "flipped"]
+        return grouped_means(self.long(), [*by, "region", "fill"], cols, n_boot, ci)
+
+    def to_json(self, n_boot: int = 1000) -> dict:
+        def records(df: pd.DataFrame) -> list[dict]:
+            return [{k: (round(float(v), 5) if isinstance(v, (float, np.floating)) else
+                         int(v) if isinstance(v, (np.integer,)) else v) for k, v in row.items()}
+                    for row in df.to_dict("records")]
+
+        return {
+            "model": self.model, "n": self.n_rows, "n_faces": len(self.faces), "regions": self.regions,
+            "fills": self.fills, "labels": list(self.labels),
+            "measure": "drop of the true class's probability when the region is hidden (mean, 95% bootstrap CI)",
+            "overall": records(self.table((), n_boot)),
+            "by_class": records(self.table(("label",), n_boot)),
+            "by_group": {a: records(self.table((a,), n_boot)) for a in self.group_by},
+            "no_face": self.no_face, "unreadable": self.unreadable,
+        }
+
+
+def occlusion_study(loaded: LoadedModel, manifest: str | Path, regions: str | Sequence[str] = DEFAULT_REGIONS,
+                    fills: str | Sequence[str] = ("mean",), group_by: Sequence[str] = (), target: str = "label",
+                    aligned: bool | None = None, detector: FaceDetector | None = None, limit: int | None = None,
+                    batch_size: int = 64, chunk: int = 256, seed: int = 0, show_progress: bool = False,
+                    progress: ProgressFn | None = None) -> OcclusionStudy:
+    """Hide every region of every face of ``manifest`` with every fill and record all class probabilities.
+
+    The manifest, the regions and the fills are checked before any image is read; faces are loaded, occluded and
+    classified ``chunk`` at a time, so memory stays flat on large sets.
+    """
+    names = parse_regions(list(regions) if not isinstance(regions, str) else regions)
+    fill_list = [s.strip() for s in fills.split(",")] if isinstance(fills, str) else list(fills)
+    bad = [f for f in fill_list if f not in FILLS]
+    if bad or not fill_list:
+        raise ValueError(f"unknown fill(s) {bad or fill_list}; choose from {', '.join(FILLS)}")
+    scan = scan_manifest(loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed)
+    keep, bases, occs = [], [], []
+    for part in scan.chunks(chunk, show_progress, progress):
+        b, o = occlusion_probs(loaded.model, loaded.card, part.crops, [f.regions for f in part.faces], names,
+                               fill_list, batch_size, seeds=(seed * 1_000_003 + part.rows).tolist())
+        keep.append(part.rows)
+        bases.append(b)
+        occs.append(o)
+    k = loaded.card.num_classes
+    rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    base = np.concatenate(bases) if bases else np.zeros((0, k))
+    labels = loaded.card.label_names
+    faces = pd.DataFrame({"row": rows, "path": [str(scan.paths[i]) for i in rows], "truth": scan.truth[rows],
+                          "label": [labels[t] for t in scan.truth[rows]],
+                          "pred": [labels[p] for p in base.argmax(1)]})
+    for col in group_by:
+        faces[col] = scan.table[col].iloc[rows].astype(str).to_numpy()
+    return OcclusionStudy(model=loaded.name, labels=labels, regions=names, fills=fill_list, faces=faces, base=base,
+                          occluded=np.concatenate(occs) if occs else np.zeros((0, len(names), len(fill_list), k)),
+                          group_by=list(group_by), n_rows=scan.n, no_face=scan.no_face, unreadable=scan.unreadable,
+                          batch_size=batch_size)

@@ -1,0 +1,106 @@
+"""Region relevance by group: the share of each heatmap's positive relevance per face region, for the predicted
+class, aggregated per demographic group and predicted class, with a permutation test of whether groups differ."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._utils.bootstrap import grouped_means
+from .._utils.progress import ProgressFn
+from ..explain import create_explainer
+from ..explain.region_relevance import compare_groups, region_shares
+from ..face import FaceDetector, parse_regions
+from ..manifest_faces import scan_manifest
+from ..models import LoadedModel
+from ..models.preprocess import to_model_input
+
+__all__ = ["RegionRelevanceStudy", "SHARE_REGIONS", "region_relevance_study"]
+
+SHARE_REGIONS = ("eyes", "brows", "nose", "mouth", "cheeks", "forehead")
+
+
+@dataclass
+class RegionRelevanceStudy:
+    """``shares[n, r]``: share of face n's positive relevance (for its predicted class) inside region r."""
+
+    model: str
+    method: str
+    labels: tuple[str, ...]
+    regions: list[str]
+    faces: pd.DataFrame  # row, path, label, pred and the group columns
+    shares: np.ndarray
+    group_by: list[str]
+    n_rows: int
+    no_face: list[str] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat([self.faces.reset_index(drop=True),
+                          pd.DataFrame(self.shares, columns=self.regions)], axis=1)
+
+    def table(self, attribute: str, by_class: bool = True, n_boot: int = 1000, ci: float = 0.95) -> pd.DataFrame:
+        """Mean share per region (with interval) for each group of ``attribute`` (and predicted class)."""
+        frame = self.frame().dropna(subset=self.regions)
+        by = [attribute, "pred"] if by_class else [attribute]
+        return grouped_means(frame, by, self.regions, n_boot, ci)
+
+    def test(self, attribute: str, num_permutations: int = 1000, seed: int = 0) -> dict:
+        """Do the groups of ``attribute`` differ in where the relevance lies, within predicted classes?"""
+        return compare_groups(self.shares, self.faces[attribute].to_numpy(), self.faces["pred"].to_numpy(),
+                              num_permutations, seed) | {"regions": self.regions, "strata": "predicted class"}
+
+    def to_json(self, n_boot: int = 1000, num_permutations: int = 1000) -> dict:
+        def records(df: pd.DataFrame) -> list[dict]:
+            return [{k: (round(float(v), 5) if isinstance(v, (float, np.floating)) else
+                         int(v) if isinstance(v, np.integer) else v) for k, v in row.items()}
+                    for row in df.to_dict("records")]
+
+        return {
+            "model": self.model, "method": self.method, "n": self.n_rows, "n_faces": len(self.faces),
+            "regions": self.regions,
+            "measure": "share of the predicted class's positive relevance inside each region (mean, 95% bootstrap CI)",
+            "attributes": {a: {"by_group": records(self.table(a, False, n_boot)),
+                               "by_group_and_class": records(self.table(a, True, n_boot)),
+                               "test": self.test(a, num_permutations)} for a in self.group_by},
+            "no_face": self.no_face, "unreadable": self.unreadable,
+        }
+
+
+def region_relevance_study(loaded: LoadedModel, manifest: str | Path, group_by: Sequence[str],
+                           method: str = "lrp", regions: str | Sequence[str] = SHARE_REGIONS, target: str = "label",
+                           aligned: bool | None = None, detector: FaceDetector | None = None,
+                           limit: int | None = None, batch_size: int = 32, chunk: int = 256, seed: int = 0,
+                           show_progress: bool = False, progress: ProgressFn | None = None) -> RegionRelevanceStudy:
+    """Heatmaps of the predicted class for every face (``limit``: a fixed random sample of rows) and their
+    region shares, plus the share ``elsewhere`` (outside every named region: hair, jaw, background)."""
+    if not group_by:
+        raise ValueError("name at least one group column (group_by) to compare groups")
+    names = parse_regions(list(regions) if not isinstance(regions, str) else regions)
+    scan = scan_manifest(loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed)
+    explainer = create_explainer(method, loaded.model, loaded.card)
+    keep, preds, shares = [], [], []
+    for part in scan.chunks(chunk, show_progress, progress):
+        x = to_model_input(part.crops, loaded.card)
+        pred = explainer.logits(x).argmax(1)
+        heat = explainer.attribute(x, target=pred, batch_size=batch_size).sum(1)
+        masks = np.stack([np.stack([f.regions[r] for r in names]) for f in part.faces])
+        masks = np.concatenate([masks, ~masks.any(1, keepdims=True)], 1)  # + "elsewhere": outside every region
+        shares.append(region_shares(heat.numpy(), masks))
+        keep.append(part.rows)
+        preds.append(pred.numpy())
+    labels = loaded.card.label_names
+    rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+    faces = pd.DataFrame({"row": rows, "path": [str(scan.paths[i]) for i in rows],
+                          "label": [labels[t] for t in scan.truth[rows]], "pred": [labels[p] for p in pred]})
+    for col in group_by:
+        faces[col] = scan.table[col].iloc[rows].astype(str).to_numpy()
+    return RegionRelevanceStudy(model=loaded.name, method=method, labels=labels, regions=[*names, "elsewhere"],
+                                faces=faces,
+                                shares=np.concatenate(shares) if shares else np.zeros((0, len(names) + 1)),
+                                group_by=list(group_by), n_rows=scan.n, no_face=scan.no_face,
+                                unreadable=scan.unreadable)
