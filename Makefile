@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup browser clean demo-runs
+.PHONY: demo test bench setup browser postgres clean demo-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
-test: $(STAMP) browser
+# Debian's PostgreSQL server binaries: the store tests start a throwaway server from them (no service is used).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  || echo "warning: could not install postgresql; the store's PostgreSQL tests will be skipped"; }
+
+test: $(STAMP) browser postgres
 	$(PY) -m pytest -q
 
 bench: $(STAMP) browser
@@ -33,6 +39,7 @@ bench: $(STAMP) browser
 	$(PY) bench/bench_mmd.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_faithfulness.py
+	$(PY) bench/bench_occlusion.py
 	$(PY) bench/browser_latency.py
 
 # Rebuild the embedded demo runs of the Fairness page (about 3 minutes on 2 cores); keeps only what the pages read.

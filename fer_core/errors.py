@@ -24,3 +24,7 @@ class CheckpointError(FerCoreError, ValueError):
 
 class DatasetError(FerCoreError, ValueError):
     """A dataset or manifest whose layout or content is not what the caller said it is."""
+
+
+class StoreError(FerCoreError):
+    """The review store refused an operation: unknown batch, duplicate name, lost claim, incompatible schema."""
