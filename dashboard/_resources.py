@@ -173,3 +173,56 @@ def region_relevance(source: str, attributes: tuple[str, ...], limit: int | None
         return region_relevance_study(loaded, manifest, list(attributes), aligned=aligned, limit=limit,
                                       progress=progress).to_json(n_boot=500, num_permutations=500)
     return _memo(("relevance", source, _stamp(source), attributes, limit), compute)
+
+
+@st.cache_resource(show_spinner=False)
+def review_store():
+    """The review store ($FER_CORE_DB or the cache's store.sqlite), shared by every session (one connection pool)."""
+    from fer_core.store import Store
+
+    return Store.open()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def batch_labels(store_url: str, batch: str) -> list[str]:
+    """The classes a batch's faces may be relabelled to: its label set, else the labels its items mention."""
+    from fer_core.taxonomy import LABEL_SETS
+
+    store = review_store()
+    rows = store.list_batches().set_index("name")
+    label_set = rows.loc[batch, "label_set"] if batch in rows.index else None
+    if label_set in LABEL_SETS:
+        return list(LABEL_SETS[label_set])
+    items = store.batch_items(batch)
+    probs = next((p for p in items["probs"] if isinstance(p, dict)), None)
+    return list(probs) if probs else sorted(items["label"].unique())
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def batch_run_path(store_url: str, batch: str) -> str:
+    store = review_store()
+    runs = store.list_runs()
+    run = store.list_batches().set_index("name").loc[batch, "run"]
+    match = runs[runs["name"] == run]
+    return str(match["path"].iloc[0] or "") if len(match) else ""
+
+
+@st.cache_data(max_entries=256, show_spinner="Explaining the face…")
+def review_face(path: str, run_name: str, run_path: str, label: str) -> dict:
+    """The face crop of a pool image and the LRP heatmap of ``label`` by the run (or model) that proposed it."""
+    from fer_core.analysis import explain_image
+
+    image = load_image(path)
+    try:
+        if run_path and Path(run_path).is_dir():
+            name = run_model_name(open_run(run_path))
+            register_run_models(Path(run_path).parent)
+        else:
+            name = run_name
+        loaded = load_model(name)
+    except Exception as exc:  # the proposing model is gone: still let people review the face
+        return {"crop": image, "heatmap": None, "note": f"no heatmap: model {run_name!r} not found ({exc})"}
+    results = explain_image(image, loaded, "lrp", explainer=explainer(name, "lrp"))
+    r = results[0]
+    k = r.labels.index(label) if label in r.labels else int(r.probs.argmax())
+    return {"crop": r.face.crop, "heatmap": r.heatmaps[k]}

@@ -240,6 +240,82 @@ def cmd_localisation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pseudo_label(args: argparse.Namespace) -> int:
+    from .pseudo_label import propose, run_thresholds, write_batch
+    from .runs import is_run_dir, open_run
+    from .store import Store
+
+    loaded, aligned, target = _resolve_model(args)
+    run_dir = args.target if args.target and is_run_dir(args.target) else None
+    thresholds = None if args.tau is not None or not run_dir else run_thresholds(run_dir)
+    if args.aligned is not None:
+        aligned = args.aligned
+    proposals = propose(loaded, args.pool, thresholds, args.tau, aligned, target=target, limit=args.limit,
+                        show_progress=not args.json)
+    with Store.open(args.db) as store:
+        run = open_run(run_dir) if run_dir else None
+        batch_id = write_batch(store, args.batch, proposals, run_name=run.name if run else loaded.name,
+                               run_path=run.folder.resolve() if run else None,
+                               recipe=run.config.get("recipe") if run else None, pool=str(args.pool),
+                               reviews_per_item=args.reviews_per_item)
+        result = proposals.summary() | {"batch": args.batch, "batch_id": batch_id, "store": store.url}
+
+    def human(o: dict) -> None:
+        print(f"batch {o['batch']} in {o['store']}: {o['n_faces']} faces of {o['n']} images, {o['above_threshold']} "
+              f"above their class threshold ({o['threshold_source']})")
+        for lab, c in o["per_class"].items():
+            prec = "" if c["precision_above"] is None else f", precision above threshold {c['precision_above']:.2f}"
+            print(f"  {lab:10s} threshold {c['threshold']:.3f}: proposed {c['proposed']:5d}, above "
+                  f"{c['above_threshold']:5d}{prec}")
+        if o["no_face"] or o["unreadable"]:
+            print(f"  skipped: {len(o['no_face'])} without a face, {len(o['unreadable'])} unreadable")
+    _print(result, args.json, human)
+    return 0
+
+
+def cmd_review_export(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store.open(args.db) as store:
+        path = store.export_manifest(args.batch, args.out, min_reviews=args.min_reviews)
+        progress = store.progress(args.batch)
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    result = {"batch": args.batch, "manifest": str(path), "rows": len(table), "reviewed_items": progress.num_done,
+              "items": progress.num_items, "labels": table["label"].value_counts().to_dict()}
+    _print(result, args.json, lambda o: print(
+        f"wrote {o['manifest']}: {o['rows']} reviewed labels ({o['reviewed_items']} of {o['items']} items done; "
+        f"rejected items left out). Train on it with data.extra_manifests: [{o['manifest']}]"))
+    return 0
+
+
+def cmd_review_status(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store.open(args.db) as store:
+        if not args.batch:
+            batches = store.list_batches()
+            _print({"batches": batches.to_dict("records")}, args.json, lambda o: print(
+                batches.to_string(index=False) if len(batches) else "no batches yet"))
+            return 0
+        p = store.progress(args.batch)
+        agreement = store.agreement(args.batch)
+    result = {"batch": p.batch, "items": p.num_items, "done": p.num_done, "reviews": p.num_reviews,
+              "claimed_now": p.num_claimed, "per_minute": round(p.per_minute, 2),
+              "by_reviewer": p.by_reviewer.to_dict("records"), "agreement": agreement.to_dict("records")}
+
+    def human(o: dict) -> None:
+        print(f"{o['batch']}: {o['done']} of {o['items']} items done, {o['reviews']} decisions, "
+              f"{o['per_minute']:.1f} per minute lately")
+        if len(p.by_reviewer):
+            print(p.by_reviewer.to_string(index=False))
+        if len(agreement):
+            print(agreement.to_string(index=False))
+    _print(result, args.json, human)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import load_config, resume, train
 
@@ -264,9 +340,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if status.get("status") == "finished" else 1
 
 
-def cmd_claim(args: argparse.Namespace) -> int:
-    from .train.claims import fair_mmd_claim
+def _print_semi_claim(o: dict) -> None:
+    print(f"semi_dtm with {o['labeled_fraction']:.0%} of the SynthFACS training labels: test macro-F1")
+    for variant, f in o["figures"].items():
+        pl = f["pseudo_labels"]
+        extra = "" if not pl else (f"; last epoch: {pl['taken_share']:.0%} of the pool pseudo-labelled, precision "
+                                   f"{pl['precision']:.3f}" if pl.get("precision") is not None else "")
+        print(f"  {variant:16s} macro-F1 {f['macro_f1']:.4f}  accuracy {f['accuracy']:.4f}{extra}")
+    per_class = o["figures"]["dtm"]["pseudo_labels"].get("per_class", {})
+    if per_class:
+        print("  DTM pseudo-labels per class (last epoch): threshold / taken / precision")
+        for lab, c in per_class.items():
+            prec = "-" if c["precision"] is None else f"{c['precision']:.2f}"
+            print(f"    {lab:10s} {c['threshold'] or 0:.3f} / {int(c['taken'] or 0):5d} / {prec}")
+    for name, ok in o["checks"].items():
+        print(f"  [{'x' if ok else ' '}] {name}")
+    print("claim holds" if o["holds"] else "claim does NOT hold")
 
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    from .train.claims import fair_mmd_claim, semi_dtm_claim
+
+    if args.method == "semi_dtm":
+        result = semi_dtm_claim(args.out, reuse=not args.retrain, progress=not args.json)
+        _print(result, args.json, _print_semi_claim)
+        return 0 if result["holds"] else 1
     result = fair_mmd_claim(args.out, reuse=not args.retrain, progress=not args.json)
 
     def human(o: dict) -> None:
@@ -428,15 +526,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fill", default="mean", choices=["mean", "black"], help="replacement (default: mean)")
     p.set_defaults(fn=cmd_localisation, limit=200)
 
+    p = sub.add_parser("pseudo-label", help="propose labels for an unlabelled face pool and queue them for review")
+    p.add_argument("target", nargs="?", help="the proposing run folder (its thresholds.json is used) or a model "
+                                             "name / checkpoint (default: --model)")
+    _add_model(p)
+    p.add_argument("--pool", required=True, help="folder of face images, or a manifest (its labels, if any, are "
+                                                 "kept as truth to measure the proposals)")
+    p.add_argument("--batch", required=True, help="name of the new batch in the review store")
+    p.add_argument("--db", help="store: SQLite file or SQLAlchemy URL (default $FER_CORE_DB or the cache's "
+                                "store.sqlite)")
+    p.add_argument("--tau", type=float, help="fixed threshold for every class instead of the run's / DTM's")
+    p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                   help="the pool's images are aligned face crops (default: the run's setting, else detect)")
+    p.add_argument("--reviews-per-item", type=int, default=1, help="distinct annotators per item (2+ for kappa)")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_pseudo_label, target_column=None)
+
+    review = sub.add_parser("review", help="the pseudo-label review store").add_subparsers(dest="review_command",
+                                                                                         required=True)
+    p = review.add_parser("export", help="the reviewed labels of a batch as a canonical manifest")
+    p.add_argument("batch")
+    p.add_argument("--out", required=True, help="manifest to write (.csv)")
+    p.add_argument("--db", help="store (default $FER_CORE_DB or the cache's store.sqlite)")
+    p.add_argument("--min-reviews", type=int, help="items need at least this many reviews (default: the batch's)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_review_export)
+    p = review.add_parser("status", help="batches, or one batch's progress and annotator agreement (Cohen's kappa)")
+    p.add_argument("batch", nargs="?")
+    p.add_argument("--db", help="store (default $FER_CORE_DB or the cache's store.sqlite)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_review_status)
+
     from .train.config import config_help
 
-    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer) into a run folder",
+    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm) into a run folder",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=config_help(),
                        description="Train with Lightning (AMP, DDP via torchrun/SLURM, accumulation, early "
                                    "stopping). Each run writes runs/<name>/ with config.yaml, metrics.csv, tb/, "
                                    "model.safetensors, checkpoints/last.ckpt, splits.csv, test_predictions.csv, "
                                    "test_embeddings.npy and evaluation.json.")
-    p.add_argument("recipe", nargs="?", choices=["supervised", "fair_mmd", "transfer"], help="recipe to train")
+    p.add_argument("recipe", nargs="?", choices=["supervised", "fair_mmd", "transfer", "semi_dtm"],
+                   help="recipe to train")
     p.add_argument("--config", help="YAML config file (keys below)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.epochs=5")
     p.add_argument("--name", help="run name (default: recipe and time stamp)")
@@ -446,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("claim", help="check a method's claim on SynthFACS (trains the shipped configs if needed)")
-    p.add_argument("method", choices=["fair_mmd"], help="which claim")
+    p.add_argument("method", choices=["fair_mmd", "semi_dtm"], help="which claim")
     p.add_argument("--out", default="runs", help="folder for the two runs (default: runs; finished runs are reused)")
     p.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
     p.add_argument("--json", action="store_true")

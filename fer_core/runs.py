@@ -145,7 +145,9 @@ class RunInfo:
             if not (p.is_absolute() and p.is_file()) and getattr(row, "rel_path", ""):
                 source = getattr(row, "source", "manifest")
                 if source not in roots:
-                    roots[source] = materialize(data.get(source), data.get("cache_dir")).parent
+                    key, _, index = source.partition(".")  # "manifest", "test_manifest", "extra_manifests.<i>"
+                    value = data.get(key)[int(index)] if index else data.get(key)
+                    roots[source] = materialize(value, data.get("cache_dir")).parent
                 p = roots[source] / row.rel_path
             out.append(p)
         return out

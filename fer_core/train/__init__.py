@@ -1,4 +1,4 @@
-"""Training recipes on Lightning (the only package that imports Lightning): supervised, fair_mmd, transfer.
+"""Training recipes on Lightning (the only package that imports Lightning): supervised, fair_mmd, transfer, semi_dtm.
 
 ``train(load_config(...))`` leaves a run folder (:mod:`fer_core.runs`); ``resume(folder)`` continues a stopped one.
 """

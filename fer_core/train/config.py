@@ -51,6 +51,8 @@ class DataConfig:
     per_group: int = _opt(4, "group_balanced: at least this many rows of every sensitive group per batch")
     hflip: bool = _opt(True, "random horizontal flips while training")
     num_workers: int = _opt(0, "data-loader worker processes (crops are in memory, so 0 is usually fastest)")
+    extra_manifests: list = _opt([], "extra labelled manifests added to the training rows, e.g. reviewed pseudo-labels "
+                                     "from `fer-core review export` (all their rows are used for training)")
 
 
 @dataclass
@@ -94,6 +96,27 @@ class TransferConfig:
 
 
 @dataclass
+class SemiConfig:
+    unlabeled: Any = _opt(None, "unlabelled face pool: a manifest, a folder of face images or {synthfacs: {...}} "
+                                "(labels in it, if any, are never trained on; they only measure pseudo-label "
+                                "precision)")
+    labeled_fraction: float = _opt(1.0, "keep the labels of this share of the training rows (per class, seeded); "
+                                        "the other rows join the unlabelled pool")
+    threshold: str = _opt("dtm", "pseudo-label threshold: dtm (per class and stage), flexmatch, freematch, fixed",
+                          ("dtm", "flexmatch", "freematch", "fixed"))
+    tau: float = _opt(0.95, "fixed threshold, and the base threshold of flexmatch")
+    schedule: list = _opt([0.5, 0.7, 0.9], "dtm: per stage, the quantile of the pool's confidences per predicted "
+                                            "class that becomes that class's threshold (stricter at later stages)")
+    t_min: float = _opt(0.5, "dtm: no class threshold below this")
+    warmup_epochs: int = _opt(2, "epochs on labelled data only before pseudo-labels are used")
+    lambda_u: float = _opt(1.0, "weight of the pseudo-label loss on strongly augmented unlabelled faces "
+                                "(0: supervised-only on the labelled share)")
+    mu: int = _opt(2, "unlabelled rows per labelled row in a batch")
+    lambda_infonce: float = _opt(0.0, "weight of InfoNCE between the weak and strong view of each unlabelled face")
+    temperature: float = _opt(0.1, "InfoNCE temperature")
+
+
+@dataclass
 class TrainerConfig:
     seed: int = _opt(0, "seed of initialisation, sampling and augmentation (same seed -> same run)")
     accelerator: str = _opt("auto", "cpu, gpu, mps or auto")
@@ -116,16 +139,16 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     fair: FairConfig = field(default_factory=FairConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    semi: SemiConfig = field(default_factory=SemiConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-_SECTIONS = {f.name: f.type for f in fields(RunConfig) if f.name in ("data", "model", "optim", "fair", "transfer",
-                                                                     "trainer")}
 _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "fair": FairConfig,
-                    "transfer": TransferConfig, "trainer": TrainerConfig}
+                    "transfer": TransferConfig, "semi": SemiConfig, "trainer": TrainerConfig}
+_SECTIONS = {f.name: f.type for f in fields(RunConfig) if f.name in _SECTION_CLASSES}
 _TOP_KEYS = ("recipe", "name", "out_dir")
 
 
@@ -207,6 +230,13 @@ def _check_values(cfg: RunConfig) -> None:
         raise ConfigError(f"optim.label_smoothing must be in [0, 1), got {o.label_smoothing}")
     if cfg.fair.lambda_mmd < 0 or cfg.fair.lambda_adv < 0:
         raise ConfigError("fair.lambda_mmd and fair.lambda_adv must be >= 0")
+    sm = cfg.semi
+    if not 0.0 < sm.labeled_fraction <= 1.0:
+        raise ConfigError(f"semi.labeled_fraction must be in (0, 1], got {sm.labeled_fraction}")
+    if sm.mu < 1 or sm.warmup_epochs < 0 or sm.lambda_u < 0 or sm.lambda_infonce < 0:
+        raise ConfigError("semi.mu must be >= 1; semi.warmup_epochs, lambda_u and lambda_infonce must be >= 0")
+    if not sm.schedule or any(not isinstance(q, (int, float)) or not 0 <= q <= 1 for q in sm.schedule):
+        raise ConfigError(f"semi.schedule must be a list of quantiles in [0, 1], got {sm.schedule}")
     if not cfg.fair.bandwidths or any(not isinstance(b, (int, float)) or b <= 0 for b in cfg.fair.bandwidths):
         raise ConfigError(f"fair.bandwidths must be a list of numbers > 0, got {cfg.fair.bandwidths}")
 
@@ -265,6 +295,13 @@ def _resolve_relative(raw: dict, base: Path) -> None:
             value = data.get(key)
             if isinstance(value, str) and not Path(value).is_absolute():
                 data[key] = str((base / value).resolve())
+        extra = data.get("extra_manifests")
+        if isinstance(extra, list):
+            data["extra_manifests"] = [str((base / v).resolve()) if isinstance(v, str) and not Path(v).is_absolute()
+                                       else v for v in extra]
+    semi = raw.get("semi")
+    if isinstance(semi, dict) and isinstance(semi.get("unlabeled"), str) and not Path(semi["unlabeled"]).is_absolute():
+        semi["unlabeled"] = str((base / semi["unlabeled"]).resolve())
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> Path:

@@ -28,7 +28,7 @@ from ..face.pipeline import CROP_FALLBACK_MAX_SIDE, resize_crop
 from ..taxonomy import LABEL_SETS
 from .config import RunConfig
 
-__all__ = ["FaceDataModule", "FaceTable", "load_table"]
+__all__ = ["EpochShuffle", "FaceDataModule", "FaceTable", "RankSlice", "load_crops", "load_table"]
 
 SPLITS = ("train", "val", "test")
 
@@ -118,6 +118,16 @@ class FaceTable:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def take(self, index: np.ndarray) -> "FaceTable":
+        """The rows ``index`` as a new table (tensors indexed, nothing decoded again)."""
+        import copy
+
+        out = copy.copy(self)
+        idx = torch.as_tensor(np.asarray(index), dtype=torch.long)
+        out.rows = self.rows.iloc[idx.numpy()].reset_index(drop=True)
+        out.images, out.targets, out.groups = self.images[idx], self.targets[idx], self.groups[idx]
+        return out
+
 
 class _TensorRows(Dataset):
     def __init__(self, table: FaceTable) -> None:
@@ -164,10 +174,16 @@ class RankSlice(Sampler):
                 yield item
 
 
-def load_table(source: Any, cfg: RunConfig, progress: bool = False, role: str = "manifest") -> pd.DataFrame:
-    """A validated manifest with absolute paths in ``abs_path`` and the config key it came from in ``source``."""
+def load_table(source: Any, cfg: RunConfig, progress: bool = False, role: str = "manifest",
+               groups_optional: bool = False) -> pd.DataFrame:
+    """A validated manifest with absolute paths in ``abs_path`` and the config key it came from in ``source``.
+
+    ``groups_optional``: sensitive columns the manifest lacks are added empty (group unknown: such rows train but
+    carry no group signal), as reviewed pseudo-labels usually come without demographics."""
     path = materialize(source, cfg.data.cache_dir, progress)
     table = validate_manifest(read_manifest(path))
+    if groups_optional:
+        table = table.assign(**{c: "" for c in _sensitive(cfg) if c not in table.columns})
     needed = [cfg.data.target, *_sensitive(cfg)]
     missing = [c for c in needed if c not in table.columns]
     if missing:
@@ -200,6 +216,8 @@ class FaceDataModule(L.LightningDataModule):
         materialize(self.cfg.data.manifest, self.cfg.data.cache_dir, self.progress)
         if self.cfg.data.test_manifest is not None:
             materialize(self.cfg.data.test_manifest, self.cfg.data.cache_dir, self.progress)
+        for extra in self.cfg.data.extra_manifests or []:
+            materialize(extra, self.cfg.data.cache_dir, self.progress)
 
     def setup(self, stage: str | None = None) -> None:
         if self.tables:
@@ -221,13 +239,16 @@ class FaceDataModule(L.LightningDataModule):
         if cfg.data.test_manifest is not None:
             test = load_table(cfg.data.test_manifest, cfg, self.progress, "test_manifest")  # all rows test
             table = pd.concat([table[table["split"] != "test"], test.assign(split="test")], ignore_index=True)
+        for i, extra in enumerate(cfg.data.extra_manifests or []):  # e.g. reviewed pseudo-labels: all training rows
+            table = pd.concat([table, load_table(extra, cfg, self.progress, f"extra_manifests.{i}", True)
+                               .assign(split="train")], ignore_index=True)
         table = table[table["split"].isin(SPLITS)].reset_index(drop=True)
         for name in ("train", "val"):
             if not (table["split"] == name).any():
                 raise DatasetError(f"no {name} rows: give the manifest a split column or rows for every split")
         self.labels = _labels_for(cfg, table[table["split"] == "train"])
-        self.group_names = {c: tuple(sorted(table.loc[table["split"] == "train", c].astype(str).unique()))
-                            for c in self.sensitive}
+        self.group_names = {c: tuple(sorted(set(table.loc[table["split"] == "train", c].astype(str)) - {""}))
+                            for c in self.sensitive}  # "" = unknown (e.g. reviewed pseudo-labels): no group
         paths = [Path(p) for p in table["abs_path"]]
         self.aligned = resolve_aligned(paths, cfg.data.aligned)
         crops = load_crops(paths, cfg, self.progress)

@@ -31,11 +31,13 @@ from .config import RunConfig, config_from_dict, save_config
 from .data import FaceDataModule
 from .fair_mmd import FairMMDModule
 from .module import FerModule, adopt_architecture, card_for, load_weights
+from .semi_dtm import SemiModule
 from .transfer import TransferModule, resolve_transfer
 
 __all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainResult"]
 
-RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule}
+RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule,
+                                       "semi_dtm": SemiModule}
 ProgressFn = Callable[[dict], None]
 LAST_CKPT = "checkpoints/last.ckpt"
 RUN_DIR_ENV = "FER_CORE_RUN_DIR"
@@ -184,7 +186,7 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
                      started=read_status(folder).get("started", time.time()) if _resume_folder else time.time())
     try:
         L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
-        dm = FaceDataModule(cfg, progress=progress)
+        dm = getattr(RECIPES[cfg.recipe], "datamodule_class", FaceDataModule)(cfg, progress=progress)
         dm.prepare_data()
         dm.setup()
         assert dm.split_rows is not None
@@ -225,6 +227,8 @@ def _finish(cfg: RunConfig, folder: Path, trainer: L.Trainer, module: FerModule,
         state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
     module = module.cpu().eval()
+    if hasattr(module, "write_artifacts"):
+        module.write_artifacts(folder, dm)
     source = cfg.data.manifest if isinstance(cfg.data.manifest, str) else json.dumps(cfg.data.manifest)
     save_checkpoint(module.model, card_for(cfg, dm.labels, folder.name, training_data=source),
                     folder / "model.safetensors")

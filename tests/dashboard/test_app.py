@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "app.py")
 
 
 @pytest.fixture()
@@ -129,3 +130,53 @@ def test_occlusion_study_page_answers_which_region_each_class_needs(runs_env):
     app.text_input(key="_w_study_manifest").input("/nonexistent/manifest.csv").run()
     assert not app.exception  # a bad path is a message on the page, not a crash
     assert any("does not exist" in e.value or "not found" in e.value.lower() for e in app.error)
+
+
+@pytest.fixture()
+def review_env(monkeypatch, tmp_path):
+    """A store with a 5-face batch proposed by the embedded demo run's model."""
+    import streamlit as st
+
+    from fer_core.data.sources import materialize
+    from fer_core.pseudo_label import propose, write_batch
+    from fer_core.runs import open_run
+    from fer_core.store import Store
+
+    db = tmp_path / "store.sqlite"
+    monkeypatch.setenv("FER_CORE_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    run = open_run(ROOT / "assets" / "runs" / "synthfacs_bias_supervised")
+    pool = materialize({"synthfacs": {"n": 5, "size": 48, "seed": 31}})
+    with Store.open(db) as store:
+        write_batch(store, "demo", propose(run.model(), pool, tau=0.9, aligned=True), run_name=run.name,
+                    run_path=run.folder, recipe="supervised")
+    return db
+
+
+@pytest.mark.slow
+def test_review_page_records_accept_relabel_and_undo(review_env):
+    from fer_core.store import Store
+
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/review.py").run()
+    assert not app.exception, app.exception
+    assert any("Type your name" in i.value for i in app.info)
+    app.text_input(key="_w_reviewer").input("alice").run()
+    assert not app.exception, app.exception
+    assert any(m.value.startswith("### Proposed:") for m in app.markdown)
+    captions = [c for img in app.get("image") for c in img.captions]
+    assert any(c.startswith("LRP evidence for") for c in captions)
+    first = next(c for c in captions if c.startswith("face #"))
+    app.button[0].click().run()  # Accept
+    captions = [c for img in app.get("image") for c in img.captions]
+    assert first not in captions  # the next face is shown
+    relabel_to = app.selectbox(key="_w_relabel").options[0]
+    next(b for b in app.button if b.label == "Relabel").click().run()
+    next(b for b in app.button if b.label == "Undo my last decision").click().run()
+    assert not app.exception, app.exception
+    with Store.open(review_env) as store:
+        live = store.reviews("demo")
+        assert list(live["decision"]) == ["accept"] and list(live["reviewer"]) == ["alice"]
+        every = store.reviews("demo", include_undone=True)
+        assert list(every["decision"]) == ["accept", "relabel"] and every["new_label"].iloc[1] == relabel_to

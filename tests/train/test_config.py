@@ -71,4 +71,4 @@ def test_shipped_configs_load():
 
     for path in sorted((ROOT / "assets" / "configs").glob("*.yaml")):
         cfg = load_config(path)
-        assert cfg.recipe in ("supervised", "fair_mmd", "transfer"), path
+        assert cfg.recipe in ("supervised", "fair_mmd", "transfer", "semi_dtm"), path
