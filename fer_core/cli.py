@@ -332,7 +332,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not status:  # a DDP worker process: rank 0 reports
         return 0
     print(f"run {result.folder}: {status.get('status')}")
-    if result.evaluation:
+    if result.evaluation and "val_loss" in result.evaluation:
+        print(f"validation reconstruction loss {result.evaluation['val_loss']} (previews in {result.folder}/previews)")
+    elif result.evaluation:
         o = result.evaluation["overall"]
         print(f"test accuracy {o.get('accuracy'):.4f}, macro-F1 {o.get('macro_f1'):.4f}")
         for attr, rep in result.evaluation.get("attributes", {}).items():
@@ -341,18 +343,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _print_semi_claim(o: dict) -> None:
-    print(f"semi_dtm with {o['labeled_fraction']:.0%} of the SynthFACS training labels: test macro-F1")
+    seeds = o["seeds"]
+    print(f"semi_dtm with {o['labeled_fraction']:.0%} of the SynthFACS training labels: test macro-F1 per seed "
+          f"and mean")
+    print(f"  {'':16s}" + "".join(f"{'seed ' + str(s):>9s}" for s in seeds) + f"{'mean':>9s}")
     for variant, f in o["figures"].items():
-        pl = f["pseudo_labels"]
-        extra = "" if not pl else (f"; last epoch: {pl['taken_share']:.0%} of the pool pseudo-labelled, precision "
-                                   f"{pl['precision']:.3f}" if pl.get("precision") is not None else "")
-        print(f"  {variant:16s} macro-F1 {f['macro_f1']:.4f}  accuracy {f['accuracy']:.4f}{extra}")
-    per_class = o["figures"]["dtm"]["pseudo_labels"].get("per_class", {})
-    if per_class:
-        print("  DTM pseudo-labels per class (last epoch): threshold / taken / precision")
-        for lab, c in per_class.items():
-            prec = "-" if c["precision"] is None else f"{c['precision']:.2f}"
-            print(f"    {lab:10s} {c['threshold'] or 0:.3f} / {int(c['taken'] or 0):5d} / {prec}")
+        print(f"  {variant:16s}" + "".join(f"{f['runs'][s]['macro_f1']:9.4f}" for s in seeds) +
+              f"{f['macro_f1']:9.4f}")
+    print("  DTM pseudo-labels in the last epoch, per seed: share of the pool taken, precision")
+    for s in seeds:
+        pl = o["figures"]["dtm"]["runs"][s]["pseudo_labels"]
+        if pl:
+            print(f"    seed {s}: {pl['taken_share']:.0%} taken, precision {pl['precision']}; per class: " +
+                  ", ".join(f"{lab} {c['precision'] if c['precision'] is not None else '-'} "
+                            f"(t={c['threshold']}, n={int(c['taken'] or 0)})" for lab, c in pl["per_class"].items()))
     for name, ok in o["checks"].items():
         print(f"  [{'x' if ok else ' '}] {name}")
     print("claim holds" if o["holds"] else "claim does NOT hold")
@@ -362,7 +366,8 @@ def cmd_claim(args: argparse.Namespace) -> int:
     from .train.claims import fair_mmd_claim, semi_dtm_claim
 
     if args.method == "semi_dtm":
-        result = semi_dtm_claim(args.out, reuse=not args.retrain, progress=not args.json)
+        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else (0, 1, 2)
+        result = semi_dtm_claim(args.out, reuse=not args.retrain, progress=not args.json, seeds=seeds)
         _print(result, args.json, _print_semi_claim)
         return 0 if result["holds"] else 1
     result = fair_mmd_claim(args.out, reuse=not args.retrain, progress=not args.json)
@@ -560,13 +565,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .train.config import config_help
 
-    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm) into a run folder",
+    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm, mae_pretrain) into a run folder",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=config_help(),
                        description="Train with Lightning (AMP, DDP via torchrun/SLURM, accumulation, early "
                                    "stopping). Each run writes runs/<name>/ with config.yaml, metrics.csv, tb/, "
                                    "model.safetensors, checkpoints/last.ckpt, splits.csv, test_predictions.csv, "
                                    "test_embeddings.npy and evaluation.json.")
-    p.add_argument("recipe", nargs="?", choices=["supervised", "fair_mmd", "transfer", "semi_dtm"],
+    p.add_argument("recipe", nargs="?", choices=["supervised", "fair_mmd", "transfer", "semi_dtm", "mae_pretrain"],
                    help="recipe to train")
     p.add_argument("--config", help="YAML config file (keys below)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.epochs=5")
@@ -580,6 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("method", choices=["fair_mmd", "semi_dtm"], help="which claim")
     p.add_argument("--out", default="runs", help="folder for the two runs (default: runs; finished runs are reused)")
     p.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
+    p.add_argument("--seeds", help="semi_dtm: comma-separated seeds (default 0,1,2)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_claim)
 

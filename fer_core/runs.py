@@ -210,6 +210,8 @@ def register_run_models(*roots: str | Path) -> list[str]:
                 card = read_card(path)
             except FerCoreError:
                 continue  # a corrupt checkpoint is reported where it is opened, not here
+            if card.extra.get("recipe") == "mae_pretrain":
+                continue  # an encoder with an untrained head: a starting point for training, not a classifier
             register_pretrained(run_model_name(run), card.arch, path)
             names.append(run_model_name(run))
     return names

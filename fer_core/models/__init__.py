@@ -5,6 +5,8 @@ from ._registry import ASSETS_DIR, create_model, list_models, register_model, re
 from .card import ModelCard
 from .checkpoint import LoadedModel, load_checkpoint, load_model, read_card, save_checkpoint
 from .mini_xception import MiniXception
+from .vit import PRESETS as VIT_PRESETS
+from .vit import VisionTransformer
 
 DEFAULT_MODEL = "fer2013_mini_xception"
 
@@ -14,9 +16,28 @@ def mini_xception(*, num_classes: int = 7, in_chans: int = 1, **overrides) -> Mi
     return MiniXception(num_classes=num_classes, in_chans=in_chans, **overrides)
 
 
+def _vit(preset: str, **overrides) -> VisionTransformer:
+    return VisionTransformer(**(VIT_PRESETS[preset] | overrides))
+
+
+@register_model
+def vit_tiny(*, num_classes: int = 7, in_chans: int = 3, img_size: int = 48, **overrides) -> VisionTransformer:
+    return _vit("tiny", num_classes=num_classes, in_chans=in_chans, img_size=img_size, **overrides)
+
+
+@register_model
+def vit_small(*, num_classes: int = 7, in_chans: int = 3, img_size: int = 48, **overrides) -> VisionTransformer:
+    return _vit("small", num_classes=num_classes, in_chans=in_chans, img_size=img_size, **overrides)
+
+
+@register_model
+def vit_base(*, num_classes: int = 7, in_chans: int = 3, img_size: int = 48, **overrides) -> VisionTransformer:
+    return _vit("base", num_classes=num_classes, in_chans=in_chans, img_size=img_size, **overrides)
+
+
 register_pretrained(DEFAULT_MODEL, "mini_xception", ASSETS_DIR / "models" / f"{DEFAULT_MODEL}.safetensors")
 
 __all__ = [
-    "DEFAULT_MODEL", "LoadedModel", "MiniXception", "ModelCard", "create_model", "list_models", "load_checkpoint",
+    "DEFAULT_MODEL", "LoadedModel", "MiniXception", "VIT_PRESETS", "VisionTransformer", "ModelCard", "create_model", "list_models", "load_checkpoint",
     "load_model", "read_card", "register_model", "register_pretrained", "save_checkpoint",
 ]

@@ -117,6 +117,23 @@ class SemiConfig:
 
 
 @dataclass
+class MaeConfig:
+    pool: Any = _opt(None, "mae_pretrain: unlabelled faces, a manifest, a folder of face images or {synthfacs: {...}}")
+    preset: str = _opt("tiny", "ViT size (METHODS 2.1 uses small / base / large)", ("tiny", "small", "base"))
+    depth: Any = _opt(None, "override the preset's number of blocks (small test models)")
+    patch: Any = _opt(None, "patch side in pixels (default 16, or 8 below 112 px)")
+    mask_ratio: float = _opt(0.75, "share of patches hidden from the encoder")
+    norm_pix_loss: bool = _opt(True, "reconstruct per-patch normalised pixels")
+    decoder_dim: int = _opt(128, "decoder width (the paper's 512 is for 224 px inputs)")
+    decoder_depth: int = _opt(2, "decoder blocks")
+    warmup_epochs: int = _opt(1, "linear learning-rate warm-up before the half-cycle cosine")
+    blr: float = _opt(1.5e-4, "base learning rate; lr = blr x batch size / 256")
+    weight_decay: float = _opt(0.05, "AdamW weight decay (not on biases, norms and tokens)")
+    val_fraction: float = _opt(0.05, "share of the pool held out to score reconstruction")
+    previews: int = _opt(8, "faces in each epoch's reconstruction preview (previews/epoch_NNN.png)")
+
+
+@dataclass
 class TrainerConfig:
     seed: int = _opt(0, "seed of initialisation, sampling and augmentation (same seed -> same run)")
     accelerator: str = _opt("auto", "cpu, gpu, mps or auto")
@@ -140,6 +157,7 @@ class RunConfig:
     fair: FairConfig = field(default_factory=FairConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
     semi: SemiConfig = field(default_factory=SemiConfig)
+    mae: MaeConfig = field(default_factory=MaeConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def to_dict(self) -> dict:
@@ -147,7 +165,7 @@ class RunConfig:
 
 
 _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "fair": FairConfig,
-                    "transfer": TransferConfig, "semi": SemiConfig, "trainer": TrainerConfig}
+                    "transfer": TransferConfig, "semi": SemiConfig, "mae": MaeConfig, "trainer": TrainerConfig}
 _SECTIONS = {f.name: f.type for f in fields(RunConfig) if f.name in _SECTION_CLASSES}
 _TOP_KEYS = ("recipe", "name", "out_dir")
 
@@ -299,9 +317,10 @@ def _resolve_relative(raw: dict, base: Path) -> None:
         if isinstance(extra, list):
             data["extra_manifests"] = [str((base / v).resolve()) if isinstance(v, str) and not Path(v).is_absolute()
                                        else v for v in extra]
-    semi = raw.get("semi")
-    if isinstance(semi, dict) and isinstance(semi.get("unlabeled"), str) and not Path(semi["unlabeled"]).is_absolute():
-        semi["unlabeled"] = str((base / semi["unlabeled"]).resolve())
+    for section, key in (("semi", "unlabeled"), ("mae", "pool")):
+        values = raw.get(section)
+        if isinstance(values, dict) and isinstance(values.get(key), str) and not Path(values[key]).is_absolute():
+            values[key] = str((base / values[key]).resolve())
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> Path:

@@ -31,13 +31,14 @@ from .config import RunConfig, config_from_dict, save_config
 from .data import FaceDataModule
 from .fair_mmd import FairMMDModule
 from .module import FerModule, adopt_architecture, card_for, load_weights
+from .mae_pretrain import MaePretrainModule
 from .semi_dtm import SemiModule
 from .transfer import TransferModule, resolve_transfer
 
 __all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainResult"]
 
 RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule,
-                                       "semi_dtm": SemiModule}
+                                       "semi_dtm": SemiModule, "mae_pretrain": MaePretrainModule}  # type: ignore
 ProgressFn = Callable[[dict], None]
 LAST_CKPT = "checkpoints/last.ckpt"
 RUN_DIR_ENV = "FER_CORE_RUN_DIR"
@@ -107,14 +108,15 @@ def _run_name(cfg: RunConfig) -> str:
 
 def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: ProgressFn | None) -> L.Trainer:
     t = cfg.trainer
-    best = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=t.monitor, mode="max",
+    mode = "min" if t.monitor.endswith("loss") else "max"
+    best = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=t.monitor, mode=mode,
                            save_top_k=1, auto_insert_metric_name=False, enable_version_counter=False)
     # Resumable state after every epoch, improved or not (Lightning's save_last only follows top-k saves).
     last = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
                            every_n_epochs=1, enable_version_counter=False)
     callbacks: list[Callback] = [best, last, _StatusCallback(folder, on_progress)]
     if t.early_stopping_patience:
-        callbacks.append(EarlyStopping(monitor=t.monitor, mode="max", patience=int(t.early_stopping_patience)))
+        callbacks.append(EarlyStopping(monitor=t.monitor, mode=mode, patience=int(t.early_stopping_patience)))
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=5))
     loggers = [_ResumableCSVLogger(save_dir=folder, name="", version=""),
@@ -211,7 +213,8 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
         if trainer.received_sigterm or trainer.interrupted:
             write_status(folder, status="stopped")
             return TrainResult(folder, read_status(folder), None)
-        evaluation = _finish(cfg, folder, trainer, module, dm)
+        finish = getattr(module, "finish", None)  # recipes that are not classifiers (MAE) write their own results
+        evaluation = finish(folder, trainer, dm) if finish else _finish(cfg, folder, trainer, module, dm)
     except BaseException as exc:
         if leader:
             status = "stopped" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"

@@ -1,0 +1,202 @@
+"""``mae_pretrain`` (METHODS.md 2.1): masked-autoencoder pretraining of a ViT on unlabelled faces.
+
+AdamW (0.9, 0.95) with weight decay off for biases, norms and tokens; lr = blr x batch / 256 with a linear warm-up and
+a half-cycle cosine to 0; 75 % of patches masked; per-patch normalised pixel loss; flips only. Every epoch writes a
+reconstruction preview (original | masked | reconstruction) of held-out faces to ``previews/``. The run's
+``model.safetensors`` is the encoder as a registry ViT, so ``model.init: runs/<this run>`` starts any other recipe
+from it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..errors import DatasetError
+from ..models import ModelCard, create_model, save_checkpoint
+from ..models.mae import MaskedAutoencoder
+from ..runs import write_status
+from .config import RunConfig, config_from_dict
+from .data import EpochShuffle, RankSlice, load_crops
+from .module import PIXEL_MEAN, PIXEL_STD
+from .semi_data import pool_rows
+
+__all__ = ["MaePretrainModule", "PoolDataModule"]
+
+
+class _Images(Dataset):
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"image": self.images[i], "index": torch.tensor(i)}
+
+
+class PoolDataModule(L.LightningDataModule):
+    """Unlabelled faces in memory, a seeded share held out for validation (same attributes train() reads)."""
+
+    def __init__(self, cfg: RunConfig, progress: bool = False) -> None:
+        super().__init__()
+        self.cfg, self.progress = cfg, progress
+        self.labels: tuple[str, ...] = ()
+        self.group_names: dict[str, tuple[str, ...]] = {}
+        self.sensitive: list[str] = []
+        self.tables: dict[str, torch.Tensor] = {}
+        self.split_rows: pd.DataFrame | None = None
+        self.aligned = cfg.data.aligned
+
+    def prepare_data(self) -> None:
+        if self.cfg.mae.pool is None:
+            raise DatasetError("mae_pretrain needs mae.pool: a manifest, a folder of face images or {synthfacs: ...}")
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.tables:
+            return
+        cfg = self.cfg
+        rows = pool_rows(cfg.mae.pool, cfg, (), self.progress)
+        crops = load_crops([Path(p) for p in rows["abs_path"]], cfg, self.progress)
+        if cfg.model.in_chans == 1:
+            crops = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None]
+        images = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
+        order = np.random.default_rng((cfg.trainer.seed, 31)).permutation(len(images))
+        n_val = max(1, int(round(cfg.mae.val_fraction * len(images))))
+        split = np.full(len(images), "train", dtype=object)
+        split[order[:n_val]] = "val"
+        self.tables = {"train": images[torch.as_tensor(np.flatnonzero(split == "train"))],
+                       "val": images[torch.as_tensor(np.flatnonzero(split == "val"))]}
+        self.split_rows = rows.assign(source="mae.pool", split=split)[["source", "path", "split"]]
+
+    def _rank(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def train_dataloader(self) -> DataLoader:
+        rank, world = self._rank()
+        t = self.tables["train"]
+        return DataLoader(_Images(t), batch_size=min(self.cfg.optim.batch_size, len(t)), drop_last=True,
+                          sampler=RankSlice(EpochShuffle(len(t), self.cfg.trainer.seed), rank, world))
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(_Images(self.tables["val"]), batch_size=256, shuffle=False)
+
+
+class MaePretrainModule(L.LightningModule):
+    recipe = "mae_pretrain"
+    datamodule_class = PoolDataModule
+
+    def __init__(self, config: dict, labels: list[str] | None = None,
+                 group_names: dict[str, list[str]] | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.cfg = config_from_dict(config)
+        self.mae = MaskedAutoencoder(create_model(f"vit_{self.cfg.mae.preset}", **self.arch_kwargs()),
+                                     decoder_dim=self.cfg.mae.decoder_dim, decoder_depth=self.cfg.mae.decoder_depth,
+                                     norm_pix_loss=self.cfg.mae.norm_pix_loss)
+
+    def arch_kwargs(self) -> dict[str, Any]:
+        m, c = self.cfg.mae, self.cfg.model
+        out: dict[str, Any] = {"img_size": c.input_size, "in_chans": c.in_chans, "num_classes": 2}
+        if m.depth:
+            out["depth"] = int(m.depth)
+        if m.patch:
+            out["patch_size"] = int(m.patch)
+        return out
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+
+    def _generator(self, *key: int) -> torch.Generator:
+        return torch.Generator().manual_seed(hash((self.cfg.trainer.seed, *key)) & 0x7FFF_FFFF)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        g = self._generator(self.current_epoch, batch_idx, self.global_rank)
+        x = self.normalise(batch["image"])
+        flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        loss, _, _ = self.mae(x, self.cfg.mae.mask_ratio, g)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(x))
+        if batch_idx % self.trainer.log_every_n_steps == 0:
+            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=len(x))
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        x = self.normalise(batch["image"])
+        loss, _, _ = self.mae(x, self.cfg.mae.mask_ratio, self._generator(10_007, batch_idx))  # same masks each epoch
+        self.log("val/loss", loss, prog_bar=True, batch_size=len(x), sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking or self.global_rank != 0 or self.cfg.mae.previews <= 0:
+            return
+        val = self.trainer.datamodule.tables["val"][: self.cfg.mae.previews].to(self.device)
+        x = self.normalise(val)
+        masked, recon = self.mae.reconstruct(x, self.cfg.mae.mask_ratio, self._generator(10_007, 0))
+        folder = Path(self.trainer.default_root_dir) / "previews"
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"epoch_{self.current_epoch:03d}.png"),
+                    cv2.cvtColor(preview_grid(x, masked, recon), cv2.COLOR_RGB2BGR))
+
+    def configure_optimizers(self) -> Any:
+        m, o = self.cfg.mae, self.cfg.optim
+        decay, no_decay = [], []
+        for name, p in self.mae.named_parameters():
+            (no_decay if p.ndim < 2 or "token" in name else decay).append(p)
+        lr = m.blr * o.batch_size * self.trainer.world_size / 256
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": m.weight_decay},
+                                 {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warm = min(total - 1, int(total * m.warmup_epochs / max(1, o.epochs)))
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / max(1, warm)
+            return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def finish(self, folder: Path, trainer: L.Trainer, dm: PoolDataModule) -> dict:
+        """The best encoder as a registry ViT checkpoint, and the reconstruction loss."""
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
+        if best:
+            self.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+        encoder = self.mae.encoder.cpu().eval()
+        c = self.cfg.model
+        kwargs = {k: v for k, v in self.arch_kwargs().items() if k not in ("num_classes", "in_chans")}
+        card = ModelCard(arch=f"vit_{self.cfg.mae.preset}", input_size=(c.input_size, c.input_size),
+                         in_chans=c.in_chans, mean=(PIXEL_MEAN,) * c.in_chans, std=(PIXEL_STD,) * c.in_chans,
+                         label_names=("untrained_0", "untrained_1"), template=self.cfg.data.template,
+                         origin=f"fer_core train mae_pretrain (run {folder.name})", licence="same as the pool",
+                         training_data=json.dumps(self.cfg.mae.pool) if not isinstance(self.cfg.mae.pool, str)
+                         else self.cfg.mae.pool,
+                         notes="MAE-pretrained encoder; the head is untrained: start a recipe from it "
+                               "(model.init) to fit one",
+                         extra={"arch_kwargs": kwargs, "recipe": "mae_pretrain", "run": folder.name})
+        save_checkpoint(encoder, card, folder / "model.safetensors")
+        score = trainer.checkpoint_callback.best_model_score if trainer.checkpoint_callback else None  # type: ignore
+        evaluation = {"recipe": "mae_pretrain", "run": folder.name, "split": "val",
+                      "val_loss": None if score is None else round(float(score), 5),
+                      "n_train": len(dm.tables["train"]), "n_val": len(dm.tables["val"])}
+        (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+        write_status(folder, status="finished", finished=time.time(), test={"val_loss": evaluation["val_loss"]})
+        return evaluation
+
+
+def preview_grid(x: torch.Tensor, masked: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
+    """Rows: original, masked input, reconstruction; one column per face (RGB uint8)."""
+    def to_img(t: torch.Tensor) -> np.ndarray:
+        img = ((t.float().cpu() * PIXEL_STD + PIXEL_MEAN).clamp(0, 1) * 255).round().byte()
+        img = img.permute(0, 2, 3, 1).numpy()
+        return np.repeat(img, 3, axis=3) if img.shape[3] == 1 else img
+    rows = [np.concatenate(list(to_img(t)), axis=1) for t in (x, masked, recon)]
+    return np.concatenate(rows, axis=0)
