@@ -226,3 +226,35 @@ def review_face(path: str, run_name: str, run_path: str, label: str) -> dict:
     r = results[0]
     k = r.labels.index(label) if label in r.labels else int(r.probs.argmax())
     return {"crop": r.face.crop, "heatmap": r.heatmaps[k]}
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def au_runs() -> list[str]:
+    """Finished action-unit runs (au_iat), newest first."""
+    import json
+
+    out = []
+    for f in run_folders():
+        path = Path(f) / "evaluation.json"
+        if path.is_file() and "per_au" in json.loads(path.read_text(encoding="utf-8")):
+            out.append(f)
+    return out
+
+
+@st.cache_resource(show_spinner="Loading AU model…")
+def au_model(folder: str) -> LoadedModel:
+    return open_run(folder).model()
+
+
+@st.cache_resource(show_spinner="Preparing AU explainer…")
+def au_explainer(folder: str) -> Explainer:
+    loaded = au_model(folder)
+    return create_explainer("lrp", loaded.model, loaded.card)
+
+
+@st.cache_data(max_entries=32, show_spinner="Explaining action units…")
+def explain_aus(image_sha: str, data: bytes, folder: str) -> list:
+    from fer_core.au_analysis import explain_au_image
+
+    return explain_au_image(decode(image_sha, data), au_model(folder), detector=detector(),
+                            explainer=au_explainer(folder))

@@ -17,7 +17,8 @@ pages_dir = Path(__file__).parent / "views"  # not "pages/": Streamlit would als
 navigation = st.navigation({
     "Explain": [st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
                 st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:"),
-                st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:")],
+                st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:"),
+                st.Page(pages_dir / "action_units.py", title="Action units", icon=":material/mood:")],
     "Audit": [st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:"),
               st.Page(pages_dir / "review.py", title="Review", icon=":material/rule:")],
     "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),

@@ -316,6 +316,46 @@ def cmd_review_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe_identity(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data.manifest import read_manifest, resolve_paths
+    from .evaluate import embed_crops
+    from .face import default_detector
+    from .fairness.probe import probe_accuracy
+    from .manifest_faces import ManifestScan
+
+    loaded, aligned, _ = _resolve_model(args)
+    if args.aligned is not None:
+        aligned = args.aligned
+    table = read_manifest(args.data)
+    if args.subject_column not in table:
+        raise ValueError(f"manifest {args.data} has no column {args.subject_column!r} (the identity to probe)")
+    root = Path(args.data).parent
+    scan = ManifestScan(table=table, paths=list(resolve_paths(table, root)), truth=np.zeros(len(table), np.int64),
+                        loaded=loaded, aligned=bool(aligned), detector=None if aligned else default_detector(),
+                        root=root)
+    rows, embs = [], []
+    for part in scan.chunks(256, not args.json):
+        _, e = embed_crops(loaded, part.crops)
+        if e is None:
+            raise ValueError(f"model {loaded.name} exposes no embedding (forward_features / forward_head)")
+        rows.append(part.rows)
+        embs.append(e)
+    if not rows:
+        raise ValueError(f"no face found in {args.data}")
+    idx = np.concatenate(rows)
+    result = probe_accuracy(np.concatenate(embs), table[args.subject_column].astype(str).to_numpy()[idx],
+                            folds=args.folds)
+    result |= {"model": loaded.name, "faces": int(len(idx)), "n_rows": len(table),
+               "subjects": int(table[args.subject_column].nunique())}
+    _print(result, args.json, lambda o: print(
+        f"{o['model']}: a linear probe names the subject of {o['faces']} faces ({o['subjects']} subjects) with "
+        f"out-of-fold accuracy {o['accuracy']:.3f} (chance {o['chance']:.3f}); lower = less identity in the "
+        f"features"))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import load_config, resume, train
 
@@ -332,7 +372,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not status:  # a DDP worker process: rank 0 reports
         return 0
     print(f"run {result.folder}: {status.get('status')}")
-    if result.evaluation and "val_loss" in result.evaluation:
+    if result.evaluation and "per_au" in result.evaluation:
+        e = result.evaluation
+        print(f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
+              f"{e['threshold']:.2f} (chosen on validation subjects); identity probe accuracy "
+              f"{e['identity_probe'].get('accuracy')} (chance {e['identity_probe'].get('chance')})")
+    elif result.evaluation and "val_loss" in result.evaluation:
         print(f"validation reconstruction loss {result.evaluation['val_loss']} (previews in {result.folder}/previews)")
     elif result.evaluation:
         o = result.evaluation["overall"]
@@ -548,6 +593,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_pseudo_label, target_column=None)
 
+    probe = sub.add_parser("probe", help="linear probes on a model's frozen features").add_subparsers(
+        dest="probe_command", required=True)
+    p = probe.add_parser("identity", help="how well a linear probe names the subject (identity leakage, METHODS 2.3)")
+    p.add_argument("target", nargs="?", help="a run folder or a model name / checkpoint (default: --model)")
+    _add_model(p)
+    p.add_argument("--data", required=True, help="manifest with a subject column")
+    p.add_argument("--subject-column", default="subject")
+    p.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3)")
+    p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                   help="images are aligned face crops (default: the run's setting, else detect)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_probe_identity)
+
     review = sub.add_parser("review", help="the pseudo-label review store").add_subparsers(dest="review_command",
                                                                                          required=True)
     p = review.add_parser("export", help="the reviewed labels of a batch as a canonical manifest")
@@ -565,13 +623,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .train.config import config_help
 
-    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm, mae_pretrain) into a run folder",
+    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm, mae_pretrain, au_iat) into a run folder",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=config_help(),
                        description="Train with Lightning (AMP, DDP via torchrun/SLURM, accumulation, early "
                                    "stopping). Each run writes runs/<name>/ with config.yaml, metrics.csv, tb/, "
                                    "model.safetensors, checkpoints/last.ckpt, splits.csv, test_predictions.csv, "
                                    "test_embeddings.npy and evaluation.json.")
-    p.add_argument("recipe", nargs="?", choices=["supervised", "fair_mmd", "transfer", "semi_dtm", "mae_pretrain"],
+    from .runs import RECIPE_NAMES
+
+    p.add_argument("recipe", nargs="?", choices=RECIPE_NAMES,
                    help="recipe to train")
     p.add_argument("--config", help="YAML config file (keys below)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.epochs=5")

@@ -36,6 +36,10 @@ class RunNotFoundError(FerCoreError, ValueError):
     """A path that is not a run folder, or a run that lacks the file asked for."""
 
 
+#: Recipe names, here (no Lightning) for the dashboard's launch form; tests tie it to ``train.RECIPES``.
+RECIPE_NAMES: tuple[str, ...] = ("supervised", "fair_mmd", "transfer", "semi_dtm", "mae_pretrain", "au_iat")
+
+
 def default_runs_dir() -> Path:
     return Path(os.environ.get("FER_CORE_RUNS") or "runs")
 

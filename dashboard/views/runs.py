@@ -12,7 +12,8 @@ import yaml
 from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
-from fer_core.runs import SHIPPED_CONFIGS_DIR, default_runs_dir, launch_run, log_tail, open_run, resume_run, stop_run
+from fer_core.runs import (RECIPE_NAMES, SHIPPED_CONFIGS_DIR, default_runs_dir, launch_run, log_tail, open_run,
+                           resume_run, stop_run)
 
 ACTIVE = ("starting", "preparing", "running")
 
@@ -35,8 +36,8 @@ with st.expander("Start a training run", expanded=False, icon=":material/play_ar
     with st.form("launch"):
         c1, c2 = st.columns(2)
         config_name = c1.selectbox("Config", list(configs), help="shipped configs; the CLI takes any YAML file")
-        recipe = c2.selectbox("Recipe", ["supervised", "fair_mmd", "transfer"],
-                              index=["supervised", "fair_mmd", "transfer"].index(
+        recipe = c2.selectbox("Recipe", RECIPE_NAMES,
+                              index=RECIPE_NAMES.index(
                                   (yaml.safe_load(configs[config_name].read_text()) or {}).get("recipe", "supervised"))
                               if config_name else 0)
         c3, c4 = st.columns(2)

@@ -134,6 +134,18 @@ class MaeConfig:
 
 
 @dataclass
+class AUConfig:
+    au_set: Any = _opt("BP4D12", "action units to detect: BP4D12, DISFA8 or a list of AU numbers")
+    active_threshold: float = _opt(0.25, "an AU whose intensity in the manifest's aus column reaches this is active")
+    folds: int = _opt(3, "subject-independent folds")
+    fold: int = _opt(0, "the fold whose subjects are the test set (the others train; data.val_fraction of their "
+                        "subjects pick the checkpoint and the decision threshold)")
+    lambda_id: float = _opt(1.0, "Identity Adversarial Training: gradient-reversal scale of the identity head "
+                                 "(METHODS 2.3 presets 0.5 / 1 / 2; 0 turns IAT off)")
+    layer_decay: float = _opt(0.65, "layer-wise learning-rate decay for ViT backbones (1 = off)")
+
+
+@dataclass
 class TrainerConfig:
     seed: int = _opt(0, "seed of initialisation, sampling and augmentation (same seed -> same run)")
     accelerator: str = _opt("auto", "cpu, gpu, mps or auto")
@@ -158,6 +170,7 @@ class RunConfig:
     transfer: TransferConfig = field(default_factory=TransferConfig)
     semi: SemiConfig = field(default_factory=SemiConfig)
     mae: MaeConfig = field(default_factory=MaeConfig)
+    au: AUConfig = field(default_factory=AUConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def to_dict(self) -> dict:
@@ -165,7 +178,8 @@ class RunConfig:
 
 
 _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "fair": FairConfig,
-                    "transfer": TransferConfig, "semi": SemiConfig, "mae": MaeConfig, "trainer": TrainerConfig}
+                    "transfer": TransferConfig, "semi": SemiConfig, "mae": MaeConfig, "au": AUConfig,
+                    "trainer": TrainerConfig}
 _SECTIONS = {f.name: f.type for f in fields(RunConfig) if f.name in _SECTION_CLASSES}
 _TOP_KEYS = ("recipe", "name", "out_dir")
 

@@ -28,7 +28,8 @@ from ..face.pipeline import CROP_FALLBACK_MAX_SIDE, resize_crop
 from ..taxonomy import LABEL_SETS
 from .config import RunConfig
 
-__all__ = ["EpochShuffle", "FaceDataModule", "FaceTable", "RankSlice", "load_crops", "load_table"]
+__all__ = ["EpochShuffle", "FaceDataModule", "FaceTable", "RankSlice", "load_crops", "load_table", "rank_of",
+           "shuffled_loader"]
 
 SPLITS = ("train", "val", "test")
 
@@ -174,6 +175,18 @@ class RankSlice(Sampler):
                 yield item
 
 
+def rank_of(datamodule: L.LightningDataModule) -> tuple[int, int]:
+    """(global rank, world size) of the process a data module serves; (0, 1) outside a trainer."""
+    trainer = getattr(datamodule, "trainer", None)
+    return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+
+def shuffled_loader(dataset: Dataset, cfg: RunConfig, rank: int = 0, world: int = 1) -> DataLoader:
+    """Batches of ``optim.batch_size`` rows in a (seed, epoch) permutation, this rank's share of it."""
+    return DataLoader(dataset, batch_size=min(cfg.optim.batch_size, len(dataset)), drop_last=True,  # type: ignore
+                      sampler=RankSlice(EpochShuffle(len(dataset), cfg.trainer.seed), rank, world))  # type: ignore
+
+
 def load_table(source: Any, cfg: RunConfig, progress: bool = False, role: str = "manifest",
                groups_optional: bool = False) -> pd.DataFrame:
     """A validated manifest with absolute paths in ``abs_path`` and the config key it came from in ``source``.
@@ -261,8 +274,7 @@ class FaceDataModule(L.LightningDataModule):
 
     # --- loaders -----------------------------------------------------------------------------------------------
     def _rank(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return rank_of(self)
 
     def train_dataloader(self) -> DataLoader:
         cfg, t = self.cfg, self.tables["train"]

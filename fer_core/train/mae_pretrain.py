@@ -26,7 +26,7 @@ from ..models import ModelCard, create_model, save_checkpoint
 from ..models.mae import MaskedAutoencoder
 from ..runs import write_status
 from .config import RunConfig, config_from_dict
-from .data import EpochShuffle, RankSlice, load_crops
+from .data import load_crops, rank_of, shuffled_loader
 from .module import PIXEL_MEAN, PIXEL_STD
 from .semi_data import pool_rows
 
@@ -78,15 +78,8 @@ class PoolDataModule(L.LightningDataModule):
                        "val": images[torch.as_tensor(np.flatnonzero(split == "val"))]}
         self.split_rows = rows.assign(source="mae.pool", split=split)[["source", "path", "split"]]
 
-    def _rank(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
     def train_dataloader(self) -> DataLoader:
-        rank, world = self._rank()
-        t = self.tables["train"]
-        return DataLoader(_Images(t), batch_size=min(self.cfg.optim.batch_size, len(t)), drop_last=True,
-                          sampler=RankSlice(EpochShuffle(len(t), self.cfg.trainer.seed), rank, world))
+        return shuffled_loader(_Images(self.tables["train"]), self.cfg, *rank_of(self))
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(_Images(self.tables["val"]), batch_size=256, shuffle=False)

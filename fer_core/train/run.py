@@ -31,6 +31,7 @@ from .config import RunConfig, config_from_dict, save_config
 from .data import FaceDataModule
 from .fair_mmd import FairMMDModule
 from .module import FerModule, adopt_architecture, card_for, load_weights
+from .au_iat import AUModule
 from .mae_pretrain import MaePretrainModule
 from .semi_dtm import SemiModule
 from .transfer import TransferModule, resolve_transfer
@@ -38,7 +39,8 @@ from .transfer import TransferModule, resolve_transfer
 __all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainResult"]
 
 RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule,
-                                       "semi_dtm": SemiModule, "mae_pretrain": MaePretrainModule}  # type: ignore
+                                       "semi_dtm": SemiModule, "mae_pretrain": MaePretrainModule,  # type: ignore
+                                       "au_iat": AUModule}  # type: ignore
 ProgressFn = Callable[[dict], None]
 LAST_CKPT = "checkpoints/last.ckpt"
 RUN_DIR_ENV = "FER_CORE_RUN_DIR"
@@ -198,7 +200,8 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
                 cfg.data.aligned = dm.aligned
                 save_config(cfg, folder / "config.yaml")
         module = RECIPES[cfg.recipe](config=cfg.to_dict(), labels=list(dm.labels),
-                                     group_names={k: list(v) for k, v in dm.group_names.items()})
+                                     group_names={k: list(v) for k, v in dm.group_names.items()},
+                                     **getattr(dm, "module_kwargs", dict)())
         trainer = _trainer(cfg, folder, progress and leader, on_progress)
         if leader:
             write_status(folder, status="running", labels=list(dm.labels), n_train=len(dm.tables["train"]),

@@ -180,3 +180,38 @@ def test_review_page_records_accept_relabel_and_undo(review_env):
         assert list(live["decision"]) == ["accept"] and list(live["reviewer"]) == ["alice"]
         every = store.reviews("demo", include_undone=True)
         assert list(every["decision"]) == ["accept", "relabel"] and every["new_label"].iloc[1] == relabel_to
+
+
+@pytest.fixture()
+def au_env(monkeypatch, tmp_path):
+    """A tiny finished au_iat run as the only run the dashboard sees."""
+    import streamlit as st
+
+    from fer_core.train import config_from_dict, train
+
+    cfg = config_from_dict({
+        "recipe": "au_iat", "name": "au_tiny", "out_dir": str(tmp_path / "runs"),
+        "data": {"manifest": {"synthfacs": {"n": 120, "size": 48, "seed": 5, "habit_rate": 1.0,
+                                            "n_identities": 12}},
+                 "aligned": True, "val_fraction": 0.25},
+        "model": {"input_size": 48, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
+        "optim": {"epochs": 1, "batch_size": 32}, "au": {"au_set": "DISFA8"},
+        "trainer": {"seed": 0, "monitor": "val/au_f1"}})
+    train(cfg, progress=False)
+    monkeypatch.setenv("FER_CORE_RUNS", str(tmp_path / "runs"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.slow
+def test_action_units_page_shows_per_au_heatmaps_and_the_run_tables(au_env):
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/action_units.py").run()
+    assert not app.exception, app.exception
+    assert any(m.value.startswith("#### Face 1:") for m in app.markdown)
+    captions = [c for img in app.get("image") for c in img.captions]
+    au_maps = [c for c in captions if c.startswith("AU")]
+    assert len(au_maps) == 6 and any(" in mouth" in c or " in brows" in c for c in au_maps)
+    tables = app.dataframe
+    assert len(tables) == 2 and len(tables[0].value) == 8  # DISFA-8 per-AU F1, then the IAT comparison
+    assert list(tables[1].value["run"]) == ["au_tiny"]

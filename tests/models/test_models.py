@@ -43,8 +43,9 @@ def test_importer_rejects_non_keras_file(tmp_path):
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_architecture_trains(name):
-    model = create_model(name, num_classes=4)
-    x = torch.randn(2, model.stem[0][0].in_channels, 64, 64, requires_grad=True)
+    model = create_model(name, num_classes=4, **({"img_size": 64, "depth": 2} if name.startswith("vit") else {}))
+    in_chans = model.in_chans if hasattr(model, "in_chans") else model.stem[0][0].in_channels
+    x = torch.randn(2, in_chans, 64, 64, requires_grad=True)
     out = model(x)
     assert out.shape == (2, 4) and torch.isfinite(out).all()
     out.sum().backward()

@@ -8,6 +8,7 @@ stdout is a promise that the decision is in the database.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, wherever this is started
@@ -30,6 +31,8 @@ def main(url: str, batch: str, reviewer: str, lease_s: float = 120.0) -> None:
                 print(f"lost {item.id} {exc}", file=sys.stderr, flush=True)
                 continue
             print(f"{item.id} {review.id} {decision}", flush=True)
+            time.sleep(0.002)  # an annotator is not a hot loop: without a pause SQLite's unfair lock can starve
+            # the other writer (its busy handler backs off up to 100 ms while this process re-locks at once)
     finally:
         store.close()
 

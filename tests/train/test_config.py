@@ -71,4 +71,11 @@ def test_shipped_configs_load():
 
     for path in sorted((ROOT / "assets" / "configs").glob("*.yaml")):
         cfg = load_config(path)
-        assert cfg.recipe in ("supervised", "fair_mmd", "transfer", "semi_dtm"), path
+        assert cfg.recipe in ("supervised", "fair_mmd", "transfer", "semi_dtm", "au_iat"), path
+
+
+def test_the_recipe_list_without_lightning_matches_the_trainer():
+    from fer_core.runs import RECIPE_NAMES
+    from fer_core.train import RECIPES
+
+    assert set(RECIPE_NAMES) == set(RECIPES)

@@ -1,0 +1,268 @@
+"""``au_iat`` (METHODS.md 2.2-2.3): multi-label action-unit detection with Identity Adversarial Training.
+
+The AU head reads the backbone's pooled feature (BCE per AU). An identity head (one Linear over every subject of the
+manifest, BCE on a one-hot subject vector) reads the same feature through a gradient-reversal layer of scale
+``au.lambda_id``: it learns to recognise the person while the backbone is pushed to forget who it is, so AU evidence
+cannot come from identity. Evaluation is subject-independent (``au.folds``, ``au.fold``); F1 per AU is reported at
+0.5 and at one threshold chosen on held-out *training* subjects, never on the test fold.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import f1_score
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..data.splits import subject_kfold
+from ..data.synthfacs import parse_aus
+from ..errors import DatasetError
+from ..losses import grad_reverse
+from ..models import ModelCard, create_model, save_checkpoint
+from ..runs import write_status
+from ..taxonomy import BP4D12, DISFA8
+from .config import RunConfig, config_from_dict
+from .data import load_crops, rank_of, shuffled_loader
+from .module import PIXEL_MEAN, PIXEL_STD, load_weights
+
+__all__ = ["AUDataModule", "AUModule", "au_list", "best_threshold"]
+
+
+def au_list(value: Any) -> tuple[int, ...]:
+    if value in ("BP4D12", "bp4d12", "BP4D"):
+        return BP4D12
+    if value in ("DISFA8", "disfa8", "DISFA"):
+        return DISFA8
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    raise DatasetError(f"au.au_set must be BP4D12, DISFA8 or a list of AU numbers, got {value!r}")
+
+
+def best_threshold(probs: np.ndarray, targets: np.ndarray) -> float:
+    """The one threshold in 0.01..0.99 that maximises mean F1 over AUs (on held-out training subjects)."""
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    scores = [f1_score(targets, probs >= t, average="macro", zero_division=0) for t in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
+class _AURows(Dataset):
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, subjects: torch.Tensor) -> None:
+        self.images, self.targets, self.subjects = images, targets, subjects
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"image": self.images[i], "aus": self.targets[i], "subject": self.subjects[i]}
+
+
+class AUDataModule(L.LightningDataModule):
+    """Crops with multi-hot AU targets and subject indices, split by subject: test = fold ``au.fold``."""
+
+    def __init__(self, cfg: RunConfig, progress: bool = False) -> None:
+        super().__init__()
+        self.cfg, self.progress = cfg, progress
+        self.aus = au_list(cfg.au.au_set)
+        self.labels = tuple(f"AU{a}" for a in self.aus)
+        self.group_names: dict[str, tuple[str, ...]] = {}
+        self.sensitive: list[str] = []
+        self.tables: dict[str, _AURows] = {}
+        self.split_rows: pd.DataFrame | None = None
+        self.subjects: tuple[str, ...] = ()
+        self.aligned = cfg.data.aligned
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.tables:
+            return
+        cfg = self.cfg
+        if cfg.data.manifest is None:
+            raise DatasetError("au_iat needs data.manifest with aus and subject columns")
+        table = _au_table(cfg, self.progress)
+        folds = subject_kfold(table["subject"], cfg.au.folds, cfg.trainer.seed)
+        split = np.where(folds == cfg.au.fold, "test", "train").astype(object)
+        train_subjects = np.array(sorted(set(table.loc[split == "train", "subject"])))
+        rng = np.random.default_rng((cfg.trainer.seed, 41))
+        n_val = max(1, int(round(cfg.data.val_fraction * len(train_subjects))))
+        val_subjects = set(train_subjects[rng.permutation(len(train_subjects))[:n_val]])
+        split[(split == "train") & table["subject"].isin(val_subjects).to_numpy()] = "val"
+        self.subjects = tuple(sorted(table["subject"].unique()))  # every subject, test ones included (METHODS 2.3)
+        crops = load_crops([Path(p) for p in table["abs_path"]], cfg, self.progress)
+        images = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
+        targets = torch.zeros(len(table), len(self.aus))
+        for i, text in enumerate(table["aus"].astype(str)):
+            intensity = parse_aus("" if text == "nan" else text)
+            for j, a in enumerate(self.aus):
+                targets[i, j] = float(intensity.get(a, 0.0) >= cfg.au.active_threshold)
+        subject_idx = torch.tensor([self.subjects.index(s) for s in table["subject"]])
+        for name in ("train", "val", "test"):
+            idx = torch.as_tensor(np.flatnonzero(split == name))
+            self.tables[name] = _AURows(images[idx], targets[idx], subject_idx[idx])
+        self.split_rows = table.assign(split=split)
+        self.aligned = cfg.data.aligned
+
+    def module_kwargs(self) -> dict[str, Any]:
+        """What the LightningModule needs from the data: the identity head covers every subject."""
+        return {"num_subjects": len(self.subjects)}
+
+    def train_dataloader(self) -> DataLoader:
+        return shuffled_loader(self.tables["train"], self.cfg, *rank_of(self))
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.tables["val"], batch_size=256, shuffle=False)
+
+
+def _au_table(cfg: RunConfig, progress: bool) -> pd.DataFrame:
+    """The manifest with ``aus`` and ``subject`` (the target column is not needed: AUs are the target)."""
+    from ..data.manifest import read_manifest, resolve_paths, validate_manifest
+    from ..data.sources import materialize
+
+    path = materialize(cfg.data.manifest, cfg.data.cache_dir, progress)
+    table = validate_manifest(read_manifest(path))
+    missing = [c for c in ("aus", "subject") if c not in table.columns]
+    if missing:
+        raise DatasetError(f"manifest {path} has no column(s) {missing} (au_iat needs AU intensities and subjects)")
+    table = table.copy()
+    table["subject"] = table["subject"].astype(str)
+    table["abs_path"] = [str(p) for p in resolve_paths(table, path.parent)]
+    table["source"] = "manifest"
+    return table
+
+
+class AUModule(L.LightningModule):
+    recipe = "au_iat"
+    datamodule_class = AUDataModule
+
+    def __init__(self, config: dict, labels: list[str], group_names: dict | None = None,
+                 num_subjects: int | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.cfg = config_from_dict(config)
+        self.labels = tuple(labels)
+        m = self.cfg.model
+        if m.init:
+            self.model = load_weights(m.init).model
+            self.model.reset_classifier(len(self.labels))
+            self.model.train()
+        else:
+            self.model = create_model(m.arch, num_classes=len(self.labels), in_chans=m.in_chans, **m.arch_kwargs)
+        self.num_subjects = num_subjects or 1
+        self.id_head = nn.Linear(self.model.num_features, self.num_subjects)
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+
+    def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.model.forward_features(x)
+        return self.model.forward_head(feats, pre_logits=True), self.model.forward_head(feats)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.embed(self.normalise(images))[1]
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(hash((self.cfg.trainer.seed, self.current_epoch, batch_idx,
+                                                self.global_rank)) & 0x7FFF_FFFF)
+        x = self.normalise(batch["image"])
+        flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        z, logits = self.embed(x)
+        loss_au = F.binary_cross_entropy_with_logits(logits, batch["aus"])
+        loss = loss_au
+        self.log("train/au", loss_au, batch_size=len(x))
+        if self.cfg.au.lambda_id > 0:
+            one_hot = F.one_hot(batch["subject"], self.num_subjects).float()
+            id_logits = self.id_head(grad_reverse(z, self.cfg.au.lambda_id))
+            loss_id = F.binary_cross_entropy_with_logits(id_logits, one_hot)
+            loss = loss + loss_id
+            self.log("train/id", loss_id, batch_size=len(x))
+            self.log("train/id_acc", (id_logits.argmax(1) == batch["subject"]).float().mean(), batch_size=len(x))
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        probs = torch.sigmoid(self(batch["image"]).float())
+        self._val.append((probs.cpu(), batch["aus"].cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        probs = torch.cat([p for p, _ in self._val]).numpy()
+        y = torch.cat([t for _, t in self._val]).numpy()
+        self.log("val/au_f1", float(f1_score(y, probs >= 0.5, average="macro", zero_division=0)), prog_bar=True)
+
+    def configure_optimizers(self) -> Any:
+        o, a = self.cfg.optim, self.cfg.au
+        groups: list[dict[str, Any]] = []
+        layer_id = getattr(self.model, "layer_id", None)
+        if layer_id is not None and a.layer_decay < 1:  # ViT: deeper blocks learn faster (METHODS 2.2)
+            top = len(self.model.blocks) + 1
+            by_layer: dict[int, list] = {}
+            for name, p in self.model.named_parameters():
+                by_layer.setdefault(layer_id(name), []).append(p)
+            groups += [{"params": ps, "lr": o.lr * a.layer_decay ** (top - i)} for i, ps in sorted(by_layer.items())]
+        else:
+            groups.append({"params": list(self.model.parameters()), "lr": o.lr})
+        groups.append({"params": list(self.id_head.parameters()), "lr": o.lr})
+        opt = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    @torch.no_grad()
+    def _probs(self, table: _AURows) -> np.ndarray:
+        self.eval()
+        return np.concatenate([torch.sigmoid(self(table.images[i:i + 256]).float()).numpy()
+                               for i in range(0, len(table), 256)])
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        self.eval()
+        return np.concatenate([self.embed(self.normalise(images[i:i + 256]))[0].float().numpy()
+                               for i in range(0, len(images), 256)])
+
+    def finish(self, folder: Path, trainer: L.Trainer, dm: AUDataModule) -> dict:
+        """Best weights -> model.safetensors; per-AU F1 on the test subjects at 0.5 and at the threshold chosen on
+        the validation subjects; an identity probe on the test subjects' features."""
+        from ..fairness.probe import probe_accuracy
+
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
+        if best:
+            self.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+        self.cpu()
+        c = self.cfg.model
+        card = ModelCard(arch=c.arch,  # train() adopted the architecture of model.init's weights, if any
+                         input_size=(c.input_size, c.input_size), in_chans=c.in_chans,
+                         mean=(PIXEL_MEAN,) * c.in_chans, std=(PIXEL_STD,) * c.in_chans, label_names=dm.labels,
+                         template=self.cfg.data.template, origin=f"fer_core train au_iat (run {folder.name})",
+                         licence="same as the training data", training_data=str(self.cfg.data.manifest),
+                         notes="multi-label AU detector: apply a sigmoid per output, not a softmax",
+                         extra={"arch_kwargs": dict(c.arch_kwargs), "recipe": "au_iat", "run": folder.name,
+                                "task": "au", "lambda_id": self.cfg.au.lambda_id})
+        save_checkpoint(self.model, card, folder / "model.safetensors")
+        val_p, test_p = self._probs(dm.tables["val"]), self._probs(dm.tables["test"])
+        val_y, test_y = dm.tables["val"].targets.numpy(), dm.tables["test"].targets.numpy()
+        t = best_threshold(val_p, val_y)
+        per_au = {lab: {"f1_at_0.5": round(float(f1_score(test_y[:, j], test_p[:, j] >= 0.5, zero_division=0)), 4),
+                        "f1_tuned": round(float(f1_score(test_y[:, j], test_p[:, j] >= t, zero_division=0)), 4),
+                        "base_rate": round(float(test_y[:, j].mean()), 4)}
+                  for j, lab in enumerate(dm.labels)}
+        test = dm.tables["test"]
+        probe = probe_accuracy(self.features(test.images), test.subjects.numpy(), folds=3, seed=self.cfg.trainer.seed)
+        evaluation = {"recipe": "au_iat", "run": folder.name, "split": "test", "fold": self.cfg.au.fold,
+                      "lambda_id": self.cfg.au.lambda_id, "threshold": t, "per_au": per_au,
+                      "mean_f1_at_0.5": round(float(np.mean([v["f1_at_0.5"] for v in per_au.values()])), 4),
+                      "mean_f1_tuned": round(float(np.mean([v["f1_tuned"] for v in per_au.values()])), 4),
+                      "identity_probe": probe,
+                      "n_test": len(test), "test_subjects": int(len(set(test.subjects.tolist())))}
+        (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+        write_status(folder, status="finished", finished=time.time(),
+                     test={"mean_au_f1": evaluation["mean_f1_at_0.5"], "identity_probe": probe.get("accuracy")})
+        return evaluation

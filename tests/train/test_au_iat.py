@@ -1,0 +1,101 @@
+"""au_iat: subject-independent splits, thresholds chosen off the test fold, the identity head behind reversal."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fer_core.runs import open_run
+from fer_core.train import config_from_dict, train
+from fer_core.train.au_iat import AUModule, au_list, best_threshold
+
+
+def test_best_threshold_separates_planted_positives():
+    rng = np.random.default_rng(0)
+    y = rng.random((200, 3)) < 0.3
+    probs = np.where(y, 0.30, 0.10) + rng.normal(0, 0.01, y.shape)
+    t = best_threshold(probs, y)
+    assert 0.13 <= t <= 0.27  # anywhere between the two planted levels separates them perfectly
+    assert au_list("DISFA8") == (1, 2, 4, 6, 9, 12, 25, 26) and au_list([6, 12]) == (6, 12)
+    with pytest.raises(Exception, match="au_set"):
+        au_list("CK+")
+
+
+def test_the_identity_head_pushes_the_backbone_away_from_identity():
+    """The gradient the backbone's feature receives from the identity loss is reversed and scaled by lambda."""
+    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
+                            "au": {"lambda_id": 2.0}})
+    module = AUModule(cfg.to_dict(), ["AU1", "AU2"], num_subjects=5)
+    z = torch.randn(4, module.model.num_features, requires_grad=True)
+    from fer_core.losses import grad_reverse
+
+    one_hot = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 3]), 5).float()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(module.id_head(grad_reverse(z, 2.0)), one_hot)
+    (g_rev,) = torch.autograd.grad(loss, z)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(module.id_head(z), one_hot)
+    (g,) = torch.autograd.grad(loss, z)
+    assert torch.allclose(g_rev, -2.0 * g)
+
+
+@pytest.fixture(scope="module")
+def au_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("au")
+    cfg = config_from_dict({
+        "recipe": "au_iat", "name": "au", "out_dir": str(tmp / "runs"),
+        "data": {"manifest": {"synthfacs": {"n": 240, "size": 32, "seed": 5, "habit_rate": 1.0,
+                                            "n_identities": 12}},
+                 "aligned": True, "val_fraction": 0.25, "cache_dir": str(tmp / "cache")},
+        "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
+        "optim": {"epochs": 2, "batch_size": 32}, "au": {"au_set": "DISFA8", "lambda_id": 1.0},
+        "trainer": {"seed": 0, "monitor": "val/au_f1"}})
+    return train(cfg, progress=False).folder
+
+
+def test_au_run_is_subject_independent_and_reports_f1_per_au_and_the_identity_probe(au_run):
+    run = open_run(au_run)
+    assert run.status["status"] == "finished"
+    splits = pd.read_csv(au_run / "splits.csv")
+    ev = json.loads((au_run / "evaluation.json").read_text())
+    assert list(ev["per_au"]) == [f"AU{a}" for a in (1, 2, 4, 6, 9, 12, 25, 26)]
+    assert 0 < ev["threshold"] < 1 and 0 <= ev["mean_f1_at_0.5"] <= 1
+    assert 0 <= ev["identity_probe"]["accuracy"] <= 1 and ev["test_subjects"] >= 2
+    assert {"train", "val", "test"} == set(splits["split"])
+    assert "train/id" in run.metrics().columns
+    card = run.model().card
+    assert card.label_names == tuple(ev["per_au"]) and card.extra["task"] == "au"
+
+
+def test_subjects_never_cross_between_train_validation_and_test(tmp_path):
+    from fer_core.train.au_iat import AUDataModule
+
+    cfg = config_from_dict({
+        "recipe": "au_iat", "data": {"manifest": {"synthfacs": {"n": 120, "size": 32, "seed": 6,
+                                                               "n_identities": 12}},
+                                     "aligned": True, "val_fraction": 0.25, "cache_dir": str(tmp_path)},
+        "model": {"input_size": 32}, "au": {"folds": 3, "fold": 1}})
+    dm = AUDataModule(cfg)
+    dm.setup()
+    rows = dm.split_rows
+    by_split = {s: set(rows.loc[rows["split"] == s, "subject"]) for s in ("train", "val", "test")}
+    assert not (by_split["train"] & by_split["test"]) and not (by_split["val"] & by_split["test"])
+    assert not (by_split["train"] & by_split["val"]) and all(by_split.values())
+    assert dm.module_kwargs()["num_subjects"] == 12  # the identity head covers every subject, test ones too
+
+
+def test_identity_probe_command_on_a_run(au_run):
+    import subprocess
+    import sys
+
+    from fer_core.data.sources import materialize
+
+    data = open_run(au_run).config["data"]
+    manifest = materialize(data["manifest"], data["cache_dir"])
+    proc = subprocess.run([sys.executable, "-m", "fer_core.cli", "probe", "identity", str(au_run), "--data",
+                           str(manifest), "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["faces"] == out["n_rows"] == 240 and out["subjects"] == 12
+    assert 0 < out["chance"] < 0.2 and 0 <= out["accuracy"] <= 1
