@@ -9,6 +9,7 @@ cannot come from identity. Evaluation is subject-independent (``au.folds``, ``au
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,10 @@ class AUModule(L.LightningModule):
         else:
             self.model = create_model(m.arch, num_classes=len(self.labels), in_chans=m.in_chans, **m.arch_kwargs)
         self.num_subjects = num_subjects or 1
-        self.id_head = nn.Linear(self.model.num_features, self.num_subjects)
+        # a linear identity head (METHODS 2.3) on the layer-normalised feature: ViTs normalise it already (fc_norm);
+        # for a CNN's unbounded pooled feature the reversed gradient would otherwise just inflate the feature
+        self.id_head = nn.Sequential(nn.LayerNorm(self.model.num_features, elementwise_affine=False),
+                                     nn.Linear(self.model.num_features, self.num_subjects))
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
@@ -165,6 +169,15 @@ class AUModule(L.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.embed(self.normalise(images))[1]
+
+    def reversal_scale(self) -> float:
+        """lambda_id, ramped up from 0 with training progress when ``au.lambda_ramp`` (DANN schedule)."""
+        a = self.cfg.au
+        if not a.lambda_ramp:
+            return a.lambda_id
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        p = min(1.0, self.global_step / total)
+        return a.lambda_id * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(hash((self.cfg.trainer.seed, self.current_epoch, batch_idx,
@@ -178,7 +191,7 @@ class AUModule(L.LightningModule):
         self.log("train/au", loss_au, batch_size=len(x))
         if self.cfg.au.lambda_id > 0:
             one_hot = F.one_hot(batch["subject"], self.num_subjects).float()
-            id_logits = self.id_head(grad_reverse(z, self.cfg.au.lambda_id))
+            id_logits = self.id_head(grad_reverse(z, self.reversal_scale()))
             loss_id = F.binary_cross_entropy_with_logits(id_logits, one_hot)
             loss = loss + loss_id
             self.log("train/id", loss_id, batch_size=len(x))

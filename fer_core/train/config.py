@@ -143,6 +143,8 @@ class AUConfig:
     lambda_id: float = _opt(1.0, "Identity Adversarial Training: gradient-reversal scale of the identity head "
                                  "(METHODS 2.3 presets 0.5 / 1 / 2; 0 turns IAT off)")
     layer_decay: float = _opt(0.65, "layer-wise learning-rate decay for ViT backbones (1 = off)")
+    lambda_ramp: bool = _opt(True, "raise the reversal scale from 0 to lambda_id over training (DANN's "
+                                   "2 / (1 + exp(-10 p)) - 1), so the AU head learns before identity is fought")
 
 
 @dataclass

@@ -29,7 +29,7 @@ def test_the_identity_head_pushes_the_backbone_away_from_identity():
     cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
                             "au": {"lambda_id": 2.0}})
     module = AUModule(cfg.to_dict(), ["AU1", "AU2"], num_subjects=5)
-    z = torch.randn(4, module.model.num_features, requires_grad=True)
+    z = torch.randn(4, module.model.num_features, requires_grad=True)  # the head normalises z itself
     from fer_core.losses import grad_reverse
 
     one_hot = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 3]), 5).float()
