@@ -116,7 +116,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     loaded, aligned, target = _resolve_model(args)
     if args.aligned is not None:
         aligned = args.aligned
-    group_by = [c.strip() for item in (args.group_by or []) for c in item.split(",") if c.strip()]
+    group_by = _columns(args.group_by)
     result = evaluate_manifest(loaded, args.data, group_by=group_by, target=args.target_column or target,
                                aligned=aligned, n_boot=args.boot, num_permutations=args.permutations,
                                show_progress=not args.json)

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from ._utils.progress import ProgressFn
-from .data.pool import pool_table
+from .data.pool import pool_table, pool_truth
 from .errors import DatasetError
 from .face import FaceDetector, default_detector
 from .losses import DynamicThreshold
@@ -76,8 +76,7 @@ def propose(loaded: LoadedModel, pool: str | Path, thresholds: dict[str, float] 
     if limit is not None and limit < len(table):
         table, paths = table.iloc[:limit].reset_index(drop=True), paths[:limit]
     labels = loaded.card.label_names
-    truth = np.asarray([labels.index(str(v)) if target in table and str(v) in labels else -1
-                        for v in (table[target] if target in table else [None] * len(table))], dtype=np.int64)
+    truth = np.asarray(pool_truth(table, target, labels), dtype=np.int64)
     det = None if aligned else (detector or default_detector())
     scan = ManifestScan(table=table, paths=list(paths), truth=truth, loaded=loaded, aligned=bool(aligned),
                         detector=det, root=Path(pool).parent)

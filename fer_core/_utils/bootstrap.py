@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["bootstrap_mean", "grouped_means"]
+__all__ = ["bootstrap_mean", "grouped_means", "table_records"]
 
 
 def bootstrap_mean(values: np.ndarray, n_boot: int = 1000, ci: float = 0.95, seed: int = 0
@@ -49,3 +49,10 @@ def grouped_means(frame: pd.DataFrame, by: Sequence[str], values: Sequence[str],
             row |= {col: mean[j], f"{col}_lo": lo[j], f"{col}_hi": hi[j]}
         out.append(row)
     return pd.DataFrame(out, columns=[*by, "n"] + [c for col in values for c in (col, f"{col}_lo", f"{col}_hi")])
+
+
+def table_records(frame: pd.DataFrame, digits: int = 5) -> list[dict]:
+    """Rows of a :func:`grouped_means` table as JSON-ready dicts (floats rounded, numpy integers as int)."""
+    return [{k: (round(float(v), digits) if isinstance(v, (float, np.floating)) else
+                 int(v) if isinstance(v, np.integer) else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]

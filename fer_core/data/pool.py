@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -9,7 +10,7 @@ from ..errors import DatasetError
 from .adapters import IMAGE_SUFFIXES
 from .manifest import read_manifest, resolve_paths
 
-__all__ = ["pool_table"]
+__all__ = ["pool_table", "pool_truth"]
 
 
 def pool_table(source: str | Path) -> tuple[pd.DataFrame, list[Path]]:
@@ -31,3 +32,12 @@ def pool_table(source: str | Path) -> tuple[pd.DataFrame, list[Path]]:
     if missing:
         raise DatasetError(f"{len(missing)} image(s) of the pool {src} do not exist, e.g. {missing[0]}")
     return table, paths
+
+
+def pool_truth(table: pd.DataFrame, target: str, labels: Sequence[str]) -> list[int]:
+    """Per row, the index of its ``target`` value among ``labels``, or -1 (no such column, or not a known label):
+    the truth a pool may carry, used only to measure pseudo-labels."""
+    labels = list(labels)
+    if target not in table:
+        return [-1] * len(table)
+    return [labels.index(str(v)) if str(v) in labels else -1 for v in table[target]]

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .._utils.bootstrap import grouped_means
+from .._utils.bootstrap import grouped_means, table_records
 from .._utils.progress import ProgressFn
 from ..explain.regions import FILLS, occlusion_probs
 from ..face import FaceDetector, parse_regions
@@ -70,18 +70,13 @@ class OcclusionStudy:
         return grouped_means(self.long(), [*by, "region", "fill"], cols, n_boot, ci)
 
     def to_json(self, n_boot: int = 1000) -> dict:
-        def records(df: pd.DataFrame) -> list[dict]:
-            return [{k: (round(float(v), 5) if isinstance(v, (float, np.floating)) else
-                         int(v) if isinstance(v, (np.integer,)) else v) for k, v in row.items()}
-                    for row in df.to_dict("records")]
-
         return {
             "model": self.model, "n": self.n_rows, "n_faces": len(self.faces), "regions": self.regions,
             "fills": self.fills, "labels": list(self.labels),
             "measure": "drop of the true class's probability when the region is hidden (mean, 95% bootstrap CI)",
-            "overall": records(self.table((), n_boot)),
-            "by_class": records(self.table(("label",), n_boot)),
-            "by_group": {a: records(self.table((a,), n_boot)) for a in self.group_by},
+            "overall": table_records(self.table((), n_boot)),
+            "by_class": table_records(self.table(("label",), n_boot)),
+            "by_group": {a: table_records(self.table((a,), n_boot)) for a in self.group_by},
             "no_face": self.no_face, "unreadable": self.unreadable,
         }
 

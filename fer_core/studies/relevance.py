@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .._utils.bootstrap import grouped_means
+from .._utils.bootstrap import grouped_means, table_records
 from .._utils.progress import ProgressFn
 from ..explain import create_explainer
 from ..explain.region_relevance import compare_groups, region_shares
@@ -54,17 +54,12 @@ class RegionRelevanceStudy:
                               num_permutations, seed) | {"regions": self.regions, "strata": "predicted class"}
 
     def to_json(self, n_boot: int = 1000, num_permutations: int = 1000) -> dict:
-        def records(df: pd.DataFrame) -> list[dict]:
-            return [{k: (round(float(v), 5) if isinstance(v, (float, np.floating)) else
-                         int(v) if isinstance(v, np.integer) else v) for k, v in row.items()}
-                    for row in df.to_dict("records")]
-
         return {
             "model": self.model, "method": self.method, "n": self.n_rows, "n_faces": len(self.faces),
             "regions": self.regions,
             "measure": "share of the predicted class's positive relevance inside each region (mean, 95% bootstrap CI)",
-            "attributes": {a: {"by_group": records(self.table(a, False, n_boot)),
-                               "by_group_and_class": records(self.table(a, True, n_boot)),
+            "attributes": {a: {"by_group": table_records(self.table(a, False, n_boot)),
+                               "by_group_and_class": table_records(self.table(a, True, n_boot)),
                                "test": self.test(a, num_permutations)} for a in self.group_by},
             "no_face": self.no_face, "unreadable": self.unreadable,
         }

@@ -30,9 +30,10 @@ from ..losses import grad_reverse
 from ..models import ModelCard, create_model, save_checkpoint
 from ..runs import write_status
 from ..taxonomy import BP4D12, DISFA8
+from .augment import step_generator, weak_view
 from .config import RunConfig, config_from_dict
-from .data import load_crops, rank_of, shuffled_loader
-from .module import PIXEL_MEAN, PIXEL_STD, load_weights
+from .data import load_images, rank_of, shuffled_loader
+from .module import PIXEL_MEAN, PIXEL_STD, load_weights, restore_best
 
 __all__ = ["AUDataModule", "AUModule", "au_list", "best_threshold"]
 
@@ -95,8 +96,7 @@ class AUDataModule(L.LightningDataModule):
         val_subjects = set(train_subjects[rng.permutation(len(train_subjects))[:n_val]])
         split[(split == "train") & table["subject"].isin(val_subjects).to_numpy()] = "val"
         self.subjects = tuple(sorted(table["subject"].unique()))  # every subject, test ones included (METHODS 2.3)
-        crops = load_crops([Path(p) for p in table["abs_path"]], cfg, self.progress)
-        images = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
+        images = load_images([Path(p) for p in table["abs_path"]], cfg, self.progress)
         targets = torch.zeros(len(table), len(self.aus))
         for i, text in enumerate(table["aus"].astype(str)):
             intensity = parse_aus("" if text == "nan" else text)
@@ -180,11 +180,8 @@ class AUModule(L.LightningModule):
         return a.lambda_id * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(hash((self.cfg.trainer.seed, self.current_epoch, batch_idx,
-                                                self.global_rank)) & 0x7FFF_FFFF)
-        x = self.normalise(batch["image"])
-        flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        g = step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank)
+        x = weak_view(self.normalise(batch["image"]), g)
         z, logits = self.embed(x)
         loss_au = F.binary_cross_entropy_with_logits(logits, batch["aus"])
         loss = loss_au
@@ -246,9 +243,7 @@ class AUModule(L.LightningModule):
         the validation subjects; an identity probe on the test subjects' features."""
         from ..fairness.probe import probe_accuracy
 
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
-        if best:
-            self.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+        restore_best(trainer, self)
         self.cpu()
         c = self.cfg.model
         card = ModelCard(arch=c.arch,  # train() adopted the architecture of model.init's weights, if any

@@ -10,7 +10,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["weak_view", "strong_view"]
+__all__ = ["step_generator", "weak_view", "strong_view"]
+
+
+def step_generator(seed: int, *key: int) -> torch.Generator:
+    """A generator that depends only on (seed, *key), e.g. (epoch, batch, rank): the same draws after a resume.
+    Integers only: Python salts the hash of strings per process."""
+    return torch.Generator().manual_seed(hash((seed, *key)) & 0x7FFF_FFFF)
 
 
 def _rand(n: int, g: torch.Generator, device: torch.device, *shape: int) -> torch.Tensor:

@@ -28,7 +28,8 @@ from ..face.pipeline import CROP_FALLBACK_MAX_SIDE, resize_crop
 from ..taxonomy import LABEL_SETS
 from .config import RunConfig
 
-__all__ = ["EpochShuffle", "FaceDataModule", "FaceTable", "RankSlice", "load_crops", "load_table", "rank_of",
+__all__ = ["EpochShuffle", "FaceDataModule", "FaceTable", "RankSlice", "crops_to_tensor", "load_crops", "load_images",
+           "load_table", "rank_of",
            "shuffled_loader"]
 
 SPLITS = ("train", "val", "test")
@@ -95,16 +96,26 @@ def load_crops(paths: list[Path], cfg: RunConfig, progress: bool = False,
     return np.stack([cache[p] for p in paths])
 
 
+def crops_to_tensor(crops: np.ndarray, in_chans: int) -> torch.Tensor:
+    """(N, H, W, 3) RGB uint8 crops -> (N, C, H, W) uint8 tensor, grey (OpenCV's RGB->GRAY) when ``in_chans`` is 1."""
+    if in_chans == 1:
+        crops = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None] if len(crops) \
+            else crops[..., :1]
+    return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
+
+
+def load_images(paths: list[Path], cfg: RunConfig, progress: bool = False) -> torch.Tensor:
+    """:func:`load_crops` as the (N, C, H, W) uint8 tensor the recipes train on."""
+    return crops_to_tensor(load_crops(paths, cfg, progress), cfg.model.in_chans)
+
+
 class FaceTable:
     """Rows of one split: crops (N, C, H, W) uint8, target index, sensitive-group codes, and the manifest rows."""
 
     def __init__(self, rows: pd.DataFrame, crops: np.ndarray, labels: tuple[str, ...], sensitive: list[str],
                  group_names: dict[str, tuple[str, ...]], target: str, in_chans: int) -> None:
         self.rows = rows.reset_index(drop=True)
-        if in_chans == 1:
-            crops = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None] if len(crops) \
-                else crops[..., :1]
-        self.images = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
+        self.images = crops_to_tensor(crops, in_chans)
         values = self.rows[target].astype(str)
         unknown = sorted(set(values) - set(labels))
         if unknown:

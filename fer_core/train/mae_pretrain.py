@@ -25,9 +25,10 @@ from ..errors import DatasetError
 from ..models import ModelCard, create_model, save_checkpoint
 from ..models.mae import MaskedAutoencoder
 from ..runs import write_status
+from .augment import step_generator, weak_view
 from .config import RunConfig, config_from_dict
-from .data import load_crops, rank_of, shuffled_loader
-from .module import PIXEL_MEAN, PIXEL_STD
+from .data import load_images, rank_of, shuffled_loader
+from .module import PIXEL_MEAN, PIXEL_STD, restore_best
 from .semi_data import pool_rows
 
 __all__ = ["MaePretrainModule", "PoolDataModule"]
@@ -66,10 +67,7 @@ class PoolDataModule(L.LightningDataModule):
             return
         cfg = self.cfg
         rows = pool_rows(cfg.mae.pool, cfg, (), self.progress)
-        crops = load_crops([Path(p) for p in rows["abs_path"]], cfg, self.progress)
-        if cfg.model.in_chans == 1:
-            crops = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None]
-        images = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
+        images = load_images([Path(p) for p in rows["abs_path"]], cfg, self.progress)
         order = np.random.default_rng((cfg.trainer.seed, 31)).permutation(len(images))
         n_val = max(1, int(round(cfg.mae.val_fraction * len(images))))
         split = np.full(len(images), "train", dtype=object)
@@ -111,13 +109,11 @@ class MaePretrainModule(L.LightningModule):
         return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
 
     def _generator(self, *key: int) -> torch.Generator:
-        return torch.Generator().manual_seed(hash((self.cfg.trainer.seed, *key)) & 0x7FFF_FFFF)
+        return step_generator(self.cfg.trainer.seed, *key)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         g = self._generator(self.current_epoch, batch_idx, self.global_rank)
-        x = self.normalise(batch["image"])
-        flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        x = weak_view(self.normalise(batch["image"]), g)
         loss, _, _ = self.mae(x, self.cfg.mae.mask_ratio, g)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(x))
         if batch_idx % self.trainer.log_every_n_steps == 0:
@@ -160,9 +156,7 @@ class MaePretrainModule(L.LightningModule):
 
     def finish(self, folder: Path, trainer: L.Trainer, dm: PoolDataModule) -> dict:
         """The best encoder as a registry ViT checkpoint, and the reconstruction loss."""
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
-        if best:
-            self.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+        restore_best(trainer, self)
         encoder = self.mae.encoder.cpu().eval()
         c = self.cfg.model
         kwargs = {k: v for k, v in self.arch_kwargs().items() if k not in ("num_classes", "in_chans")}

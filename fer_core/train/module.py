@@ -17,9 +17,10 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from ..models import LoadedModel, ModelCard, create_model, load_model
 from ..runs import open_run
+from .augment import step_generator, weak_view
 from .config import RunConfig, config_from_dict
 
-__all__ = ["FerModule", "card_for"]
+__all__ = ["FerModule", "card_for", "restore_best"]
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.5  # pixels in [0, 1] -> [-1, 1], as the FER2013 mini-Xception expects
 
@@ -49,6 +50,13 @@ def adopt_architecture(cfg: RunConfig, card: ModelCard) -> None:
     cfg.model.input_size = card.input_size[0]
     cfg.model.arch_kwargs = dict(card.extra.get("arch_kwargs", {}))
     cfg.data.template = card.template
+
+
+def restore_best(trainer: L.Trainer, module: L.LightningModule) -> None:
+    """Load the best checkpoint's weights (``weights_only``) into ``module``, if the run saved one."""
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
+    if best:
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
 
 
 class FerModule(L.LightningModule):
@@ -86,10 +94,7 @@ class FerModule(L.LightningModule):
         """Horizontal flips drawn from (seed, epoch, batch): identical on a resumed run."""
         if not self.cfg.data.hflip:
             return x
-        g = torch.Generator().manual_seed(hash((self.cfg.trainer.seed, self.current_epoch, batch_idx,
-                                                self.global_rank)) & 0x7FFF_FFFF)
-        flip = (torch.rand(x.shape[0], generator=g) < 0.5).to(x.device)
-        return torch.where(flip[:, None, None, None], x.flip(3), x)
+        return weak_view(x, step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank))
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(penultimate embedding, logits) from one pass through the backbone."""

@@ -30,7 +30,7 @@ from ..runs import RunInfo, default_run_name, open_run, read_status, write_statu
 from .config import RunConfig, config_from_dict, save_config
 from .data import FaceDataModule
 from .fair_mmd import FairMMDModule
-from .module import FerModule, adopt_architecture, card_for, load_weights
+from .module import FerModule, adopt_architecture, card_for, load_weights, restore_best
 from .au_iat import AUModule
 from .mae_pretrain import MaePretrainModule
 from .semi_dtm import SemiModule
@@ -228,10 +228,7 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
 
 def _finish(cfg: RunConfig, folder: Path, trainer: L.Trainer, module: FerModule, dm: FaceDataModule) -> dict:
     """Best weights -> model.safetensors with card; test predictions, embeddings and the fairness evaluation."""
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
-    if best:
-        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-        module.load_state_dict(state)
+    restore_best(trainer, module)
     module = module.cpu().eval()
     if hasattr(module, "write_artifacts"):
         module.write_artifacts(folder, dm)

@@ -16,12 +16,12 @@ import torch
 from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.pool import pool_table
+from ..data.pool import pool_table, pool_truth
 from ..data.samplers import ClassBalancedSampler
 from ..data.sources import materialize
 from ..errors import DatasetError
 from .config import RunConfig
-from .data import EpochShuffle, FaceDataModule, RankSlice, load_crops
+from .data import EpochShuffle, FaceDataModule, RankSlice, load_images
 
 __all__ = ["Pool", "SemiDataModule", "pool_rows"]
 
@@ -51,9 +51,7 @@ def pool_rows(source: Any, cfg: RunConfig, labels: tuple[str, ...], progress: bo
     """Rows (abs_path, path, truth) of an unlabelled source: a folder of images, a manifest or a SynthFACS spec."""
     folder = isinstance(source, (str, Path)) and Path(source).is_dir()
     table, paths = pool_table(source if folder else materialize(source, cfg.data.cache_dir, progress))
-    target = cfg.data.target
-    truth = [labels.index(str(v)) if str(v) in labels else -1
-             for v in (table[target] if target in table else [None] * len(table))]
+    truth = pool_truth(table, cfg.data.target, labels)
     return pd.DataFrame({"abs_path": [str(p) for p in paths], "path": table["path"].astype(str), "truth": truth})
 
 
@@ -88,12 +86,7 @@ class SemiDataModule(FaceDataModule):
         parts_rows = [train.rows.iloc[moved][["abs_path", "path", "source"]]]
         if cfg.semi.unlabeled is not None:
             rows = pool_rows(cfg.semi.unlabeled, cfg, self.labels, self.progress)
-            crops = load_crops([Path(p) for p in rows["abs_path"]], cfg, self.progress)
-            if cfg.model.in_chans == 1:
-                import cv2
-
-                crops = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None]
-            parts_img.append(torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))))
+            parts_img.append(load_images([Path(p) for p in rows["abs_path"]], cfg, self.progress))
             parts_truth.append(torch.as_tensor(rows["truth"].to_numpy(), dtype=torch.long))
             parts_rows.append(rows[["abs_path", "path"]].assign(source="semi.unlabeled"))
         self.tables["train"] = train.take(keep)

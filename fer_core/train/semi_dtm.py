@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..losses import DynamicThreshold, FixedThreshold, FlexMatchThreshold, FreeMatchThreshold, info_nce
-from .augment import strong_view, weak_view
+from .augment import step_generator, strong_view, weak_view
 from .module import FerModule
 from .semi_data import SemiDataModule
 
@@ -83,8 +83,7 @@ class SemiModule(FerModule):
 
     # --- loss -------------------------------------------------------------------------------------------------
     def _generator(self, batch_idx: int) -> torch.Generator:
-        return torch.Generator().manual_seed(hash((self.cfg.trainer.seed, self.current_epoch, batch_idx,
-                                                   self.global_rank, 7)) & 0x7FFF_FFFF)  # ints only: str hashes vary by process
+        return step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank, 7)
 
     def training_step(self, batch: dict[str, dict[str, torch.Tensor]], batch_idx: int) -> torch.Tensor:
         s = self.cfg.semi
