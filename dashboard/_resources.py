@@ -57,6 +57,20 @@ def run_folders() -> list[str]:
     return [str(r.folder) for r in list_runs()]
 
 
+SIGMOID_RECIPES = ("mae_pretrain", "au_iat", "emonet40")  # not classifiers: their own pages read them
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def classifier_runs() -> dict[str, str]:
+    """Finished classifier runs (name -> folder, by name) for the pages that softmax a model's outputs."""
+    out = {}
+    for f in sorted(run_folders(), key=lambda f: Path(f).name):
+        run = open_run(f)
+        if run.has("model.safetensors") and run.status.get("recipe") not in SIGMOID_RECIPES:
+            out[run.name] = f
+    return out
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def run_evaluation(folder: str, mtime: float) -> dict:
     return open_run(folder).evaluation()
@@ -258,3 +272,40 @@ def explain_aus(image_sha: str, data: bytes, folder: str) -> list:
 
     return explain_au_image(decode(image_sha, data), au_model(folder), detector=detector(),
                             explainer=au_explainer(folder))
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def emonet_runs() -> list[str]:
+    """Finished EmoNet-40 runs (emonet40), newest first."""
+    import json
+
+    out = []
+    for f in run_folders():
+        path = Path(f) / "evaluation.json"
+        if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("recipe") == "emonet40":
+            out.append(f)
+    return out
+
+
+@st.cache_data(max_entries=32, show_spinner="Reading the 40 categories…")
+def explain_emonet(image_sha: str, data: bytes, folder: str, top: int) -> list:
+    from fer_core.emonet import explain_emonet_image
+
+    return explain_emonet_image(decode(image_sha, data), au_model(folder), top=top, detector=detector())
+
+
+def transfer_comparison(run_a: str, run_b: str, uploads: tuple[tuple[str, bytes], ...], limit: int | None,
+                        method: str, progress: Callable[[int, int], None] | None = None):
+    """Two runs' heatmaps and region shares on the same faces (uploads, else run A's test set), shared by sessions."""
+    from fer_core.studies.transfer_comparison import compare_models
+
+    def compute():
+        names = {Path(f).name: run_model_name(open_run(f)) for f in (run_a, run_b)}
+        data, aligned = [decode(*u) for u in uploads], None
+        if not uploads:
+            _, data, aligned = study_target(run_a, "")
+        return compare_models({n: load_model(m) for n, m in names.items()}, data, method=method, aligned=aligned,
+                              limit=limit, detector=None if aligned else detector(),
+                              explainers={n: explainer(m, method) for n, m in names.items()}, progress=progress)
+    key = ("transfer", run_a, _stamp(run_a), run_b, _stamp(run_b), tuple(s for s, _ in uploads), limit, method)
+    return _memo(key, compute)

@@ -18,11 +18,14 @@ navigation = st.navigation({
     "Explain": [st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
                 st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:"),
                 st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:"),
-                st.Page(pages_dir / "action_units.py", title="Action units", icon=":material/mood:")],
+                st.Page(pages_dir / "action_units.py", title="Action units", icon=":material/mood:"),
+                st.Page(pages_dir / "emonet.py", title="EmoNet-40", icon=":material/sentiment_satisfied:")],
     "Audit": [st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:"),
               st.Page(pages_dir / "review.py", title="Review", icon=":material/rule:")],
     "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),
-              st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:")],
+              st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:"),
+              st.Page(pages_dir / "transfer.py", title="Transfer comparison", icon=":material/compare:")],
+    "Share": [st.Page(pages_dir / "report.py", title="Report", icon=":material/description:")],
 })
 with st.sidebar:
     keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)

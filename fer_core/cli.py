@@ -240,6 +240,16 @@ def cmd_localisation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare_transfer(args: argparse.Namespace) -> int:
+    from .studies.transfer_cli import compare_specs, format_report
+
+    cmp = compare_specs([args.model_a, args.model_b], data=args.data, images=args.images, n=args.n,
+                        method=args.method, target=args.explain, aligned=args.aligned, show_progress=not args.json)
+    _print(cmp.to_json(n_boot=args.boot, num_permutations=args.permutations, faces=args.json), args.json,
+           lambda o: print(format_report(o)))
+    return 0
+
+
 def cmd_pseudo_label(args: argparse.Namespace) -> int:
     from .pseudo_label import propose, run_thresholds, write_batch
     from .runs import is_run_dir, open_run
@@ -316,6 +326,14 @@ def cmd_review_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from .agreement import format_report, report_from_files
+
+    report = report_from_files(args.ratings, args.model_ratings, n_boot=args.boot, progress=not args.json)
+    _print(report.to_json(), args.json, lambda o: print(format_report(report)))
+    return 0
+
+
 def cmd_probe_identity(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -377,6 +395,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
               f"{e['threshold']:.2f} (chosen on validation subjects); identity probe accuracy "
               f"{e['identity_probe'].get('accuracy')} (chance {e['identity_probe'].get('chance')})")
+    elif result.evaluation and result.evaluation.get("recipe") == "emonet40":
+        e = result.evaluation
+        print(f"test: intensity error {e['intensity_mae']:.3f} levels (0-7; {e['intensity_mae_present']:.2f} on the "
+              f"categories the experts saw), strongest category right "
+              f"{e['top1_accuracy']:.1%}, basic-8 view {e['basic8_accuracy']:.1%}, valence {e['valence_accuracy']:.1%}")
+        a = e.get("agreement")
+        if a:
+            h = a["summary"]["human"]
+            print(f"agreement over {a['n_emotions']} emotions, {a['n_images']} images: human vs human mean kappa "
+                  f"{h['mean']:.3f}, annotators' mean alpha {a['alpha_summary']['mean']:.3f}")
+            for m, v in a["verdicts"].items():
+                print(f"  {m}: mean kappa vs humans {a['summary'][m]['mean']:.3f}; Mann-Whitney p = "
+                      f"{v['p_value']:.3g} -> {'could' if v['could_be_annotator'] else 'could not'} be an annotator")
     elif result.evaluation and "val_loss" in result.evaluation:
         print(f"validation reconstruction loss {result.evaluation['val_loss']} (previews in {result.folder}/previews)")
     elif result.evaluation:
@@ -456,6 +487,8 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     from .data.manifest import validate_manifest
 
     options = {"au_set": args.au_set} if args.au_set else {}
+    if args.layout:
+        options["layout"] = args.layout
     out = Path(args.out)
     if args.format == "fer2013":
         options["out_images"] = out.parent / f"{out.stem}_images"
@@ -487,6 +520,33 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .models import list_models
 
     print(json.dumps({"architectures": list_models(), "pretrained": list_models(pretrained=True)}, indent=2))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report, html_to_pdf, render_html
+
+    data = build_report(args.images, args.model, args.run, max_faces=args.max_faces, method=args.method,
+                        regions=args.regions, fill=args.fill, localisation_limit=args.localisation_limit,
+                        show_progress=not args.quiet)
+    html, out = render_html(data), Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot write {out}: {exc}") from exc
+    n = len(data.faces)
+    print(f"wrote {out} ({len(html) / 2**20:.1f} MB): {n} face{'s' * (n != 1)}, {len(data.skipped)} inputs not used"
+          + (f", run {data.run.name}" if data.run else ", no run (no fairness section)"))
+    for s in data.skipped:
+        print(f"  not used: {s.name}: {s.reason}")
+    if args.pdf:
+        try:
+            html_to_pdf(html, args.pdf)
+        except (FerCoreError, OSError) as exc:
+            print(f"error: no PDF: {exc} (the HTML report {out} was written)", file=sys.stderr)
+            return 1
+        print(f"wrote {args.pdf}")
     return 0
 
 
@@ -576,6 +636,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fill", default="mean", choices=["mean", "black"], help="replacement (default: mean)")
     p.set_defaults(fn=cmd_localisation, limit=200)
 
+    p = sub.add_parser("compare-transfer", help="two models (e.g. transfer runs from different base models) on the "
+                                                "same faces: heatmap share per face region, paired tests")
+    for name in ("model_a", "model_b"):
+        p.add_argument(name, help="a run folder, run name, .safetensors checkpoint or registered model name")
+    p.add_argument("--data", help="labelled manifest (default: MODEL_A's run test set)")
+    p.add_argument("--images", help="a folder of images (photos or face crops; no labels)")
+    p.add_argument("--n", type=int, default=200, help="faces: a fixed random sample of a manifest, the first N "
+                                                      "images of a folder (default 200)")
+    p.add_argument("--method", default="lrp", choices=list(METHODS), help="attribution method (default: lrp)")
+    p.add_argument("--explain", metavar="CLASS", help="class to explain on every face (default: the true class, "
+                                                      "else the one the models find most likely on average)")
+    p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None,
+                   help="images are aligned face crops (default: the run's setting, else detect)")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--permutations", type=int, default=2000, help="sign flips of the paired test (default 2000)")
+    p.add_argument("--json", action="store_true", help="print JSON (with every face's shares)")
+    p.set_defaults(fn=cmd_compare_transfer)
+
     p = sub.add_parser("pseudo-label", help="propose labels for an unlabelled face pool and queue them for review")
     p.add_argument("target", nargs="?", help="the proposing run folder (its thresholds.json is used) or a model "
                                              "name / checkpoint (default: --model)")
@@ -621,9 +699,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_review_status)
 
+    p = sub.add_parser("agreement", help="EmoNet-40 rater agreement: kappa per emotion, human alpha, could a model be "
+                                         "an annotator (METHODS 4.4)")
+    p.add_argument("ratings", help="long csv: image, emotion, annotator, rating (0-7, 0 = not present)")
+    p.add_argument("--model-ratings", metavar="NAME=CSV", nargs="+", action="extend", default=[],
+                   help="a model's 0-7 outputs (long: image, emotion, rating; or wide: image + one column per emotion)")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_agreement)
+
     from .train.config import config_help
 
-    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm, mae_pretrain, au_iat) into a run folder",
+    p = sub.add_parser("train", help="train a recipe (supervised, fair_mmd, transfer, semi_dtm, mae_pretrain, au_iat, emonet40) into a run folder",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=config_help(),
                        description="Train with Lightning (AMP, DDP via torchrun/SLURM, accumulation, early "
                                    "stopping). Each run writes runs/<name>/ with config.yaml, metrics.csv, tb/, "
@@ -662,6 +749,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list architectures and pretrained weights")
     p.set_defaults(fn=cmd_models)
 
+    p = sub.add_parser("report", help="one self-contained HTML (and PDF) report for stakeholders: model card, "
+                                      "faces with heatmaps, occlusion, fairness, faithfulness")
+    p.add_argument("--model", help="registered model, run:<name> or .safetensors (default: the run's model, else "
+                                   "fer2013_mini_xception)")
+    p.add_argument("--run", help="run folder or run name: adds its config, fairness on its test set and (SynthFACS) "
+                                 "the planted-truth check")
+    p.add_argument("--images", required=True, help="folder of face photos (every image file directly inside it)")
+    p.add_argument("--out", required=True, help="HTML file to write (no face is written anywhere else)")
+    p.add_argument("--pdf", help="also print the report to this PDF (needs Chromium)")
+    p.add_argument("--max-faces", type=int, default=8, help="faces at most (default 8)")
+    p.add_argument("--method", default="lrp", choices=list(METHODS), help="heatmap method (default: lrp)")
+    p.add_argument("--regions", default="eyes,mouth,brows,nose", help="regions to hide (default: eyes,mouth,brows,nose)")
+    p.add_argument("--fill", default="mean", choices=FILLS, help="what replaces a hidden region (default: mean)")
+    p.add_argument("--localisation-limit", type=int, default=64,
+                   help="SynthFACS test faces for the planted-truth check (default 64; 0 skips it)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_report)
+
     from .data.adapters import ADAPTERS
     from .data.cli_synth import add_synth_parser
 
@@ -673,6 +778,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", help="the dataset's root folder (or the fer2013.csv file)")
     p.add_argument("--out", required=True, help="manifest to write (.csv or .parquet)")
     p.add_argument("--au-set", choices=["bp4d", "disfa"], help="for au-csv: which AU set and binarisation rule")
+    p.add_argument("--layout", choices=["auto", "hq", "binary", "big"],
+                   help="for emonet-face: hq/big (every category rated; absent = 0) or binary (yes/no on a few)")
     p.set_defaults(fn=cmd_data_import)
     p = data.add_parser("cache", help="detect and align every face of a manifest once (incremental)")
     p.add_argument("manifest")

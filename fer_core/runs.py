@@ -37,7 +37,7 @@ class RunNotFoundError(FerCoreError, ValueError):
 
 
 #: Recipe names, here (no Lightning) for the dashboard's launch form; tests tie it to ``train.RECIPES``.
-RECIPE_NAMES: tuple[str, ...] = ("supervised", "fair_mmd", "transfer", "semi_dtm", "mae_pretrain", "au_iat")
+RECIPE_NAMES: tuple[str, ...] = ("supervised", "fair_mmd", "transfer", "semi_dtm", "mae_pretrain", "au_iat", "emonet40")
 
 
 def default_runs_dir() -> Path:
@@ -214,8 +214,10 @@ def register_run_models(*roots: str | Path) -> list[str]:
                 card = read_card(path)
             except FerCoreError:
                 continue  # a corrupt checkpoint is reported where it is opened, not here
-            if card.extra.get("recipe") == "mae_pretrain":
-                continue  # an encoder with an untrained head: a starting point for training, not a classifier
+            if card.extra.get("recipe") in ("mae_pretrain", "au_iat", "emonet40"):
+                # an encoder with an untrained head, or sigmoid outputs (AUs, EmoNet intensities) that the
+                # classifier pages would softmax: those have their own pages
+                continue
             register_pretrained(run_model_name(run), card.arch, path)
             names.append(run_model_name(run))
     return names

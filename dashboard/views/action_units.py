@@ -68,8 +68,10 @@ for f in runs:
     ev = res.run_evaluation(f, Path(f, "evaluation.json").stat().st_mtime)
     probe = ev.get("identity_probe") or {}
     rows.append({"run": Path(f).name, "IAT lambda": ev.get("lambda_id"), "mean AU F1 (0.5)": ev.get("mean_f1_at_0.5"),
-                 "mean AU F1 (tuned)": ev.get("mean_f1_tuned"), "identity probe": probe.get("accuracy"),
+                 "mean AU F1 (tuned)": ev.get("mean_f1_tuned"), "identity probe (test people)": probe.get("accuracy"),
+                 "identity probe (training people)": (ev.get("identity_probe_train_subjects") or {}).get("accuracy"),
                  "probe chance": probe.get("chance"), "test fold": ev.get("fold")})
 st.markdown("**With and without Identity Adversarial Training**: a linear probe guesses the person from the "
-            "model's features on the test subjects; IAT should push it towards chance.")
+            "model's features, on held-out images of the people the model trained on (the paper's probe) and on the "
+            "test people; IAT should push it towards chance.")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import streamlit as st
 
@@ -19,8 +18,7 @@ st.caption("Every face of a test set, with each region hidden in turn: how far d
            "class fall? Paper 5's question (does *happy* live in the mouth or in the eyes?) in one table, with 95% "
            "bootstrap intervals, per class and per group.")
 
-runs = {Path(f).name: f for f in sorted(res.run_folders(), key=lambda f: Path(f).name)
-        if open_run(f).has("model.safetensors")}
+runs = res.classifier_runs()
 sources = [f"run: {n} (test set)" for n in runs] + ["a manifest file…"]
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
@@ -40,7 +38,8 @@ with c2:
                            help="mean colour of the face, blur, noise or black: a finding that holds for two fills "
                                 "is not an artefact of one")
 with c3:
-    group_by = st.selectbox("Group by", ["(none)", *columns], index=1 if columns else 0, key="_w_study_group")
+    group_by = st.selectbox("Group by", ["(none)", *columns], index=1 if columns else 0,
+                            key=f"_w_study_group_{source}")  # each source keeps its own choice
     limit = st.select_slider("Faces", [200, 500, 1000, 2000, "all"], value=500, key="_w_study_limit",
                              help="a fixed random sample of the test set; 'all' for the final figures")
 if not target or not regions or not fills:

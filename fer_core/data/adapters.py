@@ -293,26 +293,74 @@ def import_au_csv(root: Path, au_set: str = "bp4d", csv: str = "aus.csv", **_) -
     return _frame(rows, au_set)
 
 
-@_adapter("emonet-face")
-def import_emonet_face(root: Path, csv: str = "ratings.csv", **_) -> pd.DataFrame:
-    """EmoNet-Face ratings: csv with image, emotion (one of the 40), rating (0-7, or yes/no), annotator.
-    Per image: mean rating per emotion as ``intensities``; the label is the highest-rated emotion."""
-    table = pd.read_csv(_need(root / csv, f"EmoNet-Face ratings ({csv})"))
-    missing = {"image", "emotion", "rating"} - set(table.columns)
-    if missing:
-        raise DatasetError(f"{csv}: needs columns image, emotion, rating (annotator optional); missing {sorted(missing)}")
-    table["emotion"] = table["emotion"].astype(str).str.split("|").str[-1]  # "group|emotion" keys
-    unknown = sorted(set(table["emotion"]) - set(EMONET40))
+def emonet_ratings(root: Path, csv: str = "ratings.csv") -> pd.DataFrame:
+    """EmoNet-Face ratings as one long table (image, emotion, annotator, rating) from any of its csv shapes:
+    long (image, emotion, rating[, annotator]); wide (image[, annotator] and one column per category, "group|emotion"
+    names allowed); or a dict column (``ratings``/``annotation``/``emotions``: {"group|emotion": value}, as hq.csv
+    holds per image and annotator). Ratings are 0-7, or yes / no (Binary set)."""
+    import ast
+
+    path = _need(Path(root) / csv, f"EmoNet-Face ratings ({csv})")
+    table = pd.read_csv(path)
+    if "image" not in table.columns:
+        raise DatasetError(f"{csv}: needs an image column (and emotion + rating, one column per category, or a "
+                           "dict column ratings)")
+    if "annotator" not in table.columns:
+        table["annotator"] = "rater"
+    dict_col = next((c for c in ("ratings", "annotation", "emotions") if c in table.columns), None)
+    category_cols = [c for c in table.columns if str(c).split("|")[-1].strip() in EMONET40]
+    if {"emotion", "rating"} <= set(table.columns):
+        long = table[["image", "emotion", "annotator", "rating"]]
+    elif dict_col is not None:
+        rows = []
+        for r in table.itertuples(index=False):
+            cell = getattr(r, dict_col)
+            try:
+                values = ast.literal_eval(cell) if isinstance(cell, str) and cell.strip() else {}
+            except (ValueError, SyntaxError):
+                raise DatasetError(f"{csv}: {dict_col} cell {str(cell)[:60]!r} is not a dict of category: rating") \
+                    from None
+            rows += [{"image": r.image, "emotion": k, "annotator": r.annotator, "rating": v} for k, v in values.items()]
+        long = pd.DataFrame(rows, columns=["image", "emotion", "annotator", "rating"])
+    elif category_cols:
+        long = table.melt(id_vars=["image", "annotator"], value_vars=category_cols, var_name="emotion",
+                          value_name="rating").dropna(subset=["rating"])
+    else:
+        raise DatasetError(f"{csv}: needs columns image, emotion, rating (annotator optional), one column per "
+                           "EmoNet-40 category, or a dict column ratings")
+    long = long.assign(emotion=long["emotion"].astype(str).str.split("|").str[-1].str.strip(),
+                       annotator=long["annotator"].astype(str), image=long["image"].astype(str))
+    unknown = sorted(set(long["emotion"]) - set(EMONET40))
     if unknown:
         raise DatasetError(f"{csv}: unknown EmoNet-40 categories {unknown[:5]}")
-    rating = table["rating"].replace({"yes": 7, "no": 0, True: 7, False: 0}).astype(float)
-    table = table.assign(rating=rating)
+    text = long["rating"].astype(str).str.strip().str.lower()
+    rating = text.replace({"yes": "7", "no": "0", "true": "7", "false": "0"})
+    values = pd.to_numeric(rating, errors="coerce")
+    bad = long.loc[values.isna() | (values < 0) | (values > 7), "rating"].astype(str).unique().tolist()
+    if bad:
+        raise DatasetError(f"{csv}: ratings must be 0-7 or yes/no; found {bad[:5]}")
+    return long.assign(rating=values.astype(float), binary=text.isin(["yes", "no", "true", "false"]))
+
+
+@_adapter("emonet-face")
+def import_emonet_face(root: Path, csv: str = "ratings.csv", layout: str = "auto", **_) -> pd.DataFrame:
+    """EmoNet-Face (HQ / Binary / Big): per image the mean rating of each rated category as ``intensities`` (yes = 7,
+    no = 0) and the top category as the label. ``layout`` hq or big: every category counts as rated (an expert
+    leaves out what is absent, i.e. 0), so ``rated`` is "all"; binary: only the queried categories count. auto: binary
+    when the ratings are yes / no, else hq."""
+    if layout not in ("auto", "hq", "binary", "big"):
+        raise DatasetError(f"emonet-face layout must be auto, hq, binary or big, got {layout!r}")
+    long = emonet_ratings(Path(root), csv)
+    if layout == "auto":
+        layout = "binary" if long["binary"].all() else "hq"
     rows = []
-    for image, group in table.groupby("image", sort=True):
+    for image, group in long.groupby("image", sort=True):
         means = group.groupby("emotion")["rating"].mean()
+        means = means.reindex([c for c in EMONET40 if c in means.index])
         rows.append({"path": image, "label": means.idxmax(), "label_set": "emonet40",
                      "intensities": ";".join(f"{e}:{v:.2f}" for e, v in means.items()),
-                     "n_annotators": group["annotator"].nunique() if "annotator" in group else ""})
+                     "rated": "" if layout == "binary" else "all",
+                     "n_annotators": group["annotator"].nunique()})
     return _frame(rows, "emonet-face")
 
 
@@ -342,4 +390,4 @@ def write_manifest(df: pd.DataFrame, out: str | Path, root: str | Path | None = 
     return out
 
 
-__all__ = ["ADAPTERS", "COLUMNS", "import_dataset", "write_manifest"]
+__all__ = ["ADAPTERS", "COLUMNS", "emonet_ratings", "import_dataset", "write_manifest"]

@@ -11,7 +11,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     bias = [parse_bias(b) for b in (args.bias or [])]
     spec = SynthSpec(n=args.n, size=args.size, seed=args.seed, bias=bias or None, habit_rate=args.habit_rate,
                      label_noise=args.label_noise, glasses_rate=args.glasses_rate, mask_rate=args.mask_rate,
-                     n_identities=args.identities)
+                     n_identities=args.identities, label_set=args.label_set)
     t0 = time.perf_counter()
     manifest = write_dataset(spec, args.out, progress=not args.quiet, workers=args.workers)
     dt = max(time.perf_counter() - t0, 1e-9)
@@ -35,6 +35,9 @@ def add_synth_parser(subparsers) -> None:
     p.add_argument("--glasses-rate", type=float, default=0.1, help="fraction of faces with glasses")
     p.add_argument("--mask-rate", type=float, default=0.05, help="fraction of faces with a mask over the mouth")
     p.add_argument("--identities", type=int, default=None, help="number of identities (default max(20, n/10))")
+    p.add_argument("--label-set", choices=("basic7", "emonet40"), default="basic7",
+                   help="basic7: EMFACS labels; emonet40: EmoNet-40 categories with intensities 1-7 and ratings.csv "
+                        "from simulated annotators")
     p.add_argument("--workers", type=int, default=1, help="render in this many processes (same output)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_synth)

@@ -43,7 +43,10 @@ def materialize(source: Any, cache_dir: str | Path | None = None, progress: bool
         return path
     if isinstance(source, dict) and set(source) == {"synthfacs"} and isinstance(source["synthfacs"], dict):
         spec = _synth_spec(source["synthfacs"])
-        key = hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        fields = asdict(spec)
+        if fields["label_set"] == "basic7":
+            del fields["label_set"]  # keeps the cache folders of specs written before label_set existed
+        key = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
         folder = Path(cache_dir or default_cache_dir()) / "synthfacs" / key
         manifest = folder / "manifest.csv"
         if not manifest.is_file():

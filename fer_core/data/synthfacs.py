@@ -52,6 +52,33 @@ EMFACS_PROTOTYPES: Mapping[str, tuple[tuple[int, ...], ...]] = {
     "neutral": ((),),
 }
 
+#: The EmoNet-40 categories SynthFACS can express (``SynthSpec(label_set="emonet40")``), each as one AU combination.
+#: Built from the EMFACS prototypes and FACS descriptions of the states (Duchenne laugh, worry, skepticism ...);
+#: no two share a combination, so each is readable from the face. The other 26 categories need cues the renderer
+#: lacks (gaze, posture, context) and are never shown.
+EMONET_PROTOTYPES: Mapping[str, tuple[int, ...]] = {
+    "Amusement": (6, 12, 25, 26),
+    "Elation": (1, 2, 6, 12, 25),
+    "Contentment": (12,),
+    "Interest": (1, 2),
+    "Astonishment/Surprise": (1, 2, 5, 26),
+    "Concentration": (4, 7),
+    "Doubt": (14, 17),
+    "Fear": (1, 2, 4, 5, 7, 20, 26),
+    "Distress": (1, 4, 20),
+    "Sadness": (1, 4, 15),
+    "Contempt": (14,),
+    "Disgust": (9, 15, 16),
+    "Anger": (4, 5, 7, 23),
+    "Bitterness": (10, 17, 24),
+    "Pain": (4, 6, 7, 9, 10),
+}
+
+#: Simulated expert annotators written to ``ratings.csv`` for ``label_set="emonet40"`` (seeded, see
+#: :func:`fer_core.agreement.simulate_annotators`): how many, rating noise in intensity levels, share of categories an
+#: annotator overlooks (rated 0), and the spread of each annotator's personal bias.
+EMONET_ANNOTATORS = {"n_annotators": 4, "noise": 0.8, "miss_rate": 0.1, "bias": 0.5}
+
 #: Optional AUs that often accompany a class (drawn with some probability; they never change the derived label).
 LABEL_EXTRAS: Mapping[str, tuple[int, ...]] = {
     "angry": (24,), "disgust": (17,), "fear": (), "happy": (25,), "sad": (17,), "surprise": (), "neutral": (),
@@ -115,7 +142,7 @@ def label_from_aus(aus: Mapping[int, float], threshold: float = ACTIVE_THRESHOLD
 
 def evidence_aus(label: str, aus: Mapping[int, float], threshold: float = ACTIVE_THRESHOLD) -> tuple[int, ...]:
     """The active AUs that belong to ``label``'s expression (its prototypes and usual extras), sorted."""
-    own = set(LABEL_EXTRAS.get(label, ()))
+    own = set(LABEL_EXTRAS.get(label, ())) | set(EMONET_PROTOTYPES.get(label, ()))
     for proto in EMFACS_PROTOTYPES.get(label, ((),)):
         own |= set(proto)
     return tuple(sorted(a for a, v in aus.items() if v >= threshold and a in own))
@@ -917,6 +944,9 @@ class SynthSpec:
     blur_rate, max_blur, max_noise, max_roll : nuisance ranges.
     intensity : (low, high) intensity range of the label's prototype AUs; low values give subtle expressions that
         are hard to read, which is where a model starts leaning on a planted group <-> label shortcut.
+    label_set : "basic7" (EMFACS labels) or "emonet40": every face shows one category of ``EMONET_PROTOTYPES`` at an
+        intensity level 1-7 (its AUs scale with the level); rows get ``intensities`` (every expressible category,
+        0 for those not shown) and ``write_dataset`` adds ``ratings.csv`` from simulated annotators.
     """
 
     n: int
@@ -936,8 +966,13 @@ class SynthSpec:
     max_noise: float = 6.0
     max_roll: float = 4.0
     intensity: tuple[float, float] = (0.6, 1.0)
+    label_set: str = "basic7"
 
     def __post_init__(self) -> None:
+        if self.label_set not in ("basic7", "emonet40"):
+            raise ValueError(f"label_set must be basic7 or emonet40, got {self.label_set!r}")
+        if self.label_set == "emonet40" and (self.bias or self.label_noise):
+            raise ValueError("bias and label_noise apply to basic-7 labels; use them with label_set basic7")
         if self.n < 0:
             raise ValueError(f"n must be >= 0, got {self.n}")
         if self.size < 32:
@@ -1032,12 +1067,14 @@ class SynthSample:
 
     def row(self) -> dict:
         idn = self.params.identity
+        emonet = self.label in EMONET_PROTOTYPES
+        extra = {"intensities": emonet_intensities(self.label, self.aus), "rated": "all"} if emonet else {}
         return {
-            "label": self.label, "true_label": self.true_label, "label_set": "basic7",
+            "label": self.label, "true_label": self.true_label, "label_set": "emonet40" if emonet else "basic7",
             "aus": format_aus(self.aus), "subject": f"synth{idn.subject:05d}", "gender": idn.gender,
             "age": idn.age, "race": idn.skin_tone, "skin_tone": idn.skin_tone, "lighting": self.params.lighting,
             "occluder": self.params.occluder, "habit_au": idn.habit_au or "", "split": self.split,
-            "source": "synthfacs",
+            "source": "synthfacs", **extra,
         }
 
 
@@ -1052,6 +1089,34 @@ def _sample_expression(label: str, u, intensity: tuple[float, float] = (0.6, 1.0
         if next(u) < 0.4:
             aus[int(a)] = 0.4 + 0.5 * next(u)
     return aus
+
+
+def _sample_emonet(u) -> tuple[str, dict[int, float]]:
+    """One EmoNet category of ``EMONET_PROTOTYPES`` and its AUs: level k in 1..7 scales every AU to about
+    0.3 + 0.7 (k - 1) / 6 (level 1 still active), with a little per-AU jitter."""
+    names = tuple(EMONET_PROTOTYPES)
+    label = names[min(int(next(u) * len(names)), len(names) - 1)]
+    level = emonet_level_of(next(u))
+    base = 0.3 + 0.7 * (level - 1) / 6
+    return label, {int(a): min(1.0, base * (0.92 + 0.08 * next(u))) for a in EMONET_PROTOTYPES[label]}
+
+
+def emonet_intensities(label: str, aus: Mapping[int, float]) -> str:
+    """The ``intensities`` cell of an EmoNet face: every expressible category, its level for the one shown, else 0.
+    With ``rated == "all"`` the categories not listed are known zeros too."""
+    level = emonet_level(aus, label)
+    return ";".join(f"{c}:{level if c == label else 0}" for c in EMONET_PROTOTYPES)
+
+
+def emonet_level_of(uniform: float) -> int:
+    return min(int(uniform * 7), 6) + 1
+
+
+def emonet_level(aus: Mapping[int, float], label: str) -> int:
+    """The intensity level (1-7) a face of EmoNet category ``label`` was drawn with, from its AU intensities."""
+    proto = EMONET_PROTOTYPES[label]
+    mean = float(np.mean([aus.get(a, 0.0) / 0.96 for a in proto]))
+    return int(np.clip(round((mean - 0.3) / 0.7 * 6 + 1), 1, 7))
 
 
 def _splits(spec: SynthSpec) -> np.ndarray:
@@ -1103,8 +1168,11 @@ def sample_params(spec: SynthSpec, index: int, _cache: dict | None = None) -> tu
     idn = cache.get(sid)
     if idn is None:
         idn = cache[sid] = make_identity(spec.seed, sid, habit_rate=spec.habit_rate, group_probs=spec.group_probs)
-    label = _draw_biased(u, biases, idn, "label", BASIC7, label_cum)
-    aus = _sample_expression(label, u, tuple(spec.intensity))
+    if spec.label_set == "emonet40":
+        label, aus = _sample_emonet(u)
+    else:
+        label = _draw_biased(u, biases, idn, "label", BASIC7, label_cum)
+        aus = _sample_expression(label, u, tuple(spec.intensity))
     hu = next(u)
     if idn.habit_au and idn.habit_au not in aus:
         aus[idn.habit_au] = 0.5 + 0.4 * hu
@@ -1164,13 +1232,21 @@ def metadata(spec: SynthSpec):
     for s in generate(spec, render=False):
         r = {"path": _rel_path(s.index), **s.row(), "mask_path": _rel_mask(s.index)}
         rows.append(r)
-    return pd.DataFrame(rows, columns=MANIFEST_COLUMNS if rows else MANIFEST_COLUMNS)
+    return pd.DataFrame(rows, columns=list(manifest_columns(spec)))
 
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path", "split", "label", "label_set", "aus", "subject", "gender", "age", "race", "skin_tone", "lighting",
     "occluder", "mask_path", "source", "true_label", "habit_au", "landmarks",
 )
+
+
+#: Extra manifest columns of ``label_set="emonet40"`` datasets.
+EMONET_COLUMNS: tuple[str, ...] = ("intensities", "rated")
+
+
+def manifest_columns(spec: SynthSpec) -> tuple[str, ...]:
+    return MANIFEST_COLUMNS + (EMONET_COLUMNS if spec.label_set == "emonet40" else ())
 
 
 def _rel_path(i: int) -> str:
@@ -1221,14 +1297,30 @@ def write_dataset(spec: SynthSpec, out_dir: str | Path, *, progress: bool = Fals
         bar.close()
     manifest = out / "manifest.csv"
     with manifest.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(MANIFEST_COLUMNS), lineterminator="\n")
+        w = csv.DictWriter(f, fieldnames=list(manifest_columns(spec)), lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow(r)
+    if spec.label_set == "emonet40":
+        write_emonet_ratings(rows, out / "ratings.csv", seed=spec.seed)
     spec_d = {k: v for k, v in asdict(spec).items()}
     (out / "spec.json").write_text(json.dumps(spec_d, indent=2, sort_keys=True, default=_json_default) + "\n",
                                    encoding="utf-8")
     return manifest
+
+
+def write_emonet_ratings(rows: Sequence[Mapping], path: Path, seed: int) -> Path:
+    """``ratings.csv`` (image, emotion, annotator, rating 0-7) from :data:`EMONET_ANNOTATORS` simulated experts who
+    rate every expressible category of every face: the EmoNet-Face HQ layout, with a known truth behind it."""
+    import pandas as pd
+
+    from ..agreement import simulate_annotators
+
+    truth = pd.DataFrame([{"image": r["path"], "emotion": c, "intensity": float(v)}
+                          for r in rows for c, v in (kv.rsplit(":", 1) for kv in r["intensities"].split(";"))])
+    ratings = simulate_annotators(truth, seed=int(seed), **EMONET_ANNOTATORS)
+    ratings.to_csv(path, index=False, lineterminator="\n")
+    return path
 
 
 def _json_default(o):
@@ -1303,7 +1395,8 @@ def with_aus(params: FaceParams, aus: Mapping[int, float], label: str | None = N
 
 
 __all__ = [
-    "ACTIVE_THRESHOLD", "AGES", "AUS", "EMFACS_PROTOTYPES", "FaceParams", "GENDERS", "HABIT_AUS", "Identity",
+    "ACTIVE_THRESHOLD", "AGES", "AUS", "EMFACS_PROTOTYPES", "EMONET_PROTOTYPES", "FaceParams", "GENDERS", "HABIT_AUS",
+    "Identity", "emonet_intensities", "emonet_level",
     "LABEL_EXTRAS", "LIGHTINGS", "MANIFEST_COLUMNS", "OCCLUDERS", "SKIN_TONES", "SynthSample", "SynthSpec",
     "evidence_aus", "format_aus", "generate", "label_from_aus", "make_identity", "measure_speed", "metadata",
     "neutral_of", "parse_aus", "parse_bias", "render_face", "sample_params", "with_aus", "write_dataset",

@@ -140,6 +140,7 @@ def _au_table(cfg: RunConfig, progress: bool) -> pd.DataFrame:
 class AUModule(L.LightningModule):
     recipe = "au_iat"
     datamodule_class = AUDataModule
+    default_monitor = "val/au_f1"
 
     def __init__(self, config: dict, labels: list[str], group_names: dict | None = None,
                  num_subjects: int | None = None) -> None:
@@ -179,6 +180,14 @@ class AUModule(L.LightningModule):
         p = min(1.0, self.global_step / total)
         return a.lambda_id * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
 
+    def identity_loss(self, z: torch.Tensor, subject: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """(identity logits, loss): the identity head reads ``z`` through a gradient reversal of ``scale``, so the
+        head learns to name the person while the backbone receives ``-scale`` times that gradient."""
+        logits = self.id_head(grad_reverse(z, scale))
+        if self.cfg.au.id_loss == "ce":
+            return logits, F.cross_entropy(logits, subject)
+        return logits, F.binary_cross_entropy_with_logits(logits, F.one_hot(subject, self.num_subjects).float())
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         g = step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank)
         x = weak_view(self.normalise(batch["image"]), g)
@@ -187,9 +196,7 @@ class AUModule(L.LightningModule):
         loss = loss_au
         self.log("train/au", loss_au, batch_size=len(x))
         if self.cfg.au.lambda_id > 0:
-            one_hot = F.one_hot(batch["subject"], self.num_subjects).float()
-            id_logits = self.id_head(grad_reverse(z, self.reversal_scale()))
-            loss_id = F.binary_cross_entropy_with_logits(id_logits, one_hot)
+            id_logits, loss_id = self.identity_loss(z, batch["subject"], self.reversal_scale())
             loss = loss + loss_id
             self.log("train/id", loss_id, batch_size=len(x))
             self.log("train/id_acc", (id_logits.argmax(1) == batch["subject"]).float().mean(), batch_size=len(x))
@@ -220,7 +227,7 @@ class AUModule(L.LightningModule):
             groups += [{"params": ps, "lr": o.lr * a.layer_decay ** (top - i)} for i, ps in sorted(by_layer.items())]
         else:
             groups.append({"params": list(self.model.parameters()), "lr": o.lr})
-        groups.append({"params": list(self.id_head.parameters()), "lr": o.lr})
+        groups.append({"params": list(self.id_head.parameters()), "lr": o.lr * a.id_lr_scale})
         opt = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=total)
@@ -240,7 +247,7 @@ class AUModule(L.LightningModule):
 
     def finish(self, folder: Path, trainer: L.Trainer, dm: AUDataModule) -> dict:
         """Best weights -> model.safetensors; per-AU F1 on the test subjects at 0.5 and at the threshold chosen on
-        the validation subjects; an identity probe on the test subjects' features."""
+        the validation subjects; identity probes on the test subjects' and on the training subjects' features."""
         from ..fairness.probe import probe_accuracy
 
         restore_best(trainer, self)
@@ -262,13 +269,17 @@ class AUModule(L.LightningModule):
                         "f1_tuned": round(float(f1_score(test_y[:, j], test_p[:, j] >= t, zero_division=0)), 4),
                         "base_rate": round(float(test_y[:, j].mean()), 4)}
                   for j, lab in enumerate(dm.labels)}
-        test = dm.tables["test"]
-        probe = probe_accuracy(self.features(test.images), test.subjects.numpy(), folds=3, seed=self.cfg.trainer.seed)
+        test, train = dm.tables["test"], dm.tables["train"]
+        seed = self.cfg.trainer.seed
+        probe = probe_accuracy(self.features(test.images), test.subjects.numpy(), folds=3, seed=seed)
+        # the paper's probe (METHODS 2.3): frames of the subjects the adversary was trained on, held-out frames
+        # scored; the test-subject probe above asks the harder question of whether identity is gone for new people
+        probe_train = probe_accuracy(self.features(train.images), train.subjects.numpy(), folds=3, seed=seed)
         evaluation = {"recipe": "au_iat", "run": folder.name, "split": "test", "fold": self.cfg.au.fold,
                       "lambda_id": self.cfg.au.lambda_id, "threshold": t, "per_au": per_au,
                       "mean_f1_at_0.5": round(float(np.mean([v["f1_at_0.5"] for v in per_au.values()])), 4),
                       "mean_f1_tuned": round(float(np.mean([v["f1_tuned"] for v in per_au.values()])), 4),
-                      "identity_probe": probe,
+                      "identity_probe": probe, "identity_probe_train_subjects": probe_train,
                       "n_test": len(test), "test_subjects": int(len(set(test.subjects.tolist())))}
         (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
         write_status(folder, status="finished", finished=time.time(),

@@ -143,8 +143,21 @@ class AUConfig:
     lambda_id: float = _opt(1.0, "Identity Adversarial Training: gradient-reversal scale of the identity head "
                                  "(METHODS 2.3 presets 0.5 / 1 / 2; 0 turns IAT off)")
     layer_decay: float = _opt(0.65, "layer-wise learning-rate decay for ViT backbones (1 = off)")
+    id_loss: str = _opt("bce", "identity loss: bce on a one-hot subject vector (the paper's code, METHODS 2.3) or ce "
+                               "(softmax cross-entropy, the classic domain-adversarial form: its reversed gradient "
+                               "only moves subjects apart-or-together, never all logits at once)", ("bce", "ce"))
+    id_lr_scale: float = _opt(1.0, "learning rate of the identity head relative to optim.lr: a head that keeps up "
+                                   "with the backbone makes the reversed gradient remove identity rather than chase "
+                                   "a stale head")
     lambda_ramp: bool = _opt(True, "raise the reversal scale from 0 to lambda_id over training (DANN's "
                                    "2 / (1 + exp(-10 p)) - 1), so the AU head learns before identity is fought")
+
+
+@dataclass
+class EmoNetConfig:
+    ratings: Any = _opt(None, "emonet40: per-annotator ratings csv (image, emotion, annotator, rating 0-7) for the "
+                              "agreement evaluation; default: ratings.csv beside the manifest, if there is one")
+    boot: int = _opt(1000, "bootstrap resamples for the agreement intervals (METHODS 4.4 uses 1000)")
 
 
 @dataclass
@@ -156,7 +169,8 @@ class TrainerConfig:
     strategy: str = _opt("auto", "auto, ddp, ddp_spawn, fsdp, ...")
     precision: str = _opt("32-true", "32-true, 16-mixed, bf16-mixed (AMP)")
     early_stopping_patience: Any = _opt(None, "stop after this many epochs without improvement (null: off)")
-    monitor: str = _opt("val/acc", "validation metric that picks the best checkpoint")
+    monitor: Any = _opt(None, "validation metric that picks the best checkpoint (default: the recipe's own: "
+                              "val/acc, val/loss for mae_pretrain, val/au_f1 for au_iat)")
     threads: Any = _opt(None, "CPU threads for torch (null: torch's default)")
 
 
@@ -173,6 +187,7 @@ class RunConfig:
     semi: SemiConfig = field(default_factory=SemiConfig)
     mae: MaeConfig = field(default_factory=MaeConfig)
     au: AUConfig = field(default_factory=AUConfig)
+    emonet: EmoNetConfig = field(default_factory=EmoNetConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def to_dict(self) -> dict:
@@ -180,7 +195,7 @@ class RunConfig:
 
 
 _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "fair": FairConfig,
-                    "transfer": TransferConfig, "semi": SemiConfig, "mae": MaeConfig, "au": AUConfig,
+                    "transfer": TransferConfig, "semi": SemiConfig, "mae": MaeConfig, "au": AUConfig, "emonet": EmoNetConfig,
                     "trainer": TrainerConfig}
 _SECTIONS = {f.name: f.type for f in fields(RunConfig) if f.name in _SECTION_CLASSES}
 _TOP_KEYS = ("recipe", "name", "out_dir")

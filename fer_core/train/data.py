@@ -121,6 +121,7 @@ class FaceTable:
         if unknown:
             raise DatasetError(f"{target} value(s) {unknown[:5]} are not among the run's labels {list(labels)}")
         self.targets = torch.tensor([labels.index(v) for v in values], dtype=torch.long)
+        self.extras: dict[str, torch.Tensor] = {}  # per-row tensors a recipe adds (batched under their own key)
         self.groups = torch.zeros((len(self.rows), len(sensitive)), dtype=torch.long)
         for j, col in enumerate(sensitive):
             names = group_names[col]
@@ -138,6 +139,7 @@ class FaceTable:
         idx = torch.as_tensor(np.asarray(index), dtype=torch.long)
         out.rows = self.rows.iloc[idx.numpy()].reset_index(drop=True)
         out.images, out.targets, out.groups = self.images[idx], self.targets[idx], self.groups[idx]
+        out.extras = {k: v[idx] for k, v in self.extras.items()}
         return out
 
 
@@ -150,7 +152,7 @@ class _TensorRows(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"image": self.t.images[i], "target": self.t.targets[i], "groups": self.t.groups[i],
-                "index": torch.tensor(i)}
+                "index": torch.tensor(i), **{k: v[i] for k, v in self.t.extras.items()}}
 
 
 class EpochShuffle(EpochSampler):

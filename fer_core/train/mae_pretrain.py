@@ -86,6 +86,7 @@ class PoolDataModule(L.LightningDataModule):
 class MaePretrainModule(L.LightningModule):
     recipe = "mae_pretrain"
     datamodule_class = PoolDataModule
+    default_monitor = "val/loss"
 
     def __init__(self, config: dict, labels: list[str] | None = None,
                  group_names: dict[str, list[str]] | None = None) -> None:

@@ -32,6 +32,7 @@ from .data import FaceDataModule
 from .fair_mmd import FairMMDModule
 from .module import FerModule, adopt_architecture, card_for, load_weights, restore_best
 from .au_iat import AUModule
+from .emonet40 import EmoNetModule
 from .mae_pretrain import MaePretrainModule
 from .semi_dtm import SemiModule
 from .transfer import TransferModule, resolve_transfer
@@ -40,7 +41,7 @@ __all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainR
 
 RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule,
                                        "semi_dtm": SemiModule, "mae_pretrain": MaePretrainModule,  # type: ignore
-                                       "au_iat": AUModule}  # type: ignore
+                                       "au_iat": AUModule, "emonet40": EmoNetModule}  # type: ignore
 ProgressFn = Callable[[dict], None]
 LAST_CKPT = "checkpoints/last.ckpt"
 RUN_DIR_ENV = "FER_CORE_RUN_DIR"
@@ -160,6 +161,8 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
     _quiet_lightning()
     if cfg.recipe not in RECIPES:
         raise FerCoreError(f"unknown recipe {cfg.recipe!r}; available: {', '.join(RECIPES)}")
+    if not cfg.trainer.monitor:
+        cfg.trainer.monitor = getattr(RECIPES[cfg.recipe], "default_monitor", "val/acc")
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     if cfg.recipe == "transfer":

@@ -215,3 +215,25 @@ def test_action_units_page_shows_per_au_heatmaps_and_the_run_tables(au_env):
     tables = app.dataframe
     assert len(tables) == 2 and len(tables[0].value) == 8  # DISFA-8 per-AU F1, then the IAT comparison
     assert list(tables[1].value["run"]) == ["au_tiny"]
+
+
+@pytest.mark.slow
+def test_emonet_page_shows_families_top_heatmaps_and_the_agreement_table():
+    """The embedded synthfacs_emonet40 run: a face's 40 intensities, the valence view, heatmaps of the 3 strongest
+    categories, and the run's agreement with its (simulated) expert annotators."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/emonet.py").run()
+    assert not app.exception, app.exception
+    assert any(m.value.startswith("#### Face 1: **") for m in app.markdown)
+    assert any(m.value.startswith("Overall: **") for m in app.markdown)
+    captions = [c for img in app.get("image") for c in img.captions]
+    assert sum("most evidence:" in c or "evidence only against" in c for c in captions) == 3
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Strongest category right"].endswith("%") and "Annotators vs each other" in metrics
+    table = app.dataframe[0].value
+    assert len(table) == 15 and {"human", "alpha", "alpha_lo", "alpha_hi"} <= set(table.columns)
+    assert any("could be an annotator" in m.value.lower() or "not like an annotator" in m.value.lower()
+               for m in app.markdown)

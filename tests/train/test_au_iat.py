@@ -24,19 +24,22 @@ def test_best_threshold_separates_planted_positives():
         au_list("CK+")
 
 
-def test_the_identity_head_pushes_the_backbone_away_from_identity():
-    """The gradient the backbone's feature receives from the identity loss is reversed and scaled by lambda."""
+@pytest.mark.parametrize("id_loss", ["bce", "ce"])
+def test_the_identity_head_pushes_the_backbone_away_from_identity(id_loss):
+    """The gradient the backbone's feature receives from the identity loss is reversed and scaled by lambda, for the
+    paper's one-hot BCE and for softmax cross-entropy."""
     cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
-                            "au": {"lambda_id": 2.0}})
+                            "au": {"lambda_id": 2.0, "id_loss": id_loss}})
     module = AUModule(cfg.to_dict(), ["AU1", "AU2"], num_subjects=5)
     z = torch.randn(4, module.model.num_features, requires_grad=True)  # the head normalises z itself
-    from fer_core.losses import grad_reverse
-
-    one_hot = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 3]), 5).float()
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(module.id_head(grad_reverse(z, 2.0)), one_hot)
+    subject = torch.tensor([0, 1, 2, 3])
+    _, loss = module.identity_loss(z, subject, 2.0)
     (g_rev,) = torch.autograd.grad(loss, z)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(module.id_head(z), one_hot)
-    (g,) = torch.autograd.grad(loss, z)
+    logits = module.id_head(z)
+    plain = torch.nn.functional.cross_entropy(logits, subject) if id_loss == "ce" else \
+        torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.eye(5)[subject])
+    assert torch.allclose(loss, plain)
+    (g,) = torch.autograd.grad(plain, z)
     assert torch.allclose(g_rev, -2.0 * g)
 
 
@@ -50,7 +53,7 @@ def au_run(tmp_path_factory):
                  "aligned": True, "val_fraction": 0.25, "cache_dir": str(tmp / "cache")},
         "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
         "optim": {"epochs": 2, "batch_size": 32}, "au": {"au_set": "DISFA8", "lambda_id": 1.0},
-        "trainer": {"seed": 0, "monitor": "val/au_f1"}})
+        "trainer": {"seed": 0}})  # the recipe picks val/au_f1 itself
     return train(cfg, progress=False).folder
 
 
@@ -62,6 +65,7 @@ def test_au_run_is_subject_independent_and_reports_f1_per_au_and_the_identity_pr
     assert list(ev["per_au"]) == [f"AU{a}" for a in (1, 2, 4, 6, 9, 12, 25, 26)]
     assert 0 < ev["threshold"] < 1 and 0 <= ev["mean_f1_at_0.5"] <= 1
     assert 0 <= ev["identity_probe"]["accuracy"] <= 1 and ev["test_subjects"] >= 2
+    assert ev["identity_probe_train_subjects"]["n"] == (splits["split"] == "train").sum()
     assert {"train", "val", "test"} == set(splits["split"])
     assert "train/id" in run.metrics().columns
     card = run.model().card

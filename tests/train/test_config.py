@@ -71,7 +71,7 @@ def test_shipped_configs_load():
 
     for path in sorted((ROOT / "assets" / "configs").glob("*.yaml")):
         cfg = load_config(path)
-        assert cfg.recipe in ("supervised", "fair_mmd", "transfer", "semi_dtm", "au_iat"), path
+        assert cfg.recipe in ("supervised", "fair_mmd", "transfer", "semi_dtm", "au_iat", "emonet40"), path
 
 
 def test_the_recipe_list_without_lightning_matches_the_trainer():
