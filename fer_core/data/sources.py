@@ -44,8 +44,9 @@ def materialize(source: Any, cache_dir: str | Path | None = None, progress: bool
     if isinstance(source, dict) and set(source) == {"synthfacs"} and isinstance(source["synthfacs"], dict):
         spec = _synth_spec(source["synthfacs"])
         fields = asdict(spec)
-        if fields["label_set"] == "basic7":
-            del fields["label_set"]  # keeps the cache folders of specs written before label_set existed
+        for name, default in (("label_set", "basic7"), ("habit_share", 1.0)):
+            if fields[name] == default:
+                del fields[name]  # keeps the cache folders of specs written before these fields existed
         key = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
         folder = Path(cache_dir or default_cache_dir()) / "synthfacs" / key
         manifest = folder / "manifest.csv"

@@ -936,7 +936,9 @@ class SynthSpec:
         ``P(label | group) = strength + (1 - strength) * label_probs[label]``.
     lighting_bias : group <-> lighting correlation, like ``{"attribute": "skin_tone", "group": "dark",
         "lighting": "dim", "strength": 0.5}`` (same rule over ``LIGHTINGS``).
-    habit_rate : fraction of identities that always add one AU from ``HABIT_AUS`` (an identity shortcut).
+    habit_rate : fraction of identities that add one AU from ``HABIT_AUS`` (an identity shortcut).
+    habit_share : share of such an identity's faces that show its habit (1 = every face, where the habit AU is also
+        a perfect identity signature; below 1 the person only makes it more likely).
     label_noise : fraction of labels replaced by a different random class (``true_label`` keeps the original).
     glasses_rate, mask_rate : occluder rates. n_identities : None -> max(min(n, 20), n // 10); face i belongs to
         identity ``i * n_identities // n`` (contiguous blocks; splits are by identity).
@@ -956,6 +958,7 @@ class SynthSpec:
     bias: Mapping | Sequence[Mapping] | None = None
     lighting_bias: Mapping | Sequence[Mapping] | None = None
     habit_rate: float = 0.0
+    habit_share: float = 1.0
     label_noise: float = 0.0
     glasses_rate: float = 0.1
     mask_rate: float = 0.05
@@ -977,7 +980,7 @@ class SynthSpec:
             raise ValueError(f"n must be >= 0, got {self.n}")
         if self.size < 32:
             raise ValueError(f"size must be >= 32 pixels, got {self.size}")
-        for name in ("habit_rate", "label_noise", "glasses_rate", "mask_rate", "blur_rate"):
+        for name in ("habit_rate", "habit_share", "label_noise", "glasses_rate", "mask_rate", "blur_rate"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
@@ -1174,8 +1177,8 @@ def sample_params(spec: SynthSpec, index: int, _cache: dict | None = None) -> tu
         label = _draw_biased(u, biases, idn, "label", BASIC7, label_cum)
         aus = _sample_expression(label, u, tuple(spec.intensity))
     hu = next(u)
-    if idn.habit_au and idn.habit_au not in aus:
-        aus[idn.habit_au] = 0.5 + 0.4 * hu
+    if idn.habit_au and idn.habit_au not in aus and hu < spec.habit_share:
+        aus[idn.habit_au] = 0.5 + 0.4 * hu / spec.habit_share
     true_label = label
     un, uo = next(u), next(u)
     if un < spec.label_noise:

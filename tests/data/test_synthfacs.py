@@ -129,6 +129,30 @@ def test_planted_lighting_correlation_habits_and_label_noise():
             assert str(habit) in {p.split(":")[0] for p in a.split(";") if p}
 
 
+def test_habit_share_shows_a_habit_on_that_share_of_a_persons_faces_only():
+    """habit_share 0.4: the habit AU is on ~40 % of the person's faces where the expression does not bring it anyway,
+    and the faces that show it are the same faces, with the same other AUs, as with habit_share 1."""
+    full = metadata(SynthSpec(n=3000, seed=8, habit_rate=1.0, n_identities=60))
+    part = metadata(SynthSpec(n=3000, seed=8, habit_rate=1.0, n_identities=60, habit_share=0.4))
+    same = full.drop(columns=["aus", "landmarks"]).equals(part.drop(columns=["aus", "landmarks"]))
+    assert same
+    shown, drawn = 0, 0
+    for h, a_full, a_part, lab in zip(full.habit_au, full.aus, part.aus, full.label):
+        own = {int(k) for k, _ in (p.split(":") for p in a_part.split(";") if p)} - {int(h)}
+        assert own == {int(k) for k, _ in (p.split(":") for p in a_full.split(";") if p)} - {int(h)}
+        from_expression = str(h) in {p.split(":")[0] for p in parse_label_extras(lab)}
+        if not from_expression:
+            drawn += 1
+            shown += str(h) in {p.split(":")[0] for p in a_part.split(";") if p}
+    assert abs(shown / drawn - 0.4) < 0.03
+
+
+def parse_label_extras(label: str) -> list[str]:
+    from fer_core.data.synthfacs import EMFACS_PROTOTYPES, LABEL_EXTRAS
+
+    return [f"{a}:" for proto in EMFACS_PROTOTYPES[label] for a in proto] + [f"{a}:" for a in LABEL_EXTRAS[label]]
+
+
 def test_splits_are_by_identity_and_near_70_15_15():
     df = metadata(SynthSpec(n=3000, seed=9, n_identities=200))
     assert df.groupby("subject").split.nunique().max() == 1
