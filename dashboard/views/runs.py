@@ -28,6 +28,8 @@ def _row(folder: str) -> dict:
     return {"run": run.name, "recipe": s.get("recipe"), "status": s.get("status"),
             "epoch": f"{min(s.get('epoch', 0) + 1, s.get('epochs') or 0)}/{s.get('epochs', '?')}" if s.get("epochs")
             else "", "test accuracy": test.get("accuracy"), "test macro-F1": test.get("macro_f1"),
+            "other test figures": ", ".join(f"{k.replace('_', ' ')} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                            for k, v in test.items() if k not in ("accuracy", "macro_f1")),
             "started": pd.to_datetime(s.get("started", 0), unit="s").strftime("%Y-%m-%d %H:%M")}
 
 
