@@ -15,7 +15,7 @@ from fer_core.analysis import FaceResult, explain_crops, explain_faces, face_fai
 from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
-from fer_core.runs import list_runs, open_run, register_run_models, run_model_name
+from fer_core.runs import NON_CLASSIFIER_RECIPES, list_runs, open_run, register_run_models, run_model_name
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
 
@@ -57,16 +57,13 @@ def run_folders() -> list[str]:
     return [str(r.folder) for r in list_runs()]
 
 
-SIGMOID_RECIPES = ("mae_pretrain", "au_iat", "emonet40")  # not classifiers: their own pages read them
-
-
 @st.cache_data(ttl=3, show_spinner=False)
 def classifier_runs() -> dict[str, str]:
     """Finished classifier runs (name -> folder, by name) for the pages that softmax a model's outputs."""
     out = {}
     for f in sorted(run_folders(), key=lambda f: Path(f).name):
         run = open_run(f)
-        if run.has("model.safetensors") and run.status.get("recipe") not in SIGMOID_RECIPES:
+        if run.has("model.safetensors") and run.status.get("recipe") not in NON_CLASSIFIER_RECIPES:
             out[run.name] = f
     return out
 
@@ -243,26 +240,27 @@ def review_face(path: str, run_name: str, run_path: str, label: str) -> dict:
 
 
 @st.cache_data(ttl=3, show_spinner=False)
-def au_runs() -> list[str]:
-    """Finished action-unit runs (au_iat), newest first."""
+def recipe_runs(recipe: str) -> list[str]:
+    """Finished runs of one recipe (their evaluation.json says which), newest first."""
     import json
 
     out = []
     for f in run_folders():
         path = Path(f) / "evaluation.json"
-        if path.is_file() and "per_au" in json.loads(path.read_text(encoding="utf-8")):
+        if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("recipe") == recipe:
             out.append(f)
     return out
 
 
-@st.cache_resource(show_spinner="Loading AU model…")
-def au_model(folder: str) -> LoadedModel:
+@st.cache_resource(show_spinner="Loading model…")
+def run_model(folder: str) -> LoadedModel:
+    """A run's own model by folder (for the AU and EmoNet pages, whose runs are not in the model picker)."""
     return open_run(folder).model()
 
 
-@st.cache_resource(show_spinner="Preparing AU explainer…")
-def au_explainer(folder: str) -> Explainer:
-    loaded = au_model(folder)
+@st.cache_resource(show_spinner="Preparing explainer…")
+def run_explainer(folder: str) -> Explainer:
+    loaded = run_model(folder)
     return create_explainer("lrp", loaded.model, loaded.card)
 
 
@@ -270,28 +268,16 @@ def au_explainer(folder: str) -> Explainer:
 def explain_aus(image_sha: str, data: bytes, folder: str) -> list:
     from fer_core.au_analysis import explain_au_image
 
-    return explain_au_image(decode(image_sha, data), au_model(folder), detector=detector(),
-                            explainer=au_explainer(folder))
-
-
-@st.cache_data(ttl=3, show_spinner=False)
-def emonet_runs() -> list[str]:
-    """Finished EmoNet-40 runs (emonet40), newest first."""
-    import json
-
-    out = []
-    for f in run_folders():
-        path = Path(f) / "evaluation.json"
-        if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("recipe") == "emonet40":
-            out.append(f)
-    return out
+    return explain_au_image(decode(image_sha, data), run_model(folder), detector=detector(),
+                            explainer=run_explainer(folder))
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading the 40 categories…")
 def explain_emonet(image_sha: str, data: bytes, folder: str, top: int) -> list:
     from fer_core.emonet import explain_emonet_image
 
-    return explain_emonet_image(decode(image_sha, data), au_model(folder), top=top, detector=detector())
+    return explain_emonet_image(decode(image_sha, data), run_model(folder), top=top, detector=detector(),
+                                explainer=run_explainer(folder))
 
 
 def transfer_comparison(run_a: str, run_b: str, uploads: tuple[tuple[str, bytes], ...], limit: int | None,

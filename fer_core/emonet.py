@@ -141,8 +141,9 @@ def explain_emonet_faces(loaded: LoadedModel, faces: Sequence[Face], top: int = 
 
 
 def explain_emonet_image(image: np.ndarray, loaded: LoadedModel, top: int = 3, method: str = "lrp",
-                         detector: FaceDetector | None = None) -> list[EmoNetFaceResult]:
+                         detector: FaceDetector | None = None, explainer: Explainer | None = None
+                         ) -> list[EmoNetFaceResult]:
     """Every face of an RGB photo (raises FaceNotFoundError if there is none) with :func:`explain_emonet_faces`."""
     _check(loaded)
     faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
-    return explain_emonet_faces(loaded, faces, top, method)
+    return explain_emonet_faces(loaded, faces, top, method, explainer)

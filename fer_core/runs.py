@@ -38,6 +38,9 @@ class RunNotFoundError(FerCoreError, ValueError):
 
 #: Recipe names, here (no Lightning) for the dashboard's launch form; tests tie it to ``train.RECIPES``.
 RECIPE_NAMES: tuple[str, ...] = ("supervised", "fair_mmd", "transfer", "semi_dtm", "mae_pretrain", "au_iat", "emonet40")
+#: Recipes whose models are not softmax classifiers: an encoder with an untrained head (MAE), or a sigmoid per output
+#: (AUs, EmoNet intensities). They have their own pages; the classifier pages and the model picker leave them out.
+NON_CLASSIFIER_RECIPES: tuple[str, ...] = ("mae_pretrain", "au_iat", "emonet40")
 
 
 def default_runs_dir() -> Path:
@@ -214,9 +217,7 @@ def register_run_models(*roots: str | Path) -> list[str]:
                 card = read_card(path)
             except FerCoreError:
                 continue  # a corrupt checkpoint is reported where it is opened, not here
-            if card.extra.get("recipe") in ("mae_pretrain", "au_iat", "emonet40"):
-                # an encoder with an untrained head, or sigmoid outputs (AUs, EmoNet intensities) that the
-                # classifier pages would softmax: those have their own pages
+            if card.extra.get("recipe") in NON_CLASSIFIER_RECIPES:
                 continue
             register_pretrained(run_model_name(run), card.arch, path)
             names.append(run_model_name(run))

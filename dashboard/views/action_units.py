@@ -13,7 +13,7 @@ from dashboard.components.errors import user_errors
 from dashboard.components.inputs import page_header
 from fer_core.au_analysis import outlined_overlay
 
-runs = res.au_runs()
+runs = res.recipe_runs("au_iat")
 inputs, right = page_header("Action units", "Per-AU probabilities and one LRP heatmap per AU; the green outline is "
                             "the face region that AU moves. Red: evidence for the AU, blue: against.", "au")
 if not runs:

@@ -20,7 +20,7 @@ GROUP_COLOURS = dict(zip(EMONET40_GROUPS, ("#e67e22", "#f1c40f", "#c0392b", "#8e
                                            "#d35400")))
 VALENCE_COLOURS = {"positive": "#27ae60", "neutral": "#95a5a6", "negative": "#c0392b"}
 
-runs = res.emonet_runs()
+runs = res.recipe_runs("emonet40")
 inputs, right = page_header("EmoNet-40", "How strongly a face shows each of the 40 EmoNet-Face emotion categories "
                             "(0 = absent ... 7 = very strong), grouped by family, and where the model sees the "
                             "strongest ones (red: evidence for, blue: against).", "emonet")
