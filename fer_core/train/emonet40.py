@@ -23,7 +23,6 @@ import torch.nn.functional as F
 
 from ..emonet import MAX_INTENSITY, VALENCES, basic8_scores, parse_intensities, valence_scores
 from ..errors import DatasetError
-from ..models import save_checkpoint
 from ..runs import write_status
 from ..taxonomy import BASIC8, EMONET40
 from .data import FaceDataModule
@@ -92,21 +91,9 @@ class EmoNetModule(FerModule):
         super().on_validation_epoch_end()
         self.log("val/mae", float(self._abs[0] / self._abs[1].clamp_min(1.0)), prog_bar=True)
 
-    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
-                     ) -> dict[str, torch.Tensor]:
-        z, logits = self.embed(self.normalise(batch["image"]))
-        return {"index": batch["index"], "probs": torch.sigmoid(logits.float()), "embedding": z.float()}
-
-    @torch.no_grad()
-    def intensities(self, images: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 40) intensities 0-7 and (N, D) embeddings."""
-        self.eval()
-        out, emb = [], []
-        for i in range(0, len(images), batch_size):
-            z, logits = self.embed(self.normalise(images[i:i + batch_size]))
-            out.append((MAX_INTENSITY * torch.sigmoid(logits.double())).numpy())
-            emb.append(z.float().numpy())
-        return np.concatenate(out), np.concatenate(emb)
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Presence per category, intensity / 7 (a sigmoid per output: the categories are not exclusive)."""
+        return torch.sigmoid(logits)
 
     def finish(self, folder: Path, trainer: Any, dm: EmoNetDataModule) -> dict:
         """Best weights -> model.safetensors; test intensities; the agreement evaluation (METHODS 4.4)."""
@@ -120,23 +107,13 @@ class EmoNetModule(FerModule):
         card = replace(card, notes="EmoNet-40 intensities: 7 * sigmoid(logit) per category (0 = absent ... 7 = very "
                                    "strong); apply a sigmoid per output, not a softmax",
                        extra={**card.extra, "task": "emonet40"})
-        save_checkpoint(self.model, card, folder / "model.safetensors")
-        split = "test" if "test" in dm.tables else "val"
-        table = dm.tables[split]
-        pred, emb = self.intensities(table.images)
+        out, probs, _ = self.write_test_outputs(folder, dm, card)
+        table = dm.tables["test" if "test" in dm.tables else "val"]
         rows = table.rows
-        out = pd.DataFrame({"path": rows["abs_path"], "source": rows["source"], "rel_path": rows["path"],
-                            "split": split, "target": rows["label"].astype(str),
-                            "pred": [EMONET40[k] for k in pred.argmax(1)], "confidence": (pred.max(1) / 7).round(5)})
-        for col in dm.sensitive:
-            out[col] = rows[col].astype(str).to_numpy()
-        for j, c in enumerate(EMONET40):
-            out[f"p_{c}"] = (pred[:, j] / MAX_INTENSITY).round(6)
-        out.to_csv(folder / "test_predictions.csv", index=False)
-        np.save(folder / "test_embeddings.npy", emb.astype(np.float32))
-
+        pred = MAX_INTENSITY * probs  # (N, 40) intensities 0-7, in EMONET40 order
         truth, known = table.extras["intensity"].numpy(), table.extras["known"].numpy().astype(bool)
-        evaluation: dict[str, Any] = {"recipe": "emonet40", "run": folder.name, "split": split, "n": len(rows),
+        evaluation: dict[str, Any] = {"recipe": "emonet40", "run": folder.name, "split": out["split"].iloc[0],
+                                      "n": len(rows),
                                       **_intensity_metrics(pred, truth, known, rows["label"].astype(str).tolist())}
         ratings_path = _ratings_path(cfg)
         if ratings_path is not None:

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from ..models import LoadedModel, ModelCard, create_model, load_model
+from ..models import LoadedModel, ModelCard, create_model, load_model, save_checkpoint
 from ..runs import open_run
 from .augment import step_generator, weak_view
 from .config import RunConfig, config_from_dict
@@ -157,10 +159,45 @@ class FerModule(L.LightningModule):
                 self.log("val/group_gap", acc[seen].max() - acc[seen].min())
 
     # --- prediction -------------------------------------------------------------------------------------------
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Output probabilities from logits (a softmax over classes; recipes with one sigmoid per output override)."""
+        return torch.softmax(logits, 1)
+
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
                      ) -> dict[str, torch.Tensor]:
         z, logits = self.embed(self.normalise(batch["image"]))
-        return {"index": batch["index"], "probs": torch.softmax(logits.float(), 1), "embedding": z.float()}
+        return {"index": batch["index"], "probs": self.probabilities(logits.float()), "embedding": z.float()}
+
+    @torch.no_grad()
+    def predict_images(self, images: torch.Tensor, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) probabilities (float64) and (N, D) embeddings of uint8 images, in batches."""
+        probs, embs = [], []
+        for i in range(0, len(images), batch_size):
+            z, logits = self.embed(self.normalise(images[i:i + batch_size]))
+            probs.append(self.probabilities(logits.double()).numpy())
+            embs.append(z.numpy())
+        return np.concatenate(probs), np.concatenate(embs)
+
+    def write_test_outputs(self, folder: Path, dm: Any, card: ModelCard
+                           ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """Best weights with ``card`` -> model.safetensors; the test split's (else validation's) probabilities ->
+        test_predictions.csv and embeddings -> test_embeddings.npy. Returns (that table, probabilities, embeddings)."""
+        cfg = self.cfg
+        save_checkpoint(self.model, card, folder / "model.safetensors")
+        split = "test" if "test" in dm.tables else "val"
+        rows = dm.tables[split].rows
+        probs, emb = self.predict_images(dm.tables[split].images)
+        pred = probs.argmax(1)
+        out = pd.DataFrame({"path": rows["abs_path"], "source": rows["source"], "rel_path": rows["path"],
+                            "split": split, "target": rows[cfg.data.target].astype(str),
+                            "pred": [dm.labels[i] for i in pred], "confidence": probs.max(1).round(5)})
+        for col in dm.sensitive:
+            out[col] = rows[col].astype(str).to_numpy()
+        for j, lab in enumerate(dm.labels):
+            out[f"p_{lab}"] = probs[:, j].round(6)
+        out.to_csv(folder / "test_predictions.csv", index=False)
+        np.save(folder / "test_embeddings.npy", emb.astype(np.float32))
+        return out, probs, emb
 
     # --- optimisation -----------------------------------------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import lightning as L
-import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
@@ -25,7 +24,6 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from ..errors import FerCoreError
 from ..fairness.report import fairness_report
-from ..models import save_checkpoint
 from ..runs import RunInfo, default_run_name, open_run, read_status, write_status
 from .config import RunConfig, config_from_dict, save_config
 from .data import FaceDataModule
@@ -109,17 +107,23 @@ def _run_name(cfg: RunConfig) -> str:
     return cfg.name or default_run_name(cfg.recipe)
 
 
+def monitor_of(cfg: RunConfig) -> str:
+    """The validation metric that picks the best checkpoint: ``trainer.monitor``, else the recipe's own."""
+    return cfg.trainer.monitor or getattr(RECIPES.get(cfg.recipe), "default_monitor", "val/acc")
+
+
 def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: ProgressFn | None) -> L.Trainer:
     t = cfg.trainer
-    mode = "min" if t.monitor.endswith("loss") else "max"
-    best = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=t.monitor, mode=mode,
+    monitor = monitor_of(cfg)
+    mode = "min" if monitor.endswith("loss") else "max"
+    best = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=monitor, mode=mode,
                            save_top_k=1, auto_insert_metric_name=False, enable_version_counter=False)
     # Resumable state after every epoch, improved or not (Lightning's save_last only follows top-k saves).
     last = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
                            every_n_epochs=1, enable_version_counter=False)
     callbacks: list[Callback] = [best, last, _StatusCallback(folder, on_progress)]
     if t.early_stopping_patience:
-        callbacks.append(EarlyStopping(monitor=t.monitor, mode=mode, patience=int(t.early_stopping_patience)))
+        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=int(t.early_stopping_patience)))
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=5))
     loggers = [_ResumableCSVLogger(save_dir=folder, name="", version=""),
@@ -161,8 +165,7 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
     _quiet_lightning()
     if cfg.recipe not in RECIPES:
         raise FerCoreError(f"unknown recipe {cfg.recipe!r}; available: {', '.join(RECIPES)}")
-    if not cfg.trainer.monitor:
-        cfg.trainer.monitor = getattr(RECIPES[cfg.recipe], "default_monitor", "val/acc")
+    cfg.trainer.monitor = monitor_of(cfg)
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     if cfg.recipe == "transfer":
@@ -236,21 +239,8 @@ def _finish(cfg: RunConfig, folder: Path, trainer: L.Trainer, module: FerModule,
     if hasattr(module, "write_artifacts"):
         module.write_artifacts(folder, dm)
     source = cfg.data.manifest if isinstance(cfg.data.manifest, str) else json.dumps(cfg.data.manifest)
-    save_checkpoint(module.model, card_for(cfg, dm.labels, folder.name, training_data=source),
-                    folder / "model.safetensors")
+    out, _, emb = module.write_test_outputs(folder, dm, card_for(cfg, dm.labels, folder.name, training_data=source))
     split = "test" if "test" in dm.tables else "val"
-    table = dm.tables[split]
-    probs, emb = _predict(module, table.images)
-    rows = table.rows
-    pred = probs.argmax(1)
-    out = pd.DataFrame({"path": rows["abs_path"], "source": rows["source"], "rel_path": rows["path"], "split": split, "target": rows[cfg.data.target].astype(str),
-                        "pred": [dm.labels[i] for i in pred], "confidence": probs.max(1).round(5)})
-    for col in dm.sensitive:
-        out[col] = rows[col].astype(str).to_numpy()
-    for j, lab in enumerate(dm.labels):
-        out[f"p_{lab}"] = probs[:, j].round(6)
-    out.to_csv(folder / "test_predictions.csv", index=False)
-    np.save(folder / "test_embeddings.npy", emb.astype(np.float32))
     evaluation = fairness_report(out["target"], out["pred"], dm.labels, out[dm.sensitive], emb,
                                  seed=cfg.trainer.seed) if dm.sensitive else \
         fairness_report(out["target"], out["pred"], dm.labels, pd.DataFrame(index=out.index), None)
@@ -277,16 +267,6 @@ def _drop_unsaved_metrics(folder: Path, ckpt: Path) -> None:
 
 def _float(v: Any) -> float | None:
     return None if v is None else round(float(v), 5)
-
-
-@torch.no_grad()
-def _predict(module: FerModule, images: torch.Tensor, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    probs, embs = [], []
-    for i in range(0, len(images), batch_size):
-        z, logits = module.embed(module.normalise(images[i:i + batch_size]))
-        probs.append(torch.softmax(logits.double(), 1).numpy())
-        embs.append(z.numpy())
-    return np.concatenate(probs), np.concatenate(embs)
 
 
 def resume(folder: str | Path, progress: bool = True, on_progress: ProgressFn | None = None) -> TrainResult:
