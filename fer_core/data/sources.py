@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
-from .synthfacs import SynthSpec, write_dataset
+from .synthfacs import RENDERER_VERSION, SynthSpec, write_dataset
 
 __all__ = ["default_cache_dir", "materialize"]
 
@@ -35,7 +35,7 @@ def _synth_spec(values: dict) -> SynthSpec:
 
 def materialize(source: Any, cache_dir: str | Path | None = None, progress: bool = False) -> Path:
     """The manifest path of a data source: a manifest path as is, or ``{"synthfacs": {...}}`` rendered once into
-    ``<cache>/synthfacs/<hash of the spec>/`` (same spec -> same folder, reused)."""
+    ``<cache>/synthfacs/<hash of the spec and the renderer version>/`` (same spec -> same folder, reused)."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
@@ -43,10 +43,7 @@ def materialize(source: Any, cache_dir: str | Path | None = None, progress: bool
         return path
     if isinstance(source, dict) and set(source) == {"synthfacs"} and isinstance(source["synthfacs"], dict):
         spec = _synth_spec(source["synthfacs"])
-        fields = asdict(spec)
-        for name, default in (("label_set", "basic7"), ("habit_share", 1.0)):
-            if fields[name] == default:
-                del fields[name]  # keeps the cache folders of specs written before these fields existed
+        fields = asdict(spec) | {"renderer": RENDERER_VERSION}
         key = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
         folder = Path(cache_dir or default_cache_dir()) / "synthfacs" / key
         manifest = folder / "manifest.csv"

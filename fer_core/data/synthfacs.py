@@ -96,6 +96,10 @@ GROUP_ATTRIBUTES: tuple[str, ...] = ("skin_tone", "age", "gender")
 
 ACTIVE_THRESHOLD = 0.25  # an AU with intensity >= this counts as active
 
+#: Raise when a change alters the pixels of some spec: it is part of every cache folder's key, so rendered sets made
+#: by an older renderer are not reused (2: the AU 14 dimpler draws a visible crease).
+RENDERER_VERSION = 2
+
 # lighting name -> (direction (x, y, z), ambient gain, directional gain)
 _LIGHT: Mapping[str, tuple[tuple[float, float, float], float, float]] = {
     "even": ((0.0, -0.15, 1.0), 0.80, 0.25),
@@ -466,11 +470,12 @@ def _geometry(idn: Identity, aus: Mapping[int, float], gaze: tuple[float, float]
             cx, cy = xm[0 if s < 0 else -1], line[0 if s < 0 else -1]
             extra_mouth.append(np.array([[cx + s * 0.012, cy - 0.035 * au12], [cx + s * 0.026, cy - 0.006],
                                          [cx + s * 0.016, cy + 0.028 * au12]]))
-    if au14 > 0.05:
+    if au14 > 0.05:  # dimpler: a crescent crease beside each tightened corner, longer with intensity
         for s in (-1, 1):
             cx, cy = xm[0 if s < 0 else -1], line[0 if s < 0 else -1]
-            extra_mouth.append(np.array([[cx + s * 0.018, cy - 0.01], [cx + s * 0.022, cy + 0.004],
-                                         [cx + s * 0.018, cy + 0.012]]))
+            h, dx = 0.012 + 0.03 * au14, 0.014 + 0.008 * au14
+            geo.setdefault("dimples", []).append(np.array([[cx + s * dx, cy - h], [cx + s * (dx + 0.01), cy],
+                                                           [cx + s * dx, cy + h]]))
     if au24 > 0.05:
         extra_mouth.append(np.array([[0.5 - 0.04, float(outer_up.min()) - 0.01], [0.5, float(outer_up.min()) - 0.014],
                                      [0.5 + 0.04, float(outer_up.min()) - 0.01]]))
@@ -509,7 +514,7 @@ def _region_points(geo: dict, regions=None) -> dict[str, list[np.ndarray]]:
     if "mouth" in want:
         m = geo["mouth"]
         cs = geo["chin_shadow"]
-        out["mouth"] = [np.concatenate([m["outer_up"], m["outer_lo"], *geo["mouth_lines"],
+        out["mouth"] = [np.concatenate([m["outer_up"], m["outer_lo"], *geo["mouth_lines"], *geo.get("dimples", []),
                                         np.array([[cs[0] - cs[2], cs[1] + cs[3]], [cs[0] + cs[2], cs[1] + cs[3]]])], 0)]
     if "brows" in want:
         out["brows"] = [np.concatenate([*geo["brows"], *geo["furrows"]], 0)]
@@ -704,7 +709,7 @@ def _static_layer(idn: Identity) -> tuple[_Layer, _Layer, np.ndarray, dict]:
         "iris": idn.iris, "iris_ring": np.array(idn.iris) * 0.55, "lid": skin * 0.94, "skin": skin,
         "crease": skin * 0.76, "lower": skin * 0.7, "furrow": skin * 0.66, "bridge": skin * 0.86, "alae": skin * 0.68,
         "nostril": skin * 0.35, "wrinkle": skin * 0.6, "fold": skin * 0.8, "lip_u": lip * 0.9, "lip": lip,
-        "lip_line": lip * 0.45, "mouth_line": skin * 0.72,
+        "lip_line": lip * 0.45, "mouth_line": skin * 0.72, "dimple": skin * 0.55,
         "brow": hair_a * 0.8 if hair_a.mean() < 150 else hair_a * 0.55}.items()}
     hit = _cache_put(key, (L, D, head, cols))
     return hit
@@ -809,6 +814,8 @@ def render_face(params: FaceParams, *, return_occluder: bool = False):
     L.poly(np.concatenate([mo["inner_lo"], mo["outer_lo"][::-1]], 0), C["lip"])
     L.line(mo["inner_up"], C["lip_line"], 1)
     L.line(geo["mouth_lines"], C["mouth_line"], 1)
+    if geo.get("dimples"):
+        L.line(geo["dimples"], C["dimple"], 2 if params.size >= 96 else 1)
     # occluders
     occ_layer = None
     if params.occluder == "glasses":
