@@ -393,8 +393,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.evaluation and "per_au" in result.evaluation:
         e = result.evaluation
         print(f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
-              f"{e['threshold']:.2f} (chosen on validation subjects); identity probe accuracy "
-              f"{e['identity_probe'].get('accuracy')} (chance {e['identity_probe'].get('chance')})")
+              f"{e['threshold']:.2f} (chosen on validation subjects)")
+        for who, key in (("test", "identity_probe"), ("training", "identity_probe_train_subjects")):
+            p = e.get(key) or {}
+            print(f"identity probe on the {who} people: " + (
+                f"accuracy {p['accuracy']:.3f} (chance {p['chance']:.3f})" if p.get("accuracy") is not None
+                else f"not measured ({p.get('reason', 'no subjects')})"))
     elif result.evaluation and result.evaluation.get("recipe") == "emonet40":
         e = result.evaluation
         print(f"test: intensity error {e['intensity_mae']:.3f} levels (0-7; {e['intensity_mae_present']:.2f} on the "
@@ -438,9 +442,38 @@ def _print_semi_claim(o: dict) -> None:
     print("claim holds" if o["holds"] else "claim does NOT hold")
 
 
-def cmd_claim(args: argparse.Namespace) -> int:
-    from .train.claims import fair_mmd_claim, semi_dtm_claim
+def _print_au_claim(o: dict) -> None:
+    from .data.synthfacs import HABIT_AUS
 
+    names = list(o["figures"])
+    print(f"au_iat on SynthFACS people with AU habits, Identity Adversarial Training (lambda {o['lambda_id']:g}) vs "
+          f"lambda 0; mean of test fold(s) {', '.join(map(str, o['folds']))}")
+    print(f"  {'':44s}" + "".join(f"{n:>16s}" for n in names))
+    rows = [("mean AU F1 at 0.5, unseen people", "mean_f1"), ("mean AU F1, threshold from val people", "mean_f1_tuned"),
+            ("identity probe, training people", "probe_train_subjects"),
+            ("identity probe, unseen people", "probe_test_subjects")]
+    for label, key in rows:
+        print(f"  {label:44s}" + "".join(f"{o['figures'][n][key]:16.4f}" for n in names))
+    first = o["figures"][names[0]]
+    print(f"  (probe chance: {first['probe_train_chance']:.4f} training people, {first['probe_test_chance']:.4f} "
+          f"unseen people)")
+    print("  F1 per AU (* = an AU people carry as a habit):")
+    for au in first["per_au"]:
+        mark = "*" if int(au.removeprefix("AU")) in HABIT_AUS else " "
+        print(f"    {au + mark:42s}" + "".join(f"{o['figures'][n]['per_au'][au]:16.4f}" for n in names))
+    for name, ok in o["checks"].items():
+        print(f"  [{'x' if ok else ' '}] {name}")
+    print("claim holds" if o["holds"] else "claim does NOT hold")
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    from .train.claims import au_iat_claim, fair_mmd_claim, semi_dtm_claim
+
+    if args.method == "au_iat":
+        folds = [int(x) for x in args.folds.split(",")] if args.folds else (0,)
+        result = au_iat_claim(args.out, reuse=not args.retrain, progress=not args.json, folds=folds)
+        _print(result, args.json, _print_au_claim)
+        return 0 if result["holds"] else 1
     if args.method == "semi_dtm":
         seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else (0, 1, 2)
         result = semi_dtm_claim(args.out, reuse=not args.retrain, progress=not args.json, seeds=seeds)
@@ -729,10 +762,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("claim", help="check a method's claim on SynthFACS (trains the shipped configs if needed)")
-    p.add_argument("method", choices=["fair_mmd", "semi_dtm"], help="which claim")
+    p.add_argument("method", choices=["fair_mmd", "semi_dtm", "au_iat"], help="which claim")
     p.add_argument("--out", default="runs", help="folder for the two runs (default: runs; finished runs are reused)")
     p.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
     p.add_argument("--seeds", help="semi_dtm: comma-separated seeds (default 0,1,2)")
+    p.add_argument("--folds", help="au_iat: comma-separated subject-independent test folds (default 0)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_claim)
 

@@ -61,6 +61,15 @@ class MiniXception(nn.Module):
     def get_classifier(self) -> nn.Module:
         return self.head
 
+    def layer_id(self, name: str) -> int:
+        """Depth of a parameter for layer-wise learning-rate decay, as for a ViT: 0 = stem, i + 1 = block i,
+        depth + 1 = the head."""
+        if name.startswith("stem."):
+            return 0
+        if name.startswith("blocks."):
+            return int(name.split(".")[1]) + 1
+        return len(self.blocks) + 1
+
     def reset_classifier(self, num_classes: int) -> None:
         self.head = nn.Conv2d(self.num_features, num_classes, 3, padding=1, bias=True)
 

@@ -160,6 +160,10 @@ class AUModule(L.LightningModule):
         # for a CNN's unbounded pooled feature the reversed gradient would otherwise just inflate the feature
         self.id_head = nn.Sequential(nn.LayerNorm(self.model.num_features, elementwise_affine=False),
                                      nn.Linear(self.model.num_features, self.num_subjects))
+        if self.cfg.au.id_loss == "bce" and self.num_subjects > 1:
+            # start the one-hot BCE head at the subject prior (1/N per output): at bias 0 every output says 0.5, and
+            # a short run spends its steps walking the biases down while the reversed gradient just inflates logits
+            nn.init.constant_(self.id_head[1].bias, -math.log(self.num_subjects - 1))
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
@@ -245,11 +249,23 @@ class AUModule(L.LightningModule):
         return np.concatenate([self.embed(self.normalise(images[i:i + 256]))[0].float().numpy()
                                for i in range(0, len(images), 256)])
 
+    def _identity_probe(self, table: _AURows, seed: int, folds: int = 3) -> dict[str, Any]:
+        """Out-of-fold accuracy of a linear probe naming the subject, over the subjects with at least ``folds``
+        faces (a dataset of one face per person has no identity to probe: accuracy None and the reason)."""
+        from ..fairness.probe import probe_accuracy
+
+        subjects = table.subjects.numpy()
+        ids, counts = np.unique(subjects, return_counts=True)
+        keep = np.isin(subjects, ids[counts >= folds])
+        if len(ids[counts >= folds]) < 2:
+            return {"accuracy": None, "chance": None, "n": int(keep.sum()),
+                    "reason": f"fewer than 2 subjects have {folds} or more faces"}
+        return probe_accuracy(self.features(table.images[torch.as_tensor(np.flatnonzero(keep))]), subjects[keep],
+                              folds=folds, seed=seed)
+
     def finish(self, folder: Path, trainer: L.Trainer, dm: AUDataModule) -> dict:
         """Best weights -> model.safetensors; per-AU F1 on the test subjects at 0.5 and at the threshold chosen on
         the validation subjects; identity probes on the test subjects' and on the training subjects' features."""
-        from ..fairness.probe import probe_accuracy
-
         restore_best(trainer, self)
         self.cpu()
         c = self.cfg.model
@@ -271,10 +287,10 @@ class AUModule(L.LightningModule):
                   for j, lab in enumerate(dm.labels)}
         test, train = dm.tables["test"], dm.tables["train"]
         seed = self.cfg.trainer.seed
-        probe = probe_accuracy(self.features(test.images), test.subjects.numpy(), folds=3, seed=seed)
+        probe = self._identity_probe(test, seed)
         # the paper's probe (METHODS 2.3): frames of the subjects the adversary was trained on, held-out frames
         # scored; the test-subject probe above asks the harder question of whether identity is gone for new people
-        probe_train = probe_accuracy(self.features(train.images), train.subjects.numpy(), folds=3, seed=seed)
+        probe_train = self._identity_probe(train, seed)
         evaluation = {"recipe": "au_iat", "run": folder.name, "split": "test", "fold": self.cfg.au.fold,
                       "lambda_id": self.cfg.au.lambda_id, "threshold": t, "per_au": per_au,
                       "mean_f1_at_0.5": round(float(np.mean([v["f1_at_0.5"] for v in per_au.values()])), 4),

@@ -43,6 +43,39 @@ def test_the_identity_head_pushes_the_backbone_away_from_identity(id_loss):
     assert torch.allclose(g_rev, -2.0 * g)
 
 
+def test_an_untrained_bce_identity_head_predicts_the_subject_prior():
+    """One-hot BCE over N subjects starts at p = 1/N per output (not 0.5): its loss is then the prior's own BCE,
+    -(1/N) [log(1/N) + (N-1) log(1 - 1/N)], the level a head that knows nothing should sit at."""
+    n = 36
+    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
+                            "au": {"lambda_id": 1.0}})
+    module = AUModule(cfg.to_dict(), ["AU1"], num_subjects=n)
+    with torch.no_grad():
+        module.id_head[1].weight.zero_()  # isolate the bias: what the head says before it has seen a feature
+    with torch.no_grad():
+        _, loss = module.identity_loss(torch.randn(64, module.model.num_features), torch.arange(64) % n, 1.0)
+    prior = -(np.log(1 / n) + (n - 1) * np.log(1 - 1 / n)) / n
+    assert float(loss) == pytest.approx(prior, rel=1e-4)
+    assert float(loss) < 0.2 < np.log(2)  # far below the 0.69 of a zero bias
+
+
+def test_layer_wise_learning_rate_decay_reaches_cnn_backbones():
+    """METHODS 2.2's decay (0.65 per level; heads at the full rate) applies to mini-Xception too: stem, blocks,
+    head. The identity head sits at optim.lr x au.id_lr_scale."""
+    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
+                            "optim": {"lr": 1e-3}, "au": {"lambda_id": 1.0, "id_lr_scale": 10.0}})
+    module = AUModule(cfg.to_dict(), ["AU1", "AU2"], num_subjects=5)
+    module.trainer = type("T", (), {"estimated_stepping_batches": 10})()
+    opt = module.configure_optimizers()["optimizer"]
+    lr_of = {id(p): g["max_lr"] for g in opt.param_groups for p in g["params"]}
+    assert lr_of[id(module.model.stem[0][0].weight)] == pytest.approx(1e-3 * 0.65 ** 5)
+    assert lr_of[id(next(module.model.blocks[0].parameters()))] == pytest.approx(1e-3 * 0.65 ** 4)
+    assert lr_of[id(next(module.model.blocks[3].parameters()))] == pytest.approx(1e-3 * 0.65)
+    assert lr_of[id(module.model.head.weight)] == pytest.approx(1e-3)
+    assert lr_of[id(module.id_head[1].weight)] == pytest.approx(1e-2)
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(list(module.parameters()))
+
+
 @pytest.fixture(scope="module")
 def au_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("au")
@@ -103,3 +136,16 @@ def test_identity_probe_command_on_a_run(au_run):
     out = json.loads(proc.stdout)
     assert out["faces"] == out["n_rows"] == 240 and out["subjects"] == 12
     assert 0 < out["chance"] < 0.2 and 0 <= out["accuracy"] <= 1
+
+
+def test_a_dataset_of_one_face_per_person_gets_no_identity_probe_instead_of_a_crash():
+    """The probe needs 3 faces of a person; without them the run still finishes, and says why there is no probe."""
+    from fer_core.train.au_iat import _AURows
+
+    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}}})
+    module = AUModule(cfg.to_dict(), ["AU1"], num_subjects=8)
+    images = torch.randint(0, 255, (8, 3, 32, 32), dtype=torch.uint8)
+    single = module._identity_probe(_AURows(images, torch.zeros(8, 1), torch.arange(8)), seed=0)
+    assert single["accuracy"] is None and "3 or more faces" in single["reason"]
+    six = module._identity_probe(_AURows(images, torch.zeros(8, 1), torch.tensor([0, 0, 0, 1, 1, 1, 2, 3])), seed=0)
+    assert six["n"] == 6 and six["accuracy"] is not None  # persons 2 and 3 (one face each) are left out
