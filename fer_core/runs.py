@@ -308,10 +308,11 @@ def slim_for_sharing(folder: str | Path) -> None:
         shutil.rmtree(run.folder / name, ignore_errors=True)
     for name in ("hparams.yaml", LOG_FILE):
         (run.folder / name).unlink(missing_ok=True)
-    preds = run.predictions()
-    if (preds["rel_path"] != "").all():
-        preds["path"] = preds["rel_path"]
-        preds.to_csv(run.folder / "test_predictions.csv", index=False)
+    if (run.folder / "test_predictions.csv").is_file():  # an au_iat run has none: its figures are in evaluation.json
+        preds = run.predictions()
+        if (preds["rel_path"] != "").all():
+            preds["path"] = preds["rel_path"]
+            preds.to_csv(run.folder / "test_predictions.csv", index=False)
     write_status(run.folder, pid=None)
 
 

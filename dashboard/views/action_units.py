@@ -73,5 +73,14 @@ for f in runs:
                  "probe chance": probe.get("chance"), "test fold": ev.get("fold")})
 st.markdown("**With and without Identity Adversarial Training**: a linear probe guesses the person from the "
             "model's features, on held-out images of the people the model trained on (the paper's probe) and on the "
-            "test people; IAT should push it towards chance.")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            "test people; IAT should push it towards chance while AU F1 holds or rises.")
+table = pd.DataFrame(sorted(rows, key=lambda r: (r["test fold"] or 0, r["IAT lambda"] or 0)))  # baseline first
+measures = {"mean AU F1 (0.5)": "#2c7fb8", "identity probe (training people)": "#d95f0e",
+            "identity probe (test people)": "#fdae6b"}
+fig = go.Figure([go.Bar(name=m, x=table["run"], y=table[m], marker_color=c,
+                        text=[f"{v:.2f}" if pd.notna(v) else "" for v in table[m]], textposition="outside")
+                 for m, c in measures.items()])
+fig.update_layout(barmode="group", height=320, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(range=[0, 1.08]),
+                  legend=dict(orientation="h", y=-0.2))
+st.plotly_chart(fig, width="stretch", key="au_runs_chart")
+st.dataframe(table, hide_index=True, width="stretch")
