@@ -5,6 +5,7 @@ from torch import nn
 
 from ..models.card import ModelCard
 from ..models.preprocess import input_bounds
+from ..models.vit import VisionTransformer
 from ._base import Explainer, resolve_targets
 from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
 from .canonize import canonical_copy
@@ -12,6 +13,7 @@ from .faithfulness import (PerturbationCurves, abpc, aopc, randomisation_check, 
                            relevance_mass_accuracy, relevance_rank_accuracy)
 from .lrp import LRPExplainer, zennit_lrp
 from .regions import FILLS, fill_region, occlude_regions, region_share
+from .transformer_lrp import TransformerLRPExplainer
 from .visualize import class_grid, colorize, overlay, to_heatmap
 
 METHODS: dict[str, str] = {
@@ -28,6 +30,11 @@ MSG_METHOD = "unknown explanation method {name!r}; choose from {known}"
 
 def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explainer:
     """Build the explainer for ``method`` (a key of :data:`METHODS`) on a private copy of ``model``."""
+    if isinstance(model, VisionTransformer) and method.startswith("lrp"):
+        if method != "lrp":
+            raise ValueError(f"{method} has no rules for transformers; use 'lrp' (conservative propagation, "
+                             "CP-LRP) for a ViT")
+        return TransformerLRPExplainer(model)
     if method == "lrp":
         return LRPExplainer(model, "epsilon_plus_flat")
     if method == "lrp_alpha2_beta1":
@@ -47,7 +54,7 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
 
 __all__ = [
     "Explainer", "FILLS", "GradCamExplainer", "IntegratedGradientsExplainer", "LRPExplainer", "METHODS",
-    "OcclusionExplainer", "SaliencyExplainer", "canonical_copy", "class_grid", "colorize", "create_explainer",
+    "OcclusionExplainer", "SaliencyExplainer", "TransformerLRPExplainer", "canonical_copy", "class_grid", "colorize", "create_explainer",
     "fill_region", "occlude_regions", "overlay", "region_share", "resolve_targets", "to_heatmap", "zennit_lrp",
     "PerturbationCurves", "abpc", "aopc", "randomisation_check", "region_perturbation", "relevance_mass_accuracy",
     "relevance_rank_accuracy",

@@ -88,3 +88,31 @@ class Explainer:
         targets = torch.arange(k).repeat(n)
         return self.attribute(rows, targets, batch_size=batch_size * k,
                               show_progress=show_progress).view(n, k, *images.shape[1:])
+
+
+class MultiTargetExplainer(Explainer):
+    """An explainer that computes several targets of a face in one pass: ``relevance(images, (N, K) targets)`` ->
+    (N, K, C, H, W). The all-classes view then needs no repeated rows."""
+
+    def relevance(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def faces_per_pass(self, batch_size: int, num_targets: int) -> int:
+        """Faces per ``relevance`` call in :meth:`attribute_all` (each brings all its targets)."""
+        return batch_size
+
+    def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.relevance(images, targets[:, None])[:, 0]
+
+    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False
+                      ) -> torch.Tensor:
+        images = check_images(images)
+        k = self.num_classes(images)
+        step = max(1, self.faces_per_pass(batch_size, k))
+        out = torch.empty(len(images), k, *images.shape[1:], dtype=images.dtype)
+        targets = torch.arange(k).expand(len(images), k)
+        with self._lock:
+            for start in range(0, len(images), step):
+                sl = slice(start, start + step)
+                out[sl] = self.relevance(images[sl], targets[sl])
+        return out

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ..models.layers import ResidualSum
-from ._base import Explainer, check_images
+from ._base import MultiTargetExplainer
 from .canonize import canonical_copy
 from .lrp_engine import COMPOSITES, CompositeSpec, lrp_all_targets
 
@@ -46,7 +46,7 @@ def zennit_lrp(model: nn.Sequential, images: torch.Tensor, targets: torch.Tensor
     return rel.view(n, k, *images.shape[1:])
 
 
-class LRPExplainer(Explainer):
+class LRPExplainer(MultiTargetExplainer):
     """LRP with a zennit composite's rules; every class of a face comes from one batched pass.
 
     Parameters
@@ -77,17 +77,3 @@ class LRPExplainer(Explainer):
             return zennit_lrp(self.model, images, targets, self.spec.name, self.keep_bias, self.low, self.high)
         return lrp_all_targets(self.model, images, targets, self.spec, self.keep_bias, self.low, self.high)[1]
 
-    def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.relevance(images, targets[:, None])[:, 0]
-
-    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False
-                      ) -> torch.Tensor:
-        images = check_images(images)
-        k = self.num_classes(images)
-        out = torch.empty(len(images), k, *images.shape[1:], dtype=images.dtype)
-        targets = torch.arange(k).expand(len(images), k)
-        with self._lock:
-            for start in range(0, len(images), batch_size):
-                sl = slice(start, start + batch_size)
-                out[sl] = self.relevance(images[sl], targets[sl])
-        return out
