@@ -184,7 +184,7 @@ def test_review_page_records_accept_relabel_and_undo(review_env):
 
 @pytest.fixture()
 def au_env(monkeypatch, tmp_path):
-    """A tiny finished au_iat run as the only run the dashboard sees."""
+    """A tiny finished au_iat run (lambda 1) beside the two embedded SynthFACS AU runs."""
     import streamlit as st
 
     from fer_core.train import config_from_dict, train
@@ -213,8 +213,10 @@ def test_action_units_page_shows_per_au_heatmaps_and_the_run_tables(au_env):
     au_maps = [c for c in captions if c.startswith("AU")]
     assert len(au_maps) == 6 and any(" in mouth" in c or " in brows" in c for c in au_maps)
     tables = app.dataframe
-    assert len(tables) == 2 and len(tables[0].value) == 8  # DISFA-8 per-AU F1, then the IAT comparison
-    assert list(tables[1].value["run"]) == ["au_tiny"]
+    assert len(tables) == 2 and len(tables[0].value) == 8  # the newest run's DISFA-8 per-AU F1, then the comparison
+    # every AU run, the baseline (lambda 0) first and the strongest IAT last, as in the chart above the table
+    assert list(tables[1].value["run"]) == ["synthfacs_au_lambda0", "au_tiny", "synthfacs_au_iat"]
+    assert list(tables[1].value["IAT lambda"]) == [0.0, 1.0, 2.0]
 
 
 @pytest.mark.slow
