@@ -54,8 +54,9 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
 
 __all__ = [
     "Explainer", "FILLS", "GradCamExplainer", "IntegratedGradientsExplainer", "LRPExplainer", "METHODS",
-    "OcclusionExplainer", "SaliencyExplainer", "TransformerLRPExplainer", "canonical_copy", "class_grid", "colorize", "create_explainer",
-    "fill_region", "occlude_regions", "overlay", "region_share", "resolve_targets", "to_heatmap", "zennit_lrp",
+    "OcclusionExplainer", "SaliencyExplainer", "TransformerLRPExplainer", "canonical_copy", "class_grid", "colorize",
+    "create_explainer", "fill_region", "occlude_regions", "overlay", "region_share", "resolve_targets", "to_heatmap",
+    "zennit_lrp",
     "PerturbationCurves", "abpc", "aopc", "randomisation_check", "region_perturbation", "relevance_mass_accuracy",
     "relevance_rank_accuracy",
 ]
