@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -43,3 +44,16 @@ def page_header(title: str, caption: str, key: str):
     with left:
         inputs = image_inputs(key)
     return inputs, right
+
+
+def recipe_run_picker(recipe: str, label: str, key: str, missing: str, where) -> tuple[str, list[str]]:
+    """(the folder chosen in a select box in ``where``, every finished ``recipe`` run, newest first); without any
+    such run, ``missing`` (how to train one) is shown and the page stops."""
+    runs = res.recipe_runs(recipe)
+    if not runs:
+        st.info(missing)
+        st.stop()
+    names = {Path(f).name: f for f in runs}
+    with where:
+        chosen = st.selectbox(label, list(names), key=key)
+    return names[chosen], runs

@@ -10,21 +10,18 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard.components.errors import user_errors
-from dashboard.components.inputs import page_header
+from dashboard.components.inputs import page_header, recipe_run_picker
 from fer_core.au_analysis import outlined_overlay
 
-runs = res.recipe_runs("au_iat")
 inputs, right = page_header("Action units", "Per-AU probabilities and one LRP heatmap per AU; the green outline is "
                             "the face region that AU moves. Red: evidence for the AU, blue: against.", "au")
-if not runs:
-    st.info("No action-unit model yet. Train one with `fer-core train au_iat --config "
-            "assets/configs/synthfacs_au_iat.yaml` (add `--set au.lambda_id=0` for a run without IAT to compare).")
-    st.stop()
-names = {Path(f).name: f for f in runs}
+folder, runs = recipe_run_picker(
+    "au_iat", "AU model (run)", "_w_au_run", "No action-unit model yet. Train one with `fer-core train au_iat "
+    "--config assets/configs/synthfacs_au_iat.yaml` (add `--set au.lambda_id=0` for a run without IAT to compare).",
+    right)
+chosen = Path(folder).name
 with right:
-    chosen = st.selectbox("AU model (run)", list(names), key="_w_au_run")
     show = st.slider("Heatmaps for the top AUs", 2, 12, 6, key="_w_au_top")
-folder = names[chosen]
 evaluation = res.run_evaluation(folder, Path(folder, "evaluation.json").stat().st_mtime)
 threshold = evaluation.get("threshold", 0.5)
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard.components.errors import user_errors
-from dashboard.components.inputs import page_header
+from dashboard.components.inputs import page_header, recipe_run_picker
 from fer_core.emonet import VALENCES, group_of
 from fer_core.explain import overlay
 from fer_core.taxonomy import EMONET40_GROUPS, EMONET40_TO_BASIC8
@@ -20,21 +20,17 @@ GROUP_COLOURS = dict(zip(EMONET40_GROUPS, ("#e67e22", "#f1c40f", "#c0392b", "#8e
                                            "#d35400")))
 VALENCE_COLOURS = {"positive": "#27ae60", "neutral": "#95a5a6", "negative": "#c0392b"}
 
-runs = res.recipe_runs("emonet40")
 inputs, right = page_header("EmoNet-40", "How strongly a face shows each of the 40 EmoNet-Face emotion categories "
                             "(0 = absent ... 7 = very strong), grouped by family, and where the model sees the "
                             "strongest ones (red: evidence for, blue: against).", "emonet")
-if not runs:
-    st.info("No EmoNet-40 model yet. Train one with `fer-core train emonet40 --config "
-            "assets/configs/synthfacs_emonet40.yaml`, or on EmoNet-Face ratings imported with "
-            "`fer-core data import emonet-face ROOT --out manifest.csv`.")
-    st.stop()
-names = {Path(f).name: f for f in runs}
+folder, _ = recipe_run_picker(
+    "emonet40", "EmoNet-40 model (run)", "_w_emo_run", "No EmoNet-40 model yet. Train one with `fer-core train "
+    "emonet40 --config assets/configs/synthfacs_emonet40.yaml`, or on EmoNet-Face ratings imported with "
+    "`fer-core data import emonet-face ROOT --out manifest.csv`.", right)
+chosen = Path(folder).name
 with right:
-    chosen = st.selectbox("EmoNet-40 model (run)", list(names), key="_w_emo_run")
     top = st.slider("Heatmaps for the strongest categories", 1, 6, 3, key="_w_emo_top")
     view = st.radio("Chart", ["Bars by family", "Radar by family"], horizontal=True, key="_w_emo_view")
-folder = names[chosen]
 
 
 def family_bars(intensities: dict[str, float], key: str) -> None:
