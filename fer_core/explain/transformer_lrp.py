@@ -61,23 +61,29 @@ class _IdentityRuleGELU(nn.Module):
         return x * (y / safe).detach()
 
 
-def conservative_copy(model: VisionTransformer) -> VisionTransformer:
-    """A copy of ``model`` whose forward gives the same outputs and whose gradient x input is CP-LRP relevance."""
+def _make_conservative(module: nn.Module) -> None:
+    """Swap, in place, attention, LayerNorm and GELU for their CP-LRP forms (same outputs, same parameters)."""
+    for name, child in module.named_children():
+        if isinstance(child, Attention):
+            setattr(module, name, _ConstantAttention(child))
+        elif isinstance(child, nn.LayerNorm):
+            setattr(module, name, _ConstantNormLayerNorm(child))
+        elif isinstance(child, nn.GELU):
+            setattr(module, name, _IdentityRuleGELU())
+        else:
+            _make_conservative(child)
+
+
+def _check_vit(model: nn.Module) -> None:
     if not isinstance(model, VisionTransformer):
         raise TypeError(f"conservative propagation is for the registry's VisionTransformer, got {type(model).__name__}")
-    out = copy.deepcopy(model).eval()
 
-    def swap(parent: nn.Module) -> None:
-        for name, child in parent.named_children():
-            if isinstance(child, Attention):
-                setattr(parent, name, _ConstantAttention(child))
-            elif isinstance(child, nn.LayerNorm):
-                setattr(parent, name, _ConstantNormLayerNorm(child))
-            elif isinstance(child, nn.GELU):
-                setattr(parent, name, _IdentityRuleGELU())
-            else:
-                swap(child)
-    swap(out)
+
+def conservative_copy(model: VisionTransformer) -> VisionTransformer:
+    """A copy of ``model`` whose forward gives the same outputs and whose gradient x input is CP-LRP relevance."""
+    _check_vit(model)
+    out = copy.deepcopy(model).eval()
+    _make_conservative(out)
     return out
 
 
@@ -89,10 +95,9 @@ class TransformerLRPExplainer(MultiTargetExplainer):
     name = "lrp:cp"
 
     def __init__(self, model: nn.Module) -> None:
-        super().__init__(model)
-        self.model = conservative_copy(self.model)
-        for p in self.model.parameters():
-            p.requires_grad_(False)
+        _check_vit(model)
+        super().__init__(model)  # a private eval-mode copy, parameters frozen
+        _make_conservative(self.model)
 
     def relevance(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """(N, K, C, H, W) relevance for an (N, K) target matrix."""
