@@ -3,6 +3,7 @@ explainers own a private model copy and a lock); results are cached per image ha
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -15,6 +16,7 @@ from fer_core.analysis import FaceResult, explain_crops, explain_faces, face_fai
 from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
+from dashboard._lru import ByteBoundedLRU
 from fer_core.runs import NON_CLASSIFIER_RECIPES, list_runs, open_run, register_run_models, run_model_name
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
@@ -102,9 +104,13 @@ def explainer(model_name: str, method: str) -> Explainer:
     return create_explainer(method, loaded.model, loaded.card)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+#: decoded photos shared by all sessions, bounded by bytes (FER_DASHBOARD_IMAGE_CACHE_MB, default 384 MB)
+DECODED = ByteBoundedLRU(int(float(os.environ.get("FER_DASHBOARD_IMAGE_CACHE_MB", "384")) * 2**20))
+
+
 def decode(image_sha: str, data: bytes) -> np.ndarray:
-    return load_image(data)
+    """The RGB pixels of an upload (read-only, shared); raises ImageLoadError for anything we cannot decode."""
+    return DECODED.get_or_compute(image_sha, lambda: load_image(data))
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding faces…")

@@ -10,8 +10,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run d
 
 from dashboard import _resources as res  # noqa: E402
 from dashboard import _state as keys  # noqa: E402
+from dashboard.components.errors import page_boundary  # noqa: E402
 
-st.set_page_config(page_title="FER explainability", page_icon=":material/face:", layout="wide")
+ICON = Path(__file__).with_name("icon.png")  # served by this app: a ":material/...:" page icon is fetched from a CDN
+st.set_page_config(page_title="FER explainability", page_icon=str(ICON), layout="wide")
 keys.init_state()
 pages_dir = Path(__file__).parent / "views"  # not "pages/": Streamlit would also serve that folder as v1 pages on direct URLs
 navigation = st.navigation({
@@ -30,4 +32,5 @@ navigation = st.navigation({
 with st.sidebar:
     keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)
     st.caption("Photos you upload stay in this app's memory and are never written to disk.")
-navigation.run()
+with page_boundary(getattr(navigation, "title", "page")):
+    navigation.run()

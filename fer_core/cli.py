@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -17,9 +18,23 @@ def _add_model(p: argparse.ArgumentParser) -> None:
                    help=f"registered model name or a .safetensors checkpoint (default: {DEFAULT_MODEL})")
 
 
+def json_safe(obj):
+    """``obj`` with every NaN or infinite float replaced by None: JSON has no NaN, and a reader's parser would
+    either fail or take a NaN for a number."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:  # numpy scalars
+        return json_safe(obj.item())
+    return obj
+
+
 def _print(obj: dict, as_json: bool, human) -> None:
     if as_json:
-        print(json.dumps(obj, indent=2))
+        print(json.dumps(json_safe(obj), indent=2, allow_nan=False, default=str))
     else:
         human(obj)
 
@@ -422,79 +437,92 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if status.get("status") == "finished" else 1
 
 
-def _print_semi_claim(o: dict) -> None:
+_CLAIM_ROWS = {
+    "fair_mmd": [("accuracy", "accuracy"), ("worst-group accuracy", "worst_group_accuracy"),
+                 ("accuracy gap", "accuracy_gap"), ("mean MMD^2 between groups", "mean_mmd2"),
+                 ("probe accuracy", "probe_accuracy")],
+    "semi_dtm": [("test macro-F1", "macro_f1"), ("test accuracy", "accuracy")],
+    "au_iat": [("mean AU F1 at 0.5, unseen people", "mean_f1"), ("mean AU F1, threshold from val people",
+                                                                  "mean_f1_tuned"),
+               ("identity probe, training people", "probe_train_subjects"),
+               ("identity probe, unseen people", "probe_test_subjects")],
+}
+_CLAIM_TITLES = {
+    "fair_mmd": "fair_mmd vs supervised on the biased SynthFACS split (balanced test set), groups = {attribute}",
+    "semi_dtm": "semi_dtm with {labeled_fraction:.0%} of the SynthFACS training labels",
+    "au_iat": "au_iat on SynthFACS people with AU habits: IAT (lambda {lambda_id:g}) vs lambda 0; replicate s = test "
+              "fold s, seed s",
+}
+
+
+def _print_claim_extras(o: dict) -> None:
     seeds = o["seeds"]
-    print(f"semi_dtm with {o['labeled_fraction']:.0%} of the SynthFACS training labels: test macro-F1 per seed "
-          f"and mean")
-    print(f"  {'':16s}" + "".join(f"{'seed ' + str(s):>9s}" for s in seeds) + f"{'mean':>9s}")
-    for variant, f in o["figures"].items():
-        print(f"  {variant:16s}" + "".join(f"{f['runs'][s]['macro_f1']:9.4f}" for s in seeds) +
-              f"{f['macro_f1']:9.4f}")
-    print("  DTM pseudo-labels in the last epoch, per seed: share of the pool taken, precision")
-    for s in seeds:
-        pl = o["figures"]["dtm"]["runs"][s]["pseudo_labels"]
-        if pl:
-            print(f"    seed {s}: {pl['taken_share']:.0%} taken, precision {pl['precision']}; per class: " +
-                  ", ".join(f"{lab} {c['precision'] if c['precision'] is not None else '-'} "
-                            f"(t={c['threshold']}, n={int(c['taken'] or 0)})" for lab, c in pl["per_class"].items()))
-    for name, ok in o["checks"].items():
-        print(f"  [{'x' if ok else ' '}] {name}")
-    print("claim holds" if o["holds"] else "claim does NOT hold")
+    if o["claim"] == "semi_dtm":
+        print("  DTM pseudo-labels in the last epoch, per seed: share of the pool taken, precision")
+        for s in seeds:
+            pl = o["figures"]["dtm"][s]["pseudo_labels"]
+            if pl:
+                print(f"    seed {s}: {pl['taken_share']:.0%} taken, precision {pl['precision']}; per class: " +
+                      ", ".join(f"{lab} {c['precision'] if c['precision'] is not None else '-'} "
+                                f"(t={c['threshold']}, n={int(c['taken'] or 0)})"
+                                for lab, c in pl["per_class"].items()))
+    elif o["claim"] == "au_iat":
+        from .data.synthfacs import HABIT_AUS
+
+        first = o["means"][next(iter(o["means"]))]
+        print(f"  (probe chance: {first['probe_train_chance']:.4f} training people, {first['probe_test_chance']:.4f} "
+              f"unseen people)")
+        print("  mean F1 per AU over the replicates (* = an AU people carry as a habit):")
+        for au in o["per_au"][next(iter(o["per_au"]))]:
+            mark = "*" if int(au.removeprefix("AU")) in HABIT_AUS else " "
+            print(f"    {au + mark:8s}" + "".join(f"{v}: {o['per_au'][v][au]:.4f}  " for v in o["per_au"]))
+    elif o["claim"] == "fair_mmd":
+        print(f"  (probe chance {o['means']['supervised']['probe_chance']:.4f})")
 
 
-def _print_au_claim(o: dict) -> None:
-    from .data.synthfacs import HABIT_AUS
-
-    names = list(o["figures"])
-    print(f"au_iat on SynthFACS people with AU habits, Identity Adversarial Training (lambda {o['lambda_id']:g}) vs "
-          f"lambda 0; mean of test fold(s) {', '.join(map(str, o['folds']))}")
-    print(f"  {'':44s}" + "".join(f"{n:>16s}" for n in names))
-    rows = [("mean AU F1 at 0.5, unseen people", "mean_f1"), ("mean AU F1, threshold from val people", "mean_f1_tuned"),
-            ("identity probe, training people", "probe_train_subjects"),
-            ("identity probe, unseen people", "probe_test_subjects")]
-    for label, key in rows:
-        print(f"  {label:44s}" + "".join(f"{o['figures'][n][key]:16.4f}" for n in names))
-    first = o["figures"][names[0]]
-    print(f"  (probe chance: {first['probe_train_chance']:.4f} training people, {first['probe_test_chance']:.4f} "
-          f"unseen people)")
-    print("  F1 per AU (* = an AU people carry as a habit):")
-    for au in first["per_au"]:
-        mark = "*" if int(au.removeprefix("AU")) in HABIT_AUS else " "
-        print(f"    {au + mark:42s}" + "".join(f"{o['figures'][n]['per_au'][au]:16.4f}" for n in names))
-    for name, ok in o["checks"].items():
-        print(f"  [{'x' if ok else ' '}] {name}")
-    print("claim holds" if o["holds"] else "claim does NOT hold")
+def _print_claim(o: dict) -> None:
+    """Per-seed figures of every variant, their means, then each check with its interval and the verdict."""
+    seeds = o["seeds"]
+    print(_CLAIM_TITLES[o["claim"]].format(**o))
+    print(f"  {'':40s}{'':18s}" + "".join(f"{'seed ' + str(s):>9s}" for s in seeds) + f"{'mean':>9s}")
+    for label, key in _CLAIM_ROWS[o["claim"]]:
+        for variant, runs in o["figures"].items():
+            print(f"  {label:40s}{variant:18s}" + "".join(f"{runs[s][key]:9.4f}" for s in seeds) +
+                  f"{o['means'][variant][key]:9.4f}")
+    _print_claim_extras(o)
+    for line in o["summary"]:
+        print(f"  {line}")
+    n = len(seeds)
+    if o["holds"]:
+        print(f"claim holds on the mean of {n} seed(s)" + ("" if o["holds_on_every_seed"] else
+                                                             "; not on every seed (see above)"))
+    else:
+        print(f"claim does NOT hold on the mean of {n} seed(s)")
 
 
 def cmd_claim(args: argparse.Namespace) -> int:
-    from .train.claims import au_iat_claim, fair_mmd_claim, semi_dtm_claim
+    from .train import claims
 
-    if args.method == "au_iat":
-        folds = [int(x) for x in args.folds.split(",")] if args.folds else (0,)
-        result = au_iat_claim(args.out, reuse=not args.retrain, progress=not args.json, folds=folds)
-        _print(result, args.json, _print_au_claim)
-        return 0 if result["holds"] else 1
-    if args.method == "semi_dtm":
-        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else (0, 1, 2)
-        result = semi_dtm_claim(args.out, reuse=not args.retrain, progress=not args.json, seeds=seeds)
-        _print(result, args.json, _print_semi_claim)
-        return 0 if result["holds"] else 1
-    result = fair_mmd_claim(args.out, reuse=not args.retrain, progress=not args.json)
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(claims.DEFAULT_SEEDS)
+    run = {"fair_mmd": claims.fair_mmd_claim, "semi_dtm": claims.semi_dtm_claim, "au_iat": claims.au_iat_claim}
+    total = len(seeds) * {"fair_mmd": 2, "semi_dtm": 3, "au_iat": 2}[args.method]
+    done: list = []
 
-    def human(o: dict) -> None:
-        b, f = o["figures"]["supervised"], o["figures"]["fair_mmd"]
-        print(f"fair_mmd vs supervised on the biased SynthFACS split, groups = {o['attribute']} (balanced test set)")
-        rows = [("accuracy", "accuracy"), ("worst-group accuracy", "worst_group_accuracy"),
-                ("accuracy gap", "accuracy_gap"), ("mean MMD^2 between groups", "mean_mmd2"),
-                ("probe accuracy", "probe_accuracy")]
-        print(f"  {'':28s} {'supervised':>11s} {'fair_mmd':>11s}")
-        for label, key in rows:
-            print(f"  {label:28s} {b[key]:11.4f} {f[key]:11.4f}")
-        print(f"  {'probe chance':28s} {b['probe_chance']:11.4f}")
-        for name, ok in o["checks"].items():
-            print(f"  [{'x' if ok else ' '}] {name}")
-        print("claim holds" if o["holds"] else "claim does NOT hold")
-    _print(result, args.json, human)
+    def on_done(key) -> None:
+        done.append(key)
+        if not args.json:
+            print(f"[{len(done)}/{total}] finished {key[0]}, seed {key[1]}", file=sys.stderr, flush=True)
+    result = run[args.method](args.out, reuse=not args.retrain, seeds=seeds, workers=args.workers, on_done=on_done,
+                              overrides=list(args.set or []))
+    if args.record:
+        path = claims.record_claim(result)
+        if not args.json:
+            print(f"recorded the figures in {path}", file=sys.stderr)
+    if args.ship:
+        for folder in claims.ship_runs(result):
+            if not args.json:
+                print(f"shipped {folder}", file=sys.stderr)
+    _print(result, args.json, _print_claim)
     return 0 if result["holds"] else 1
 
 
@@ -761,12 +789,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(fn=cmd_train)
 
-    p = sub.add_parser("claim", help="check a method's claim on SynthFACS (trains the shipped configs if needed)")
+    p = sub.add_parser("claim", help="check a method's claim on SynthFACS over seeds (trains the shipped configs)",
+                       description="Trains each variant of the claim once per seed, every run in a fresh process "
+                                   "with pinned numerics (one thread, kernels capped at AVX2: the same figures on "
+                                   "any x86-64 machine), and decides the claim on the mean over the seeds, with a "
+                                   "95 %% t interval and the seeds it holds on. Exit status 1 if it does not hold.")
     p.add_argument("method", choices=["fair_mmd", "semi_dtm", "au_iat"], help="which claim")
-    p.add_argument("--out", default="runs", help="folder for the two runs (default: runs; finished runs are reused)")
+    p.add_argument("--out", default="runs", help="folder for the runs (default: runs; finished runs are reused)")
     p.add_argument("--retrain", action="store_true", help="train again even if the runs exist")
-    p.add_argument("--seeds", help="semi_dtm: comma-separated seeds (default 0,1,2)")
-    p.add_argument("--folds", help="au_iat: comma-separated subject-independent test folds (default 0)")
+    p.add_argument("--seeds", help="comma-separated seeds (default 0,1,2; for au_iat seed s also tests on fold s)")
+    p.add_argument("--workers", type=int, help="runs trained at the same time (default: one per core, at most 3)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key in every run of the claim, e.g. optim.epochs=8 (an experiment, "
+                        "not the shipped claim: do not --record it)")
+    p.add_argument("--record", action="store_true",
+                   help="write the result to assets/claims/METHOD.json, the figures the tests compare with")
+    p.add_argument("--ship", action="store_true",
+                   help="copy the seed-0 runs into assets/runs (slimmed), as the dashboard's embedded demo runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_claim)
 
@@ -830,11 +869,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except (FerCoreError, ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError) as exc:
+        print(f"error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, the traceback only on request
+        logging.getLogger("fer_core.cli").debug("unexpected error", exc_info=True)
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (run with --verbose for the details)",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 600 else text[:600] + " ..."
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from .models import LoadedModel, load_checkpoint
 
 __all__ = ["RunInfo", "RunNotFoundError", "list_runs", "open_run", "write_status", "read_status", "is_run_dir",
            "default_runs_dir", "EMBEDDED_RUNS_DIR", "register_run_models", "run_model_name", "misclassified",
-           "launch_run", "resume_run", "stop_run", "log_tail", "SHIPPED_CONFIGS_DIR", "slim_for_sharing"]
+           "launch_run", "resume_run", "stop_run", "log_tail", "SHIPPED_CONFIGS_DIR", "slim_for_sharing",
+           "ACTIVE_STATES", "process_gone", "process_identity"]
 
 EMBEDDED_RUNS_DIR = Path(__file__).resolve().parents[1] / "assets" / "runs"
 STATUS_FILE = "run.json"
@@ -73,12 +74,53 @@ def read_status(folder: str | Path) -> dict:
         raise RunNotFoundError(f"{path} is corrupt: {exc}") from exc
 
 
+ACTIVE_STATES = ("starting", "preparing", "running")
+STOPPED_GONE = "stopped (process gone)"
+
+
 def _pid_alive(pid: Any) -> bool:
     try:
         os.kill(int(pid), 0)
-    except (OSError, ValueError, TypeError):
+    except PermissionError:
+        return True  # it exists, under another user
+    except (OSError, ValueError, TypeError, OverflowError):
         return False
     return True
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), to tell it from a later process that
+    reused its number; None where /proc is not there."""
+    try:
+        stat = Path(f"/proc/{int(pid)}/stat").read_text(encoding="ascii", errors="replace")
+    except (OSError, ValueError):
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def process_identity(pid: int | None = None) -> dict[str, Any]:
+    """What a run records about the process that trains it: pid, host and the pid's start time."""
+    import socket
+
+    pid = os.getpid() if pid is None else int(pid)
+    return {"pid": pid, "host": socket.gethostname(), "pid_start": _process_start(pid)}
+
+
+def process_gone(status: dict) -> bool:
+    """True when the process that owns an active run is known to be gone: its pid is dead on this host, or now
+    belongs to a process that started later. A run of another host (a shared folder) is never judged."""
+    import socket
+
+    pid = status.get("pid")
+    if not pid:
+        return False
+    if status.get("host") and status["host"] != socket.gethostname():
+        return False
+    if not _pid_alive(pid):
+        return True
+    recorded, now = status.get("pid_start"), _process_start(int(pid))
+    return bool(recorded and now and str(recorded) != now)
 
 
 @dataclass
@@ -93,9 +135,12 @@ class RunInfo:
 
     @property
     def status(self) -> dict:
+        """run.json, with ``status_text`` to show. An active run whose process died without saying so (SIGKILL, a
+        crash, a reboot) reads as stopped, "stopped (process gone)", and resumes from its last checkpoint."""
         s = read_status(self.folder)
-        if s.get("status") == "running" and s.get("pid") and not _pid_alive(s["pid"]):
-            s["status"] = "stopped"  # the process died without saying so (killed); resumable from last.ckpt
+        if s.get("status") in ACTIVE_STATES and process_gone(s):
+            s["status"], s["status_text"] = "stopped", STOPPED_GONE
+        s.setdefault("status_text", s.get("status", "unknown"))
         return s
 
     @property
@@ -258,26 +303,28 @@ def launch_run(recipe: str, config: str | Path | None = None, overrides: Sequenc
     for item in overrides:
         cmd += ["--set", item]
     write_status(folder, recipe=recipe, name=name, status="starting", started=time.time())
-    _spawn(cmd, folder)
+    write_status(folder, **process_identity(_spawn(cmd, folder)))
     return folder
 
 
 def resume_run(folder: str | Path) -> Path:
     """Continue a stopped run in a background process, from its last checkpoint."""
     run = open_run(folder)
-    if run.status.get("status") in ("running", "starting", "preparing", "finished"):
+    if run.status.get("status") in (*ACTIVE_STATES, "finished"):
         raise FerCoreError(f"run {run.name} is {run.status.get('status')}; only a stopped or failed run resumes")
     write_status(run.folder, status="starting")
-    _spawn([sys.executable, "-m", "fer_core.cli", "train", "--quiet", "--resume", str(run.folder)], run.folder)
+    pid = _spawn([sys.executable, "-m", "fer_core.cli", "train", "--quiet", "--resume", str(run.folder)], run.folder)
+    write_status(run.folder, **process_identity(pid))
     return run.folder
 
 
-def _spawn(cmd: list[str], folder: Path) -> None:
+def _spawn(cmd: list[str], folder: Path) -> int:
+    """Start ``cmd`` in its own session, logging to the run folder; returns its pid."""
     root = Path(__file__).resolve().parents[1]
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     with (folder / LOG_FILE).open("a", encoding="utf-8") as log:
-        subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                         start_new_session=True)
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True).pid
 
 
 def stop_run(folder: str | Path) -> bool:
@@ -285,7 +332,7 @@ def stop_run(folder: str | Path) -> bool:
     it can be resumed). Returns False if it was not running."""
     status = open_run(folder).status
     pid = status.get("pid")
-    if status.get("status") not in ("running", "preparing", "starting") or not pid or not _pid_alive(pid):
+    if status.get("status") not in ACTIVE_STATES or not pid or not _pid_alive(pid):
         return False
     os.kill(int(pid), signal.SIGTERM)
     return True
@@ -313,7 +360,7 @@ def slim_for_sharing(folder: str | Path) -> None:
         if (preds["rel_path"] != "").all():
             preds["path"] = preds["rel_path"]
             preds.to_csv(run.folder / "test_predictions.csv", index=False)
-    write_status(run.folder, pid=None)
+    write_status(run.folder, pid=None, host=None, pid_start=None)
 
 
 def list_runs(*roots: str | Path) -> list[RunInfo]:

@@ -14,8 +14,10 @@ from fer_core.explain import overlay
 
 
 def photo_with_boxes(image: np.ndarray, boxes: Sequence[Sequence[float]], max_side: int = 720) -> np.ndarray:
-    scale = min(1.0, max_side / max(image.shape[:2]))
-    out = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image.copy()
+    h, w = image.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # a 65,500 x 24 photo must not shrink to 0 px
+    out = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1 else image.copy()
     thick = max(2, round(max(out.shape[:2]) / 300))
     for i, (x, y, w, h) in enumerate(boxes):
         p1, p2 = (round(x * scale), round(y * scale)), (round((x + w) * scale), round((y + h) * scale))

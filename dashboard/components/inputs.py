@@ -12,12 +12,20 @@ from .. import _state as keys
 
 @dataclass
 class ImageInput:
+    """One chosen image: its name, bytes and position in the list (the same photo may be uploaded twice)."""
+
     name: str
     data: bytes
+    index: int = 0
 
     @property
     def sha(self) -> str:
         return res.sha(self.data)
+
+    @property
+    def key(self) -> str:
+        """A widget-key stem unique on the page, also when two uploads hold the same bytes."""
+        return f"{self.index}_{self.sha}"
 
 
 def image_inputs(key: str) -> list[ImageInput]:
@@ -26,7 +34,7 @@ def image_inputs(key: str) -> list[ImageInput]:
     if source == "Upload photos":
         files = st.file_uploader("Face photos (JPEG, PNG, WebP, TIFF, GIF, BMP). They stay in memory.",
                                  accept_multiple_files=True, key=f"{key}_upload")
-        return [ImageInput(f.name, f.getvalue()) for f in files or []]
+        return [ImageInput(f.name, f.getvalue(), i) for i, f in enumerate(files or [])]
     samples = res.sample_files()
     names = list(samples)
     current = st.session_state.get(keys.SAMPLE)

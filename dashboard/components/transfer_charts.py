@@ -9,6 +9,7 @@ from fer_core.explain import overlay
 from fer_core.studies.transfer_comparison import TransferComparison
 
 from .study_charts import PALETTE
+from .text import html_text
 
 LETTERS = "ABCDEFGH"
 
@@ -19,7 +20,7 @@ def model_metrics(cmp: TransferComparison, test_sets: dict[str, dict]) -> None:
         with col:
             acc, f1 = cmp.accuracy(name), cmp.macro_f1(name)
             color = PALETTE[i % len(PALETTE)]
-            st.markdown(f"<span style='color:{color};font-size:1.4em'>■</span> **{LETTERS[i]}: {name}**",
+            st.markdown(f"<span style='color:{color};font-size:1.4em'>■</span> **{LETTERS[i]}: {html_text(name)}**",
                         unsafe_allow_html=True)
             if acc is not None:
                 st.metric(f"accuracy on these {len(cmp.faces)} faces", f"{acc:.1%}",

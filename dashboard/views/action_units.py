@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import _resources as res
 from dashboard.components.errors import user_errors
 from dashboard.components.inputs import page_header, recipe_run_picker
+from dashboard.components.text import md
 from fer_core.au_analysis import outlined_overlay
 
 inputs, right = page_header("Action units", "Per-AU probabilities and one LRP heatmap per AU; the green outline is "
@@ -28,7 +29,7 @@ threshold = evaluation.get("threshold", 0.5)
 for item in inputs:
     with user_errors(item.name):
         results = res.explain_aus(item.sha, item.data, folder)
-        st.subheader(item.name)
+        st.subheader(md(item.name))
         for i, r in enumerate(results):
             order = sorted(range(len(r.labels)), key=lambda k: -r.probs[k])
             active = [r.labels[k] for k in order if r.probs[k] >= threshold]
@@ -44,7 +45,7 @@ for item in inputs:
                 fig.add_vline(x=threshold, line_dash="dot")
                 fig.update_layout(height=40 + 22 * len(r.labels), margin=dict(l=0, r=0, t=10, b=0),
                                   xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"))
-                st.plotly_chart(fig, width="stretch", key=f"au_p_{item.sha}_{i}")
+                st.plotly_chart(fig, width="stretch", key=f"au_p_{item.key}_{i}")
             with grid:
                 cols = st.columns(3)
                 for j, k in enumerate(order[:show]):
@@ -56,7 +57,7 @@ for item in inputs:
 if not inputs:
     st.info("Pick a bundled sample or upload a photo to see its action units.")
 
-st.subheader(f"Run {chosen}: AU detection on unseen people")
+st.subheader(f"Run {md(chosen)}: AU detection on unseen people")
 per_au = pd.DataFrame([{"AU": k, "F1 at 0.5": v["f1_at_0.5"], f"F1 at {threshold:.2f}": v["f1_tuned"],
                         "share active (test)": v["base_rate"]} for k, v in evaluation.get("per_au", {}).items()])
 st.dataframe(per_au, hide_index=True, width="stretch")

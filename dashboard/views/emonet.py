@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import _resources as res
 from dashboard.components.errors import user_errors
 from dashboard.components.inputs import page_header, recipe_run_picker
+from dashboard.components.text import md
 from fer_core.emonet import VALENCES, group_of
 from fer_core.explain import overlay
 from fer_core.taxonomy import EMONET40_GROUPS, EMONET40_TO_BASIC8
@@ -59,7 +60,7 @@ def family_radar(intensities: dict[str, float], key: str) -> None:
 for item in inputs:
     with user_errors(item.name):
         results = res.explain_emonet(item.sha, item.data, folder, top)
-        st.subheader(item.name)
+        st.subheader(md(item.name))
         for i, r in enumerate(results):
             data = r.to_json()
             strongest = ", ".join(f"**{c}** {data['intensities'][c]:.1f}" for c in r.top)
@@ -74,7 +75,7 @@ for item in inputs:
                                        marker_color=[VALENCE_COLOURS[v] for v in VALENCES],
                                        text=[f"{valence[v]:.1f}" for v in VALENCES], textposition="auto"))
                 fig.update_layout(height=200, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(range=[0, 7]))
-                st.plotly_chart(fig, width="stretch", key=f"emo_v_{item.sha}_{i}")
+                st.plotly_chart(fig, width="stretch", key=f"emo_v_{item.key}_{i}")
                 basic = pd.Series(data["basic8"]).sort_values(ascending=False)
                 st.caption("Basic-8 view: " + ", ".join(f"{k} {v:.1f}" for k, v in basic.head(3).items()))
             with middle:
@@ -96,7 +97,7 @@ if not inputs:
     st.info("Pick a bundled sample or upload a photo to read its 40 categories.")
 
 evaluation = res.run_evaluation(folder, Path(folder, "evaluation.json").stat().st_mtime)
-st.subheader(f"Run {chosen} on its test faces")
+st.subheader(f"Run {md(chosen)} on its test faces")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Intensity error where present", f"{evaluation.get('intensity_mae_present', float('nan')):.2f} levels",
           help="mean |model - mean expert rating| on the 0-7 scale over the categories the experts rated above 0 "

@@ -9,6 +9,7 @@ from dashboard.components.errors import user_errors
 from dashboard.components.figures import heatmap_grid, photo_with_boxes, probability_chart
 from dashboard.components.inputs import page_header
 from dashboard.components.study_charts import perturbation_curves
+from dashboard.components.text import md
 from fer_core.explain import METHODS
 
 
@@ -16,7 +17,7 @@ from fer_core.explain import METHODS
 def faithfulness_panel(faith: dict, key: str) -> None:
     """How far to trust the predicted class's heatmap: its perturbation curves and mass in eyes and mouth."""
     aopc = faith["aopc"]
-    st.markdown(f"**How far to trust the *{faith['label']}* heatmap.** Replacing the face patch by patch, most "
+    st.markdown(f"**How far to trust the *{md(faith['label'])}* heatmap.** Replacing the face patch by patch, most "
                 f"relevant first, should make the probability fall faster than in a random order.")
     a, b = st.columns([3, 2])
     with a:
@@ -39,24 +40,24 @@ with right:
 for item in inputs:
     with user_errors(item.name):
         results = res.explain(item.sha, item.data, st.session_state[keys.MODEL], method)
-        st.subheader(item.name)
+        st.subheader(md(item.name))
         photo_slot = st.empty()  # filled last: Streamlit streams elements, so the heatmaps reach the screen first
         for i, r in enumerate(results):
             note = " · used as an aligned crop (no detection needed)" if r.face.used_as_crop else ""
-            st.markdown(f"#### Face {i + 1}: **{r.pred}** ({r.probs.max():.0%}){note}")
+            st.markdown(f"#### Face {i + 1}: **{md(r.pred)}** ({r.probs.max():.0%}){note}")
             c1, c2 = st.columns([1, 2])
             with c2:
                 heatmap_grid(r, shared)
             with c1:
                 st.image(r.face.crop, caption="aligned input", width=160)
-                probability_chart(r.labels, r.probs, key=f"p_{item.sha}_{i}")
+                probability_chart(r.labels, r.probs, key=f"p_{item.key}_{i}")
                 share = r.region_share()
-                st.caption(f"Where the evidence for **{r.pred}** lies (share of positive relevance)")
+                st.caption(f"Where the evidence for **{md(r.pred)}** lies (share of positive relevance)")
                 st.dataframe({"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
                              hide_index=True, width="stretch")
             with c2:
                 faithfulness_panel(res.faithfulness(item.sha, item.data, st.session_state[keys.MODEL], method, i),
-                                   key=f"f_{item.sha}_{i}_{method}")
+                                   key=f"f_{item.key}_{i}_{method}")
         image = res.decode(item.sha, item.data)
         photo_slot.image(photo_with_boxes(image, [r.face.box for r in results]), output_format="JPEG",
                          caption=f"{len(results)} face(s) found", width=min(720, image.shape[1]))

@@ -12,6 +12,7 @@ from dashboard.components.errors import user_errors
 from dashboard.components.study_charts import region_share_bars
 from dashboard.components.fairness_charts import (accuracy_floor, comparison_table, group_accuracy_bars, mmd_ceiling,
                                                   mmd_matrix, tpr_heatmap)
+from dashboard.components.text import md
 from fer_core.explain import overlay
 from fer_core.runs import misclassified, open_run
 
@@ -49,7 +50,7 @@ with right:
     attribute = keys.persistent(st.selectbox, "Sensitive attribute", attributes, keys.FAIR_ATTRIBUTE)
 
 reps = [reports[n]["attributes"][attribute] for n in chosen]
-st.subheader(f"Summary by {attribute}")
+st.subheader(f"Summary by {md(attribute)}")
 comparison_table(chosen, reps)
 
 clicked = None
@@ -57,7 +58,7 @@ floor, zmax = accuracy_floor(reps), mmd_ceiling(reps)  # shared scales: runs com
 for col, name, rep in zip(st.columns(len(chosen)), chosen, reps):
     with col:
         recipe = reports[name].get("recipe", "")
-        st.markdown(f"### {name}" + (f" · `{recipe}`" if recipe else ""))
+        st.markdown(f"### {md(name)}" + (f" · `{recipe.replace('`', '')}`" if recipe else ""))  # code: no markup
         m1, m2, m3 = st.columns(3)
         m1.metric("accuracy", f"{rep['overall']['accuracy']:.1%}")
         m2.metric("worst group", f"{rep['worst_group_accuracy']:.1%}")
@@ -75,10 +76,11 @@ for col, name, rep in zip(st.columns(len(chosen)), chosen, reps):
         mmd_matrix(rep, key=f"mmd_{name}_{attribute}", zmax=zmax)
         probe = rep.get("probe") or {}
         if probe.get("accuracy") is not None:
-            st.markdown(f"A linear probe guesses **{attribute}** from the embeddings with **{probe['accuracy']:.1%}** "
+            st.markdown(f"A linear probe guesses **{md(attribute)}** from the embeddings with "
+                        f"**{probe['accuracy']:.1%}** "
                         f"accuracy (chance {probe['chance']:.1%}).")
 
-st.subheader(f"Where the model looks, by {attribute}")
+st.subheader(f"Where the model looks, by {md(attribute)}")
 st.caption("Share of the LRP heatmap of the predicted class inside each face region, per group (400 test faces, "
            "95% bootstrap intervals). The test compares groups within each predicted class, so a group that is just "
            "predicted 'happy' more often does not count as looking elsewhere.")
@@ -95,7 +97,7 @@ for col, name in zip(st.columns(len(chosen)), chosen):
             differ = [r for r, p in zip(rel["regions"], test["region_p_values"]) if p < 0.05]
             verdict = (f"groups differ (p = {test['p_value']:.3f}), most in: {', '.join(differ)}"
                        if test["p_value"] < 0.05 else f"no evidence that groups differ (p = {test['p_value']:.3f})")
-            st.markdown(f"**{name}**: {verdict}")
+            st.markdown(f"**{md(name)}**: {md(verdict)}")
 
 st.subheader("Mistakes of one group")
 groups = list(reps[0]["by_group"])
@@ -107,7 +109,8 @@ if st.session_state.get(keys.FAIR_GROUP) not in groups:
 group = keys.persistent(st.selectbox, "Group", groups, keys.FAIR_GROUP)
 for col, name in zip(st.columns(len(chosen)), chosen):
     with col, user_errors(name):
-        st.markdown(f"**{name}**: {attribute} = {group}, most confident mistakes, LRP heatmap of the predicted class")
+        st.markdown(f"**{md(name)}**: {md(attribute)} = {md(group)}, most confident mistakes, LRP heatmap of the "
+                    "predicted class")
         wrong = misclassified(open_run(names[name]), attribute, group, limit=6)
         if wrong.empty:
             st.success("No mistakes in this group.")

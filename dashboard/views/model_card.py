@@ -5,10 +5,11 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard import _state as keys
+from dashboard.components.text import md
 
 loaded = res.load_model(st.session_state[keys.MODEL])
 card = loaded.card
-st.title(f"Model card: {loaded.name}")
+st.title(f"Model card: {md(loaded.name)}")
 mean, std = (", ".join(f"{v:g}" for v in vals) for vals in (card.mean, card.std))
 st.markdown(f"""
 | field | value |
@@ -16,12 +17,12 @@ st.markdown(f"""
 | architecture | `{card.arch}` |
 | input | {card.input_size[1]} x {card.input_size[0]} px, {"grey" if card.in_chans == 1 else "RGB"} |
 | normalisation | (pixel / 255 - {mean}) / {std} per channel |
-| labels (output order) | {", ".join(card.label_names)} |
+| labels (output order) | {md(", ".join(card.label_names))} |
 | alignment template | `{card.template}` |
-| training data | {card.training_data} |
-| origin | {card.origin} |
-| licence | {card.licence} |
+| training data | {md(card.training_data)} |
+| origin | {md(card.origin)} |
+| licence | {md(card.licence)} |
 """)
 if card.notes:
-    st.info(card.notes)
+    st.info(md(card.notes))
 st.caption(f"{sum(p.numel() for p in loaded.model.parameters()):,} parameters")

@@ -8,6 +8,7 @@ from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import occlusion_chart
 from dashboard.components.inputs import page_header
+from dashboard.components.text import md
 from fer_core.explain import FILLS, fill_region
 from fer_core.taxonomy import FACE_REGIONS
 
@@ -26,16 +27,16 @@ for item in inputs:
         model_name = st.session_state[keys.MODEL]
         faces_json = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)
         faces = res.faces(item.sha, item.data, model_name)
-        st.subheader(item.name)
+        st.subheader(md(item.name))
         for i, (face, result) in enumerate(zip(faces, faces_json)):
             pred = max(result["base"], key=result["base"].get)
-            st.markdown(f"#### Face {i + 1}: **{pred}** {result['base'][pred]:.0%} intact")
+            st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result['base'][pred]:.0%} intact")
             cols = st.columns(len(regions) + 1)
             cols[0].image(face.crop, caption="intact", width="stretch")
             for col, region in zip(cols[1:], regions):
                 p = result["occluded"][region][pred]
                 col.image(fill_region(face.crop, face.regions[region], fill), width="stretch",
                           caption=f"no {region}: {pred} {p:.0%} ({p - result['base'][pred]:+.0%})")
-            occlusion_chart(result, key=f"occ_{item.sha}_{i}")
+            occlusion_chart(result, key=f"occ_{item.key}_{i}")
 if not inputs:
     st.info("Pick a bundled sample or upload a photo to start.")

@@ -9,6 +9,7 @@ from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.study_charts import drop_heatmap, grouped_bars
+from dashboard.components.text import md
 from fer_core.explain import FILLS
 from fer_core.runs import open_run
 from fer_core.taxonomy import FACE_REGIONS
@@ -27,7 +28,7 @@ with c1:
     if source == "a manifest file…":
         path = st.text_input("Manifest path (.csv / .parquet)", key="_w_study_manifest")
         target, model_name, columns = path, st.session_state[keys.MODEL], []
-        st.caption(f"Model: **{model_name}** (sidebar); faces are detected and aligned.")
+        st.caption(f"Model: **{md(model_name)}** (sidebar); faces are detected and aligned.")
     else:
         folder = runs[source.removeprefix("run: ").removesuffix(" (test set)")]
         target, model_name = folder, ""
@@ -55,7 +56,7 @@ with user_errors("occlusion study"):
                                                                            text=f"Hiding regions… face {done} of {total}"))
     bar.empty()
     skipped = len(study["no_face"]) + len(study["unreadable"])
-    st.markdown(f"**{study['model']}** · {study['n_faces']} faces" + (f" ({skipped} rows without a usable face)"
+    st.markdown(f"**{md(study['model'])}** · {study['n_faces']} faces" + (f" ({skipped} rows without a usable face)"
                                                                      if skipped else ""))
     for tab, fill in zip(st.tabs([f"fill: {f}" for f in study["fills"]]), study["fills"]):
         with tab:
@@ -70,7 +71,7 @@ with user_errors("occlusion study"):
                                    key=f"_w_study_class_{fill}")
                 rows = [r | {"series": cls} for r in study["by_class"] if r["fill"] == fill and r["label"] == cls]
                 rows += [r | {"series": "all classes"} for r in study["overall"] if r["fill"] == fill]
-                st.markdown(f"**{cls}** vs all classes, with 95% intervals")
+                st.markdown(f"**{md(cls)}** vs all classes, with 95% intervals")
                 grouped_bars(rows, "region", "series", "drop", key=f"cls_{fill}", y_title="drop (points)",
                              order=study["regions"])
                 acc = {r["region"]: r for r in study["overall"] if r["fill"] == fill}
@@ -78,7 +79,7 @@ with user_errors("occlusion study"):
                 st.caption(f"Accuracy intact {first['correct_before']:.1%}; hidden: " +
                            ", ".join(f"{g} {r['correct_after']:.1%}" for g, r in acc.items()))
             for attr, recs in study["by_group"].items():
-                st.markdown(f"**By {attr}**: drop of the true class's probability, all classes")
+                st.markdown(f"**By {md(attr)}**: drop of the true class's probability, all classes")
                 grouped_bars([r for r in recs if r["fill"] == fill], "region", attr, "drop",
                              key=f"grp_{fill}_{attr}", y_title="drop (points)", order=study["regions"])
     st.download_button("Download the study (JSON)", json.dumps(study, indent=2), file_name="occlusion_study.json",

@@ -10,6 +10,7 @@ import streamlit.components.v1 as components
 from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
+from dashboard.components.text import md
 from fer_core.report import build_report, find_pdf_renderer, html_to_pdf, render_html
 from fer_core.runs import open_run
 
@@ -36,7 +37,7 @@ with left:
         chosen = st.multiselect("Samples", list(samples), default=list(samples)[:1], key="report_samples")
         items = [(name, samples[name].read_bytes()) for name in chosen]
 with right:
-    st.markdown(f"Model: **{model_name}** (sidebar) · heatmaps: **{st.session_state[keys.METHOD]}**")
+    st.markdown(f"Model: **{md(model_name)}** (sidebar) · heatmaps: **{st.session_state[keys.METHOD]}**")
     options = [NO_RUN, *runs]
     run_name = st.selectbox("Training run (fairness on its test set)", options, key="report_run",
                             index=options.index(own_run) if own_run else 0)
@@ -68,7 +69,7 @@ if not built:
 st.success(f"Report ready: {built['faces']} face{'s' if built['faces'] != 1 else ''}, "
            f"{len(built['html']) / 2**20:.1f} MB, self-contained ({built['what']}).")
 for s in built["skipped"]:
-    st.caption(f"Not used: **{s.name}**: {s.reason}")
+    st.caption(f"Not used: **{md(s.name)}**: {md(s.reason)}")
 c1, c2 = st.columns(2)
 c1.download_button("Download HTML", built["html"], file_name=f"{built['stem']}.html", mime="text/html",
                    on_click="ignore", type="primary", key="report_download_html")

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import _resources as res
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import probability_chart
+from dashboard.components.text import md
 from fer_core.explain import overlay
 from fer_core.store import Store
 
@@ -69,7 +70,7 @@ with user_errors("review"):
         with info_col:
             verdict = "above" if item.above_threshold else "below"
             thr = f"{item.threshold:.2f}" if item.threshold is not None else "n/a"
-            st.markdown(f"### Proposed: **{item.label}** ({item.confidence:.0%})")
+            st.markdown(f"### Proposed: **{md(item.label)}** ({item.confidence:.0%})")
             st.markdown(f"Class threshold **{thr}**: the proposal is **{verdict}** it.")
             if item.probs:
                 top3 = sorted(item.probs.items(), key=lambda kv: -kv[1])[:3]
@@ -101,4 +102,5 @@ with st.expander("Annotators and agreement", expanded=False):
     else:
         st.caption("Agreement appears once two annotators have reviewed the same faces (create the batch with "
                    "`--reviews-per-item 2`).")
-    st.caption(f"Export the reviewed labels: `fer-core review export {batch} --out reviewed.csv`")
+    st.caption("Export the reviewed labels:")
+    st.code(f"fer-core review export {batch} --out reviewed.csv", language="bash")

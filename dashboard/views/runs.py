@@ -12,6 +12,7 @@ import yaml
 from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
+from dashboard.components.text import md
 from fer_core.runs import (RECIPE_NAMES, SHIPPED_CONFIGS_DIR, default_runs_dir, launch_run, log_tail, open_run,
                            resume_run, stop_run)
 
@@ -25,7 +26,7 @@ def _row(folder: str) -> dict:
     run = open_run(folder)
     s = run.status
     test = s.get("test") or {}
-    return {"run": run.name, "recipe": s.get("recipe"), "status": s.get("status"),
+    return {"run": run.name, "recipe": s.get("recipe"), "status": s.get("status_text"),
             "epoch": f"{min(s.get('epoch', 0) + 1, s.get('epochs') or 0)}/{s.get('epochs', '?')}" if s.get("epochs")
             else "", "test accuracy": test.get("accuracy"), "test macro-F1": test.get("macro_f1"),
             "other test figures": ", ".join(f"{k.replace('_', ' ')} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
@@ -52,7 +53,7 @@ with st.expander("Start a training run", expanded=False, icon=":material/play_ar
                 st.session_state[keys.RUN] = str(folder)
                 st.session_state["run_pick"] = Path(folder).name  # follow the new run
                 res.run_folders.clear()
-                st.success(f"Started {Path(folder).name}; it trains in the background.")
+                st.success(f"Started {md(Path(folder).name)}; it trains in the background.")
 
 folders = res.run_folders()
 if not folders:
@@ -95,7 +96,7 @@ def live_status() -> None:
         else:
             note = {"stopped": " · Resume continues from the end of the last finished epoch.",
                     "failed": f" · {s.get('error', '')}"}.get(state, "")
-            st.markdown(f"Status: **{state}**{note}")
+            st.markdown(f"Status: **{md(s.get('status_text', state))}**{md(note)}")
     with cols[1]:
         if state in ACTIVE and st.button("Stop", icon=":material/stop:", key="stop"):
             stop_run(folder)

@@ -10,6 +10,7 @@ from dashboard import _resources as res
 from dashboard.components.errors import user_errors
 from dashboard.components.study_charts import grouped_bars
 from dashboard.components.transfer_charts import face_row, model_metrics
+from dashboard.components.text import md
 from fer_core.explain import METHODS
 from fer_core.studies.transfer_comparison import TARGET_RULES
 
@@ -66,7 +67,7 @@ with user_errors("transfer comparison"):
         diffs = cmp.differences(n_boot=500, num_permutations=2000)
         st.markdown("**Where they differ** (paired sign-flip test per region, Holm-adjusted)")
         for sentence in cmp.verdicts(differences=diffs):
-            st.markdown(f"- {sentence}")
+            st.markdown(f"- {md(sentence)}")
     st.subheader("The same faces, side by side")
     c1, c2 = st.columns([3, 1])
     order = c1.radio("Order", ["where the two maps differ most", "sample order"], horizontal=True, key="_w_tr_order",
@@ -74,7 +75,7 @@ with user_errors("transfer comparison"):
     rows = [int(r) for r in (cmp.most_different_first() if order.startswith("where") else range(len(cmp.faces)))]
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = c2.number_input(f"Page (of {pages})", 1, pages, 1, key=f"_w_tr_page_{pages}") if pages > 1 else 1
-    st.caption(f"Face · A ({a}) · B ({b}) · share of each map's positive relevance per region. Red raises the "
+    st.caption(f"Face · A ({md(a)}) · B ({md(b)}) · share of each map's positive relevance per region. Red raises the "
                "explained class, blue lowers it; each map has its own colour scale (where, not how much).")
     for i in rows[(page - 1) * PER_PAGE:page * PER_PAGE]:
         face_row(cmp, i, key=f"tr_face_{i}")

@@ -30,6 +30,9 @@ MSG_MIXED_TAXONOMIES = ("manifest mixes label sets {names}; write one manifest p
                         "(or map the labels to one set first)")
 MSG_LABEL_SET_CONFLICT = "manifest rows use label set {found!r} but label set {wanted!r} was requested"
 MSG_UNKNOWN_LABEL_SET = "unknown label set {name!r}; known: {known}"
+MSG_BAD_SPLITS = ("manifest column 'split' has value(s) {values}; every row needs one of train, val, test (or leave "
+                  "the whole column empty to split by subject automatically)")
+SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 def read_manifest(path: str | Path) -> pd.DataFrame:
@@ -70,11 +73,26 @@ def _resolve_label_set(df: pd.DataFrame, label_set: str | None) -> str | None:
     return name
 
 
+def _check_splits(df: pd.DataFrame) -> None:
+    """A split column is either all empty (split automatically) or train/val/test on every row: a typo such as
+    "banana" or "Train" must not silently drop rows or re-split the data."""
+    if "split" not in df.columns:
+        return
+    values = df["split"].fillna("").astype(str).str.strip()
+    if (values == "").all():
+        return
+    bad = values[~values.isin(SPLITS)].value_counts()
+    if len(bad):
+        listed = ", ".join(f"{v!r} ({n} row{'s' if n != 1 else ''})" for v, n in bad.head(MAX_LISTED).items())
+        raise DatasetError(MSG_BAD_SPLITS.format(values=listed))
+
+
 def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_set: str | None = None
                       ) -> pd.DataFrame:
     """Check a manifest; return it unchanged or raise :class:`DatasetError`.
 
-    Checks, in order: required columns (``path``, ``label``); at least one row; one label set only (the
+    Checks, in order: required columns (``path``, ``label``); at least one row; a ``split`` column, if present,
+    holds train/val/test on every row or is empty throughout; one label set only (the
     ``label_set`` column, if present, must hold a single value that agrees with the ``label_set`` argument);
     every label in that label set (skipped when neither names one); every ``path`` (and ``mask_path`` when
     present and non-empty) exists under ``root`` (skipped when ``root`` is None). Relative paths are relative to
@@ -85,6 +103,7 @@ def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_se
         raise DatasetError(MSG_MISSING_COLUMNS.format(missing=", ".join(missing), required=", ".join(REQUIRED_COLUMNS)))
     if len(df) == 0:
         raise DatasetError(MSG_EMPTY)
+    _check_splits(df)
     name = _resolve_label_set(df, label_set)
     if name is not None:
         known = _label_set(name)

@@ -11,6 +11,7 @@ from .align import LANDMARK_NAMES
 
 DETECT_MAX_SIDE = 800  # photos are downscaled to this for detection; boxes are mapped back
 MIN_CONFIDENCE = 0.90
+MIN_DETECT_SIDE = 12  # MTCNN's P-Net window: a scaled image with a shorter side cannot hold a face
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,10 @@ class FaceDetector:
     def _detect_at(self, image: np.ndarray, max_side: int, divisor: int) -> list[DetectedFace]:
         h, w = image.shape[:2]
         scale = min(1.0, max_side / max(h, w))
-        small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
-            if scale < 1 else image
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        if min(size) < MIN_DETECT_SIDE:  # a very wide or tall image: at this scale no face fits its short side
+            return []
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1 else image
         # Faces under 1/divisor of the short side are skipped: it shortens the MTCNN pyramid (speed).
         min_face = int(max(20, min(small.shape[:2]) / divisor))
         with self._lock:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
+
+MIN_INPUT_SIDE, MAX_INPUT_SIDE = 1, 4096
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,26 @@ class ModelCard:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        size = self.input_size
+        if (not isinstance(size, (tuple, list)) or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+                or not all(MIN_INPUT_SIDE <= v <= MAX_INPUT_SIDE for v in size)):
+            raise ValueError(f"input_size must be (height, width) in pixels, each {MIN_INPUT_SIDE}-{MAX_INPUT_SIDE}, "
+                             f"got {size!r}")
         if self.in_chans not in (1, 3):
             raise ValueError(f"in_chans must be 1 or 3, got {self.in_chans}")
         if len(self.mean) != self.in_chans or len(self.std) != self.in_chans:
             raise ValueError(f"mean/std need {self.in_chans} values, got {self.mean} / {self.std}")
+        values = (*self.mean, *self.std)
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise ValueError(f"mean/std must be finite numbers, got {self.mean} / {self.std}")
         if any(s <= 0 for s in self.std):
             raise ValueError(f"std must be positive, got {self.std}")
         if len(self.label_names) < 2:
             raise ValueError("a classifier card needs at least two label names")
+        if not all(isinstance(n, str) and n.strip() for n in self.label_names) or \
+                len(set(self.label_names)) != len(self.label_names):
+            raise ValueError(f"label_names must be distinct non-empty strings, got {list(self.label_names)}")
 
     @property
     def num_classes(self) -> int:
@@ -51,8 +66,16 @@ class ModelCard:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelCard":
+        """The card in a checkpoint's metadata; ValueError (naming the field) for anything missing or malformed."""
         raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError(f"a model card is a JSON object, got {type(raw).__name__}")
+        required = [f for f in ("arch", "input_size", "in_chans", "mean", "std", "label_names") if f not in raw]
+        if required:
+            raise ValueError(f"the model card lacks {', '.join(required)}")
         for key in ("input_size", "mean", "std", "label_names"):
+            if not isinstance(raw[key], (list, tuple)):
+                raise ValueError(f"{key} must be a list, got {raw[key]!r}")
             raw[key] = tuple(raw[key])
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known

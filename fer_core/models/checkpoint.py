@@ -9,7 +9,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UnknownModelError
 from ._registry import create_model, pretrained_path
 from .card import ModelCard
 
@@ -51,7 +51,7 @@ def read_card(path: str | Path) -> ModelCard:
         raise CheckpointError(f"{path} has no fer_core model card; was it written by fer_core.save_checkpoint?")
     try:
         return ModelCard.from_json(meta[CARD_KEY])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         raise CheckpointError(f"{path}: the model card is invalid: {exc}") from exc
 
 
@@ -66,16 +66,47 @@ def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path} is corrupt: {exc}") from exc
     arch_kwargs = card.extra.get("arch_kwargs", {}) if isinstance(card.extra, dict) else {}
-    try:
-        model = create_model(card.arch, num_classes=card.num_classes, in_chans=card.in_chans, **arch_kwargs)
-    except TypeError as exc:
-        raise CheckpointError(f"{path}: the card's architecture arguments {arch_kwargs} do not fit {card.arch!r}: "
-                              f"{exc}") from exc
+    if not isinstance(arch_kwargs, dict):
+        raise CheckpointError(f"{path}: the card's arch_kwargs must be a mapping, got {arch_kwargs!r}")
+    bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    if bad:
+        listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise CheckpointError(f"{path}: the weights contain NaN or infinite values ({listed}); the file is broken "
+                              "(a diverged training run?)")
+    _check_shapes(path, card, arch_kwargs, state)  # before allocating: a card may name a huge architecture
+    model = _build(path, card, arch_kwargs)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(f"{path} does not fit architecture {card.arch!r}: {exc}".splitlines()[0]) from exc
     return LoadedModel(name=name or path.stem, model=model.eval(), card=card)
+
+
+def _build(path: Path, card: ModelCard, arch_kwargs: dict) -> nn.Module:
+    try:
+        return create_model(card.arch, num_classes=card.num_classes, in_chans=card.in_chans, **arch_kwargs)
+    except UnknownModelError:
+        raise
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # e.g. negative widths: torch refuses
+        raise CheckpointError(f"{path}: the card's architecture arguments {arch_kwargs} do not fit {card.arch!r}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+
+
+def _check_shapes(path: Path, card: ModelCard, arch_kwargs: dict, state: dict[str, torch.Tensor]) -> None:
+    """The card's architecture, built on the meta device (no memory), must have exactly the file's tensors."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in _build(path, card, arch_kwargs).state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if tuple(state[k].shape) != expected[k])
+    if missing or unexpected or wrong:
+        parts = [f"{len(missing)} tensor(s) missing (e.g. {missing[0]})" if missing else "",
+                 f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else "",
+                 f"{len(wrong)} of another shape (e.g. {wrong[0]}: file {tuple(state[wrong[0]].shape)}, "
+                 f"card {expected[wrong[0]]})" if wrong else ""]
+        raise CheckpointError(f"{path} does not fit the architecture its card names ({card.arch!r}, "
+                              f"{card.num_classes} outputs, {card.in_chans} input channel(s)): "
+                              + "; ".join(p for p in parts if p))
 
 
 def load_model(name_or_path: str | Path) -> LoadedModel:

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..errors import CheckpointError
 from .card import ModelCard
 
 
@@ -33,6 +34,10 @@ def input_bounds(card: ModelCard) -> tuple[torch.Tensor, torch.Tensor]:
     return (0 - mean) / std, (1 - mean) / std
 
 
+MSG_NOT_FINITE = ("the model's outputs are NaN or infinite on this input: its weights overflow (a diverged or "
+                  "corrupt checkpoint?); no result is shown rather than a meaningless one")
+
+
 @torch.no_grad()
 def predict_probs(model: torch.nn.Module, card: ModelCard, crops: Sequence[np.ndarray], batch_size: int = 128
                   ) -> np.ndarray:
@@ -41,4 +46,7 @@ def predict_probs(model: torch.nn.Module, card: ModelCard, crops: Sequence[np.nd
     dtype = next(model.parameters()).dtype
     out = [torch.softmax(model(to_model_input(crops[i:i + batch_size], card).to(dtype)).double(), 1).numpy()
            for i in range(0, len(crops), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, card.num_classes))
+    probs = np.concatenate(out) if out else np.zeros((0, card.num_classes))
+    if not np.isfinite(probs).all():
+        raise CheckpointError(MSG_NOT_FINITE)
+    return probs

@@ -77,7 +77,8 @@ class SemiModule(FerModule):
         self._taken.zero_()
         self._seen.zero_()
         stage = self.stage(self.current_epoch)
-        if isinstance(self.threshold, DynamicThreshold) and stage >= 0:
+        uses_pool = self.cfg.semi.lambda_u > 0 or self.cfg.semi.lambda_infonce > 0
+        if isinstance(self.threshold, DynamicThreshold) and stage >= 0 and uses_pool:  # supervised-only: no pass
             self.threshold.set_stage(stage)
             self.threshold.update(self.pool_probs())
 

@@ -10,17 +10,24 @@ import cv2
 import numpy as np
 import pytest
 
+from tests._cli import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTRAIT = ROOT / "assets" / "samples" / "astronaut_eileen_collins.png"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """In this process (tests/_cli.py); ``run_process`` runs the real entry point."""
+    return run_cli(*args)
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fer_core.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=300)
 
 
 def test_explain_json_contract(tmp_path):
-    proc = run("explain", str(PORTRAIT), "--json", "--out", str(tmp_path))
+    proc = run_process("explain", str(PORTRAIT), "--json", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["model"] == "fer2013_mini_xception" and len(out["faces"]) == 1

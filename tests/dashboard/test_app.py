@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.components.text import md
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -43,7 +45,7 @@ def test_every_page_renders_and_choices_survive_page_switches(app):
     app.multiselect(key="_w_regions").set_value(["mouth"]).run()
     assert not app.exception
     app.switch_page("views/model_card.py").run()
-    assert not app.exception and "fer2013_mini_xception" in app.title[0].value
+    assert not app.exception and md("fer2013_mini_xception") in app.title[0].value  # escaped markdown
     app.switch_page("views/explain.py").run()
     assert app.selectbox(key="_w_method").value == "saliency"
 
@@ -64,7 +66,7 @@ def test_fairness_page_compares_the_demo_runs_and_shows_a_groups_mistakes(runs_e
     app.switch_page("views/fairness.py").run()
     assert not app.exception, app.exception
     text = " ".join(m.value for m in app.markdown)
-    assert "synthfacs_bias_supervised" in text and "synthfacs_bias_fair_mmd" in text
+    assert md("synthfacs_bias_supervised") in text and md("synthfacs_bias_fair_mmd") in text  # names escaped
     assert "linear probe guesses **age**" in text  # the attribute the fairness terms act on comes first
     assert len(app.dataframe) == 1  # the side-by-side summary
     captions = [c for img in app.get("image") for c in img.captions]

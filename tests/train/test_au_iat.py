@@ -123,15 +123,12 @@ def test_subjects_never_cross_between_train_validation_and_test(tmp_path):
 
 
 def test_identity_probe_command_on_a_run(au_run):
-    import subprocess
-    import sys
-
     from fer_core.data.sources import materialize
+    from tests._cli import run_cli
 
     data = open_run(au_run).config["data"]
     manifest = materialize(data["manifest"], data["cache_dir"])
-    proc = subprocess.run([sys.executable, "-m", "fer_core.cli", "probe", "identity", str(au_run), "--data",
-                           str(manifest), "--json"], capture_output=True, text=True, timeout=300)
+    proc = run_cli("probe", "identity", str(au_run), "--data", str(manifest), "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["faces"] == out["n_rows"] == 240 and out["subjects"] == 12

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from fer_core.runs import open_run
 from fer_core.train import config_from_dict, train
 from fer_core.train.augment import strong_view, weak_view
 from fer_core.train.semi_dtm import SemiModule
+from tests._cli import run_cli
 from tests.conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,10 +85,7 @@ def test_semi_run_logs_thresholds_counts_and_precision_per_class(semi_run):
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run([sys.executable, "-m", "fer_core.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return run_cli(*args, env=env)
 
 
 def test_pseudo_labels_reviewed_and_exported_retrain_a_model(semi_run, tmp_path):
