@@ -24,7 +24,8 @@ from lightning.pytorch.callbacks import Callback
 from fer_core.losses import grad_reverse, group_mmd_loss
 from fer_core.train import config_from_dict
 from fer_core.train.data import FaceDataModule
-from fer_core.train.run import RECIPES, _trainer
+from fer_core.train import get_recipe
+from fer_core.train.run import _trainer
 
 WARMUP = 10
 
@@ -60,8 +61,7 @@ def lightning_step(raw: dict, folder: Path) -> float:
     cfg = config_from_dict(raw)
     dm = FaceDataModule(cfg)
     dm.setup()
-    module = RECIPES[cfg.recipe](config=cfg.to_dict(), labels=list(dm.labels),
-                                 group_names={k: list(v) for k, v in dm.group_names.items()})
+    module = get_recipe(cfg.recipe).module(cfg, dm)
     trainer = _trainer(cfg, folder, progress=False, on_progress=None)
     timer = _StepTimer()
     trainer.callbacks.append(timer)
@@ -76,8 +76,7 @@ def plain_step(raw: dict, device: str) -> float:
     dm = FaceDataModule(cfg)
     dm.setup()
     torch.manual_seed(0)
-    module = RECIPES[cfg.recipe](config=cfg.to_dict(), labels=list(dm.labels),
-                                 group_names={k: list(v) for k, v in dm.group_names.items()}).to(device)
+    module = get_recipe(cfg.recipe).module(cfg, dm).to(device)
     model = module.model
     adversary = getattr(module, "adversaries", None)
     params = list(module.parameters())

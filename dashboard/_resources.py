@@ -17,7 +17,7 @@ from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
 from dashboard._lru import ByteBoundedLRU
-from fer_core.runs import NON_CLASSIFIER_RECIPES, list_runs, open_run, register_run_models, run_model_name
+from fer_core.runs import RunFolder, list_runs, open_run, register_run_models, run_model_name
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
 
@@ -61,12 +61,18 @@ def run_folders() -> list[str]:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def classifier_runs() -> dict[str, str]:
-    """Finished classifier runs (name -> folder, by name) for the pages that softmax a model's outputs."""
+    """Finished runs whose model is a softmax classifier (its card says so): name -> folder, by name."""
+    from fer_core.errors import FerCoreError
+    from fer_core.models import read_card
+
     out = {}
     for f in sorted(run_folders(), key=lambda f: Path(f).name):
         run = open_run(f)
-        if run.has("model.safetensors") and run.status.get("recipe") not in NON_CLASSIFIER_RECIPES:
-            out[run.name] = f
+        try:
+            if run.has(RunFolder.MODEL) and read_card(run.path(RunFolder.MODEL)).output == "softmax":
+                out[run.name] = f
+        except FerCoreError:
+            continue  # a corrupt checkpoint is reported where it is opened
     return out
 
 
@@ -166,7 +172,7 @@ def _memo(key: tuple, compute: Callable[[], dict], keep: int = 16) -> dict:
 def _stamp(source: str) -> float:
     """Results are keyed on the run's model file time too, so a retrained run is studied again."""
     path = Path(source)
-    return (path / "model.safetensors").stat().st_mtime if path.is_dir() else \
+    return RunFolder(path).stamp(RunFolder.MODEL) if path.is_dir() else \
         (path.stat().st_mtime if path.is_file() else 0.0)
 
 
@@ -247,15 +253,9 @@ def review_face(path: str, run_name: str, run_path: str, label: str) -> dict:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def recipe_runs(recipe: str) -> list[str]:
-    """Finished runs of one recipe (their evaluation.json says which), newest first."""
-    import json
-
-    out = []
-    for f in run_folders():
-        path = Path(f) / "evaluation.json"
-        if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("recipe") == recipe:
-            out.append(f)
-    return out
+    """Finished runs of one recipe (with their evaluation), newest first."""
+    return [f for f in run_folders() if RunFolder(f).status.get("recipe") == recipe and
+            RunFolder(f).has(RunFolder.EVALUATION)]
 
 
 @st.cache_resource(show_spinner="Loading model…")

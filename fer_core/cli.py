@@ -102,31 +102,9 @@ def _resolve_model(args: argparse.Namespace):
     return load_model(target), None, "label"
 
 
-def _print_fairness(attr: str, rep: dict) -> None:
-    boot = (rep.get("bootstrap") or {}).get("accuracy", {})
-    print(f"\n{attr}: worst-group accuracy {rep['worst_group_accuracy']:.3f}, gap {rep['accuracy_gap']:.3f}, "
-          f"equal-opportunity gap {rep['equal_opportunity_gap']:.3f}, equalized-odds gap "
-          f"{rep['equalized_odds_gap']:.3f}")
-    for g, m in rep["by_group"].items():
-        ci = boot.get(g)
-        ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None else ""
-        flag = "  (small group: noisy)" if m.get("small") else ""
-        print(f"  {g:12s} n={m['n']:5d} accuracy {m['accuracy']:.3f}{ci_text} macro-F1 {m['macro_f1']:.3f}{flag}")
-    mmd = rep.get("mmd")
-    if mmd:
-        for pair in mmd["pairs"]:
-            if pair["mmd2"] is None:
-                print(f"  MMD {pair['a']} vs {pair['b']}: {pair['reason']}")
-            else:
-                print(f"  MMD^2 {pair['a']} vs {pair['b']}: {pair['mmd2']:.5f} (p={pair['p_value']:.3f}; "
-                      f"shrinkage {pair['shrinkage_mmd2']:.5f}, plain {pair['plain_mmd2']:.5f})")
-    probe = rep.get("probe")
-    if probe and probe.get("accuracy") is not None:
-        print(f"  linear probe guesses {attr} with accuracy {probe['accuracy']:.3f} (chance {probe['chance']:.3f})")
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_manifest
+    from .fairness import fairness_summary
 
     loaded, aligned, target = _resolve_model(args)
     if args.aligned is not None:
@@ -142,7 +120,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for lab, m in o["per_class"].items():
             print(f"  {lab:10s} n={m['n']:4d} P={m['precision']:.2f} R={m['recall']:.2f} F1={m['f1']:.2f}")
         for attr, rep in o.get("fairness", {}).items():
-            _print_fairness(attr, rep)
+            print("\n".join(fairness_summary(attr, rep)))
     _print(result, args.json, human)
     return 0
 
@@ -404,36 +382,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     status = result.status
     if not status:  # a DDP worker process: rank 0 reports
         return 0
-    print(f"run {result.folder}: {status.get('status')}")
-    if result.evaluation and "per_au" in result.evaluation:
-        e = result.evaluation
-        print(f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
-              f"{e['threshold']:.2f} (chosen on validation subjects)")
-        for who, key in (("test", "identity_probe"), ("training", "identity_probe_train_subjects")):
-            p = e.get(key) or {}
-            print(f"identity probe on the {who} people: " + (
-                f"accuracy {p['accuracy']:.3f} (chance {p['chance']:.3f})" if p.get("accuracy") is not None
-                else f"not measured ({p.get('reason', 'no subjects')})"))
-    elif result.evaluation and result.evaluation.get("recipe") == "emonet40":
-        e = result.evaluation
-        print(f"test: intensity error {e['intensity_mae']:.3f} levels (0-7; {e['intensity_mae_present']:.2f} on the "
-              f"categories the experts saw), strongest category right "
-              f"{e['top1_accuracy']:.1%}, basic-8 view {e['basic8_accuracy']:.1%}, valence {e['valence_accuracy']:.1%}")
-        a = e.get("agreement")
-        if a:
-            h = a["summary"]["human"]
-            print(f"agreement over {a['n_emotions']} emotions, {a['n_images']} images: human vs human mean kappa "
-                  f"{h['mean']:.3f}, annotators' mean alpha {a['alpha_summary']['mean']:.3f}")
-            for m, v in a["verdicts"].items():
-                print(f"  {m}: mean kappa vs humans {a['summary'][m]['mean']:.3f}; Mann-Whitney p = "
-                      f"{v['p_value']:.3g} -> {'could' if v['could_be_annotator'] else 'could not'} be an annotator")
-    elif result.evaluation and "val_loss" in result.evaluation:
-        print(f"validation reconstruction loss {result.evaluation['val_loss']} (previews in {result.folder}/previews)")
-    elif result.evaluation:
-        o = result.evaluation["overall"]
-        print(f"test accuracy {o.get('accuracy'):.4f}, macro-F1 {o.get('macro_f1'):.4f}")
-        for attr, rep in result.evaluation.get("attributes", {}).items():
-            _print_fairness(attr, rep)
+    print("\n".join(result.summary()))
     return 0 if status.get("status") == "finished" else 1
 
 
@@ -777,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "stopping). Each run writes runs/<name>/ with config.yaml, metrics.csv, tb/, "
                                    "model.safetensors, checkpoints/last.ckpt, splits.csv, test_predictions.csv, "
                                    "test_embeddings.npy and evaluation.json.")
-    from .runs import RECIPE_NAMES
+    from .train.recipes import RECIPE_NAMES
 
     p.add_argument("recipe", nargs="?", choices=RECIPE_NAMES,
                    help="recipe to train")

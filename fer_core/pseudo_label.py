@@ -8,7 +8,6 @@ ones; labels already in a pool manifest are kept as ``true_label`` to measure th
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -110,8 +109,10 @@ def propose(loaded: LoadedModel, pool: str | Path, thresholds: dict[str, float] 
 
 def run_thresholds(run_folder: str | Path) -> dict[str, float] | None:
     """A run's final per-class thresholds (``thresholds.json`` of a semi_dtm run), or None."""
-    path = Path(run_folder) / "thresholds.json"
-    return json.loads(path.read_text(encoding="utf-8"))["thresholds"] if path.is_file() else None
+    from .runs import RunFolder
+
+    saved = RunFolder(run_folder).thresholds()
+    return saved["thresholds"] if saved else None
 
 
 def label_set_of(labels: Sequence[str]) -> str | None:

@@ -13,6 +13,7 @@ from dashboard.components.errors import user_errors
 from dashboard.components.inputs import page_header, recipe_run_picker
 from dashboard.components.text import md
 from fer_core.au_analysis import outlined_overlay
+from fer_core.runs import RunFolder
 
 inputs, right = page_header("Action units", "Per-AU probabilities and one LRP heatmap per AU; the green outline is "
                             "the face region that AU moves. Red: evidence for the AU, blue: against.", "au")
@@ -23,7 +24,7 @@ folder, runs = recipe_run_picker(
 chosen = Path(folder).name
 with right:
     show = st.slider("Heatmaps for the top AUs", 2, 12, 6, key="_w_au_top")
-evaluation = res.run_evaluation(folder, Path(folder, "evaluation.json").stat().st_mtime)
+evaluation = res.run_evaluation(folder, RunFolder(folder).stamp(RunFolder.EVALUATION))
 threshold = evaluation.get("threshold", 0.5)
 
 for item in inputs:
@@ -63,7 +64,7 @@ per_au = pd.DataFrame([{"AU": k, "F1 at 0.5": v["f1_at_0.5"], f"F1 at {threshold
 st.dataframe(per_au, hide_index=True, width="stretch")
 rows = []
 for f in runs:
-    ev = res.run_evaluation(f, Path(f, "evaluation.json").stat().st_mtime)
+    ev = res.run_evaluation(f, RunFolder(f).stamp(RunFolder.EVALUATION))
     probe = ev.get("identity_probe") or {}
     rows.append({"run": Path(f).name, "IAT lambda": ev.get("lambda_id"), "mean AU F1 (0.5)": ev.get("mean_f1_at_0.5"),
                  "mean AU F1 (tuned)": ev.get("mean_f1_tuned"), "identity probe (test people)": probe.get("accuracy"),

@@ -16,6 +16,7 @@ from dashboard.components.text import md
 from fer_core.emonet import VALENCES, group_of
 from fer_core.explain import overlay
 from fer_core.taxonomy import EMONET40_GROUPS, EMONET40_TO_BASIC8
+from fer_core.runs import RunFolder
 
 GROUP_COLOURS = dict(zip(EMONET40_GROUPS, ("#e67e22", "#f1c40f", "#c0392b", "#8e44ad", "#2980b9", "#7f8c8d",
                                            "#d35400")))
@@ -96,7 +97,7 @@ for item in inputs:
 if not inputs:
     st.info("Pick a bundled sample or upload a photo to read its 40 categories.")
 
-evaluation = res.run_evaluation(folder, Path(folder, "evaluation.json").stat().st_mtime)
+evaluation = res.run_evaluation(folder, RunFolder(folder).stamp(RunFolder.EVALUATION))
 st.subheader(f"Run {md(chosen)} on its test faces")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Intensity error where present", f"{evaluation.get('intensity_mae_present', float('nan')):.2f} levels",

@@ -14,14 +14,14 @@ from dashboard.components.fairness_charts import (accuracy_floor, comparison_tab
                                                   mmd_matrix, tpr_heatmap)
 from dashboard.components.text import md
 from fer_core.explain import overlay
-from fer_core.runs import misclassified, open_run
+from fer_core.runs import RunFolder, open_run
 
 st.title("Fairness")
 st.caption("Test-set results of training runs, per sensitive group. The embedded demo compares a plain model with "
            "fair_mmd on SynthFACS faces whose training labels carry a planted group bias; both are tested on a "
            "balanced set, where a model that learned the bias pays for it.")
 
-folders = [f for f in res.run_folders() if open_run(f).has("evaluation.json")]
+folders = [f for f in res.run_folders() if open_run(f).has(RunFolder.EVALUATION)]
 if not folders:
     st.info("No finished runs yet. Train one with `fer-core train fair_mmd --config ...` or on the Runs page.")
     st.stop()
@@ -36,7 +36,7 @@ with left:
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()
-reports = {n: res.run_evaluation(names[n], open_run(names[n]).folder.joinpath("evaluation.json").stat().st_mtime)
+reports = {n: res.run_evaluation(names[n], open_run(names[n]).stamp(RunFolder.EVALUATION))
            for n in chosen}
 common = set.intersection(*(set(r.get("attributes", {})) for r in reports.values()))
 attributes = [a for a in reports[chosen[0]].get("attributes", {}) if a in common]  # the run's order: fair attribute first
@@ -111,7 +111,7 @@ for col, name in zip(st.columns(len(chosen)), chosen):
     with col, user_errors(name):
         st.markdown(f"**{md(name)}**: {md(attribute)} = {md(group)}, most confident mistakes, LRP heatmap of the "
                     "predicted class")
-        wrong = misclassified(open_run(names[name]), attribute, group, limit=6)
+        wrong = open_run(names[name]).mistakes(attribute, group, limit=6)
         if wrong.empty:
             st.success("No mistakes in this group.")
             continue

@@ -12,7 +12,7 @@ from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.text import md
 from fer_core.report import build_report, find_pdf_renderer, html_to_pdf, render_html
-from fer_core.runs import open_run
+from fer_core.runs import RunFolder, open_run
 
 BUILT = "report_built"  # this session's last report; it holds the user's faces, so never a shared cache
 NO_RUN = "(none: no fairness section)"
@@ -23,7 +23,7 @@ st.caption("One HTML file that opens offline and prints well: model card, sample
            "summary. Photos stay in this app's memory; the report is only what you download.")
 
 model_name = st.session_state[keys.MODEL]
-runs = {Path(f).name: f for f in res.run_folders() if open_run(f).has("test_predictions.csv")}
+runs = {Path(f).name: f for f in res.run_folders() if open_run(f).has(RunFolder.PREDICTIONS)}
 own_run = model_name.removeprefix("run:") if model_name.removeprefix("run:") in runs else None
 left, right = st.columns([3, 2])
 with left:

@@ -13,7 +13,8 @@ from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.text import md
-from fer_core.runs import (RECIPE_NAMES, SHIPPED_CONFIGS_DIR, default_runs_dir, launch_run, log_tail, open_run,
+from fer_core.train.recipes import RECIPE_NAMES
+from fer_core.runs import (RunFolder, SHIPPED_CONFIGS_DIR, default_runs_dir, launch_run, open_run,
                            resume_run, stop_run)
 
 ACTIVE = ("starting", "preparing", "running")
@@ -101,7 +102,7 @@ def live_status() -> None:
         if state in ACTIVE and st.button("Stop", icon=":material/stop:", key="stop"):
             stop_run(folder)
     with cols[2]:
-        if state in ("stopped", "failed") and run.has("checkpoints/last.ckpt") and \
+        if state in ("stopped", "failed") and run.has(RunFolder.LAST_CHECKPOINT) and \
                 st.button("Resume", icon=":material/replay:", key="resume"):
             with user_errors(chosen):
                 resume_run(folder)
@@ -109,7 +110,7 @@ def live_status() -> None:
     if curves.empty:
         st.caption("No metrics logged yet.")
         if state in ACTIVE:
-            st.code(log_tail(folder, 8) or "starting…")
+            st.code(open_run(folder).log_tail(8) or "starting…")
         return
     left, right = st.columns(2)
     loss_cols = [c for c in curves.columns if c.startswith("train/") and c != "train/acc"] + \
@@ -130,6 +131,6 @@ live_status()
 run = open_run(folder)
 with st.expander("Config", icon=":material/settings:"):
     st.code(yaml.safe_dump(run.config, sort_keys=False), language="yaml")
-if run.has("train.log"):
+if run.has(RunFolder.LOG):
     with st.expander("Log (last lines)", icon=":material/terminal:"):
-        st.code(log_tail(folder, 30))
+        st.code(open_run(folder).log_tail(30))

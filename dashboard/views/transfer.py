@@ -2,7 +2,6 @@
 gender); the same faces' heatmaps side by side, the relevance share per face region, and paired tests."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import streamlit as st
 
@@ -13,6 +12,7 @@ from dashboard.components.transfer_charts import face_row, model_metrics
 from dashboard.components.text import md
 from fer_core.explain import METHODS
 from fer_core.studies.transfer_comparison import TARGET_RULES
+from fer_core.runs import RunFolder
 
 PER_PAGE = 6
 st.title("Transfer comparison")
@@ -52,7 +52,7 @@ with user_errors("transfer comparison"):
     cmp = res.transfer_comparison(runs[a], runs[b], tuple(uploads), limit, method, lambda done, total: bar.progress(
         done / total, text=f"Explaining the faces with both models… {done} of {total}"))
     bar.empty()
-    evaluations = {n: Path(runs[n]) / "evaluation.json" for n in (a, b)}
+    evaluations = {n: RunFolder(runs[n]).path(RunFolder.EVALUATION) for n in (a, b)}
     model_metrics(cmp, {n: res.run_evaluation(str(p.parent), p.stat().st_mtime).get("overall")
                         for n, p in evaluations.items() if p.is_file()})
     if cmp.no_face or cmp.unreadable:

@@ -89,13 +89,50 @@ class Explainer:
         return self.attribute(rows, targets, batch_size=batch_size * k,
                               show_progress=show_progress).view(n, k, *images.shape[1:])
 
+    def explain(self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """zennit's ``(output, attribution)`` shape: the model's logits (N, num_classes) and the attributions of
+        ``targets`` (an (N, T) matrix of output indices; default every output), (N, T, C, H, W).
+
+        Methods whose relevance pass is a forward pass (LRP) return that pass's logits; the others run one forward
+        for them, so the probabilities shown beside a map always come from the model the map explains.
+        """
+        images = check_images(images)
+        logits = self.logits(images)
+        if targets is None:
+            return logits, self.attribute_all(images, batch_size=batch_size)
+        n, t = targets.shape
+        rows = images.repeat_interleave(t, 0)
+        rel = self.attribute(rows, targets.reshape(-1), batch_size=batch_size * t)
+        return logits, rel.view(n, t, *images.shape[1:])
+
 
 class MultiTargetExplainer(Explainer):
     """An explainer that computes several targets of a face in one pass: ``relevance(images, (N, K) targets)`` ->
     (N, K, C, H, W). The all-classes view then needs no repeated rows."""
 
     def relevance(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.forward_relevance(images, targets)[1]
+
+    def forward_relevance(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits (N, num_classes), relevance (N, K, C, H, W)) from the same pass."""
         raise NotImplementedError
+
+    def explain(self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        images = check_images(images)
+        if targets is None:
+            k = self.num_classes(images)
+            targets = torch.arange(k).expand(len(images), k)
+        step = max(1, self.faces_per_pass(batch_size, targets.shape[1]))
+        logits, rel = [], []
+        with self._lock:
+            for start in range(0, len(images), step):
+                sl = slice(start, start + step)
+                out, r = self.forward_relevance(images[sl], targets[sl])
+                logits.append(out.detach())
+                rel.append(r.to(images.dtype))
+        return torch.cat(logits), torch.cat(rel)
 
     def faces_per_pass(self, batch_size: int, num_targets: int) -> int:
         """Faces per ``relevance`` call in :meth:`attribute_all` (each brings all its targets)."""

@@ -71,9 +71,10 @@ class LRPExplainer(MultiTargetExplainer):
         self.low, self.high = bounds if bounds is not None else (None, None)
         self.name = f"lrp:{composite}"
 
-    def relevance(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """(N, K, C, H, W) relevance for an (N, K) target matrix, in one pass of the chosen engine."""
+    def forward_relevance(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, (N, K, C, H, W) relevance) for an (N, K) target matrix, in one pass of the chosen engine."""
         if self.engine == "zennit":
-            return zennit_lrp(self.model, images, targets, self.spec.name, self.keep_bias, self.low, self.high)
-        return lrp_all_targets(self.model, images, targets, self.spec, self.keep_bias, self.low, self.high)[1]
+            rel = zennit_lrp(self.model, images, targets, self.spec.name, self.keep_bias, self.low, self.high)
+            return self.logits(images), rel
+        return lrp_all_targets(self.model, images, targets, self.spec, self.keep_bias, self.low, self.high)
 

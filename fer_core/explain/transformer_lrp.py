@@ -99,15 +99,15 @@ class TransformerLRPExplainer(MultiTargetExplainer):
         super().__init__(model)  # a private eval-mode copy, parameters frozen
         _make_conservative(self.model)
 
-    def relevance(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """(N, K, C, H, W) relevance for an (N, K) target matrix."""
+    def forward_relevance(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits (N, num_classes), relevance (N, K, C, H, W)) for an (N, K) target matrix, one pass."""
         n, k = targets.shape
         x = images.repeat_interleave(k, 0).detach().requires_grad_(True)
         with torch.enable_grad():
             out = self.model(x)
             picked = out.gather(1, targets.reshape(-1, 1).to(out.device)).sum()
             (grad,) = torch.autograd.grad(picked, x)
-        return (grad * x).detach().view(n, k, *images.shape[1:])
+        return out.detach()[::k], (grad * x).detach().view(n, k, *images.shape[1:])
 
     def faces_per_pass(self, batch_size: int, num_targets: int) -> int:
         return batch_size // num_targets  # each face is repeated once per target

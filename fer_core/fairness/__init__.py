@@ -13,6 +13,9 @@ from .group_metrics import GroupMetrics, SmallGroupWarning, group_report
 # --- probe: can a linear model guess the group from the embeddings?
 from .probe import probe_accuracy
 
+# --- report: one report per attribute (JSON-ready) and its summary lines
+from .report import fairness_report, fairness_summary, mmd_matrix
+
 __all__ = [
     # mmd_stats
     "MMDTestResult", "exact_mmd2", "median_bandwidth_np", "mmd_permutation_test", "rff_mmd2",
@@ -20,4 +23,6 @@ __all__ = [
     "GroupMetrics", "SmallGroupWarning", "group_report",
     # probe
     "probe_accuracy",
+    # report
+    "fairness_report", "fairness_summary", "mmd_matrix",
 ]

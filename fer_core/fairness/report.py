@@ -17,7 +17,7 @@ from .group_metrics import GroupMetrics, SmallGroupWarning
 from .mmd_stats import median_bandwidth_np, mmd_permutation_test, shrinkage_rff_mmd2
 from .probe import probe_accuracy
 
-__all__ = ["fairness_report", "mmd_matrix"]
+__all__ = ["fairness_report", "fairness_summary", "mmd_matrix"]
 
 MIN_MMD_ROWS = 2
 
@@ -89,3 +89,28 @@ def fairness_report(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequen
                                    labels=labels, min_group_size=1).to_dict()["overall"]
     report["overall"] = overall
     return report
+
+
+def fairness_summary(attribute: str, rep: dict[str, Any]) -> list[str]:
+    """The lines that tell a reader one attribute's report: gaps, every group's accuracy with its interval, the MMD
+    of every pair and the probe (what ``fer-core evaluate`` and ``fer-core train`` print)."""
+    boot = (rep.get("bootstrap") or {}).get("accuracy", {})
+    lines = ["", f"{attribute}: worst-group accuracy {rep['worst_group_accuracy']:.3f}, gap {rep['accuracy_gap']:.3f}, "
+                 f"equal-opportunity gap {rep['equal_opportunity_gap']:.3f}, equalized-odds gap "
+                 f"{rep['equalized_odds_gap']:.3f}"]
+    for g, m in rep["by_group"].items():
+        ci = boot.get(g)
+        ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None else ""
+        flag = "  (small group: noisy)" if m.get("small") else ""
+        lines.append(f"  {g:12s} n={m['n']:5d} accuracy {m['accuracy']:.3f}{ci_text} macro-F1 {m['macro_f1']:.3f}{flag}")
+    for pair in (rep.get("mmd") or {}).get("pairs", []):
+        if pair["mmd2"] is None:
+            lines.append(f"  MMD {pair['a']} vs {pair['b']}: {pair['reason']}")
+        else:
+            lines.append(f"  MMD^2 {pair['a']} vs {pair['b']}: {pair['mmd2']:.5f} (p={pair['p_value']:.3f}; "
+                         f"shrinkage {pair['shrinkage_mmd2']:.5f}, plain {pair['plain_mmd2']:.5f})")
+    probe = rep.get("probe")
+    if probe and probe.get("accuracy") is not None:
+        lines.append(f"  linear probe guesses {attribute} with accuracy {probe['accuracy']:.3f} "
+                     f"(chance {probe['chance']:.3f})")
+    return lines

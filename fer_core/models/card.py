@@ -4,8 +4,24 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 MIN_INPUT_SIDE, MAX_INPUT_SIDE = 1, 4096
+OUTPUT_KINDS: tuple[str, ...] = ("softmax", "sigmoid", "regression", "embedding")
+
+
+def _legacy_output(extra: dict) -> str:
+    """The output kind of a card written before cards named it: what the recipe that wrote it produces."""
+    if isinstance(extra, dict) and (extra.get("recipe") in ("au_iat", "emonet40") or extra.get("task") in
+                                    ("au", "emonet40")):
+        return "sigmoid"
+    if isinstance(extra, dict) and extra.get("recipe") == "mae_pretrain":
+        return "embedding"
+    return "softmax"
 
 
 @dataclass(frozen=True)
@@ -20,6 +36,9 @@ class ModelCard:
     mean, std : per-channel normalisation applied to pixels scaled to [0, 1].
     label_names : output order of the classifier.
     template : name of the face alignment template (see ``fer_core.face.align.TEMPLATES``).
+    output : what the outputs mean: ``softmax`` (one class of ``label_names``), ``sigmoid`` (each output its own
+        probability: action units, EmoNet-40 intensities), ``regression`` (values, e.g. valence and arousal) or
+        ``embedding`` (an encoder whose head is untrained). Pages, studies and the CLI read it from here.
     """
 
     arch: str
@@ -34,6 +53,7 @@ class ModelCard:
     training_data: str = ""
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    output: str = "softmax"
 
     def __post_init__(self) -> None:
         size = self.input_size
@@ -42,6 +62,8 @@ class ModelCard:
                 or not all(MIN_INPUT_SIDE <= v <= MAX_INPUT_SIDE for v in size)):
             raise ValueError(f"input_size must be (height, width) in pixels, each {MIN_INPUT_SIDE}-{MAX_INPUT_SIDE}, "
                              f"got {size!r}")
+        if self.output not in OUTPUT_KINDS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUT_KINDS)}, got {self.output!r}")
         if self.in_chans not in (1, 3):
             raise ValueError(f"in_chans must be 1 or 3, got {self.in_chans}")
         if len(self.mean) != self.in_chans or len(self.std) != self.in_chans:
@@ -61,6 +83,21 @@ class ModelCard:
     def num_classes(self) -> int:
         return len(self.label_names)
 
+    def probabilities(self, logits: "np.ndarray | torch.Tensor"):
+        """What the model's raw outputs mean as numbers to show: a softmax over classes, a sigmoid per output, the
+        values themselves (regression and embeddings). Works on numpy arrays and torch tensors, (N, K)."""
+        import numpy as np
+
+        if self.output == "softmax":
+            if isinstance(logits, np.ndarray):
+                z = logits - logits.max(1, keepdims=True)
+                e = np.exp(z)
+                return e / e.sum(1, keepdims=True)
+            return logits.softmax(1)
+        if self.output == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-logits)) if isinstance(logits, np.ndarray) else logits.sigmoid()
+        return logits
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
@@ -77,6 +114,7 @@ class ModelCard:
             if not isinstance(raw[key], (list, tuple)):
                 raise ValueError(f"{key} must be a list, got {raw[key]!r}")
             raw[key] = tuple(raw[key])
+        raw.setdefault("output", _legacy_output(raw.get("extra") or {}))
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:

@@ -12,7 +12,7 @@ from .._utils.progress import ProgressFn
 from ..errors import FerCoreError
 from ..fairness.report import fairness_report
 from ..models import DEFAULT_MODEL, LoadedModel, load_model
-from ..runs import RunInfo, is_run_dir, list_runs, open_run, register_run_models, run_model_name
+from ..runs import RunFolder, is_run_dir, list_runs, open_run, register_run_models, run_model_name
 from ..studies import localisation_benchmark
 from .data import FairnessSection, LocalisationSection, RunSummary
 from .inputs import ReportError
@@ -26,7 +26,7 @@ MSG_NO_PREDICTIONS = "run {name} has no test predictions yet (status: {status}),
 MSG_NO_MASKS = "the run's test set has no evidence masks (column {column!r}); only SynthFACS draws them"
 
 
-def resolve_run(run: str | Path | RunInfo | None, model: str | LoadedModel | None = None) -> RunInfo | None:
+def resolve_run(run: str | Path | RunFolder | None, model: str | LoadedModel | None = None) -> RunFolder | None:
     """The run a report covers: ``run`` (a run folder, or the name of a run in the runs folder or the shipped demo
     runs), else the run whose model ``model`` is (``run:<name>`` or a checkpoint inside a run folder), else None.
 
@@ -35,7 +35,7 @@ def resolve_run(run: str | Path | RunInfo | None, model: str | LoadedModel | Non
     ReportError
         If ``run`` names neither a run folder nor a known run.
     """
-    if isinstance(run, RunInfo):
+    if isinstance(run, RunFolder):
         return run
     if run is not None and str(run).strip():
         if is_run_dir(run):
@@ -55,7 +55,7 @@ def resolve_run(run: str | Path | RunInfo | None, model: str | LoadedModel | Non
     return None
 
 
-def resolve_model(model: str | Path | LoadedModel | None, run: RunInfo | None) -> LoadedModel:
+def resolve_model(model: str | Path | LoadedModel | None, run: RunFolder | None) -> LoadedModel:
     """The model a report explains: ``model`` as given (a LoadedModel, a registered name, ``run:<name>`` or a
     checkpoint), else the run's own model, else the default FER2013 model."""
     if isinstance(model, LoadedModel):
@@ -69,7 +69,7 @@ def resolve_model(model: str | Path | LoadedModel | None, run: RunInfo | None) -
     return load_model(model)
 
 
-def is_runs_model(loaded: LoadedModel, run: RunInfo) -> bool:
+def is_runs_model(loaded: LoadedModel, run: RunFolder) -> bool:
     """Whether the explained model is the run's own model (its card names the run)."""
     return loaded.name in (run.name, run_model_name(run)) or loaded.card.extra.get("run") == run.name
 
@@ -95,7 +95,7 @@ def _words(value: Any) -> str:
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
-def run_summary(run: RunInfo) -> RunSummary:
+def run_summary(run: RunFolder) -> RunSummary:
     """Name, recipe, status, test figures and a dozen config lines of a run."""
     cfg, status = run.config, run.status
     data, model, optim, fair = (cfg.get(k) or {} for k in ("data", "model", "optim", "fair"))
@@ -121,13 +121,13 @@ def run_summary(run: RunInfo) -> RunSummary:
                       test_accuracy=test.get("accuracy"), test_macro_f1=test.get("macro_f1"))
 
 
-def _sensitive(run: RunInfo, columns: Sequence[str], attributes: Sequence[str] | None) -> list[str]:
+def _sensitive(run: RunFolder, columns: Sequence[str], attributes: Sequence[str] | None) -> list[str]:
     wanted = attributes if attributes is not None else (run.config.get("data") or {}).get("sensitive") or []
     wanted = [wanted] if isinstance(wanted, str) else list(wanted)
     return [a for a in wanted if a in columns]
 
 
-def fairness_section(run: RunInfo, attributes: Sequence[str] | None = None, n_boot: int = 200,
+def fairness_section(run: RunFolder, attributes: Sequence[str] | None = None, n_boot: int = 200,
                      num_permutations: int = 200, reuse_evaluation: bool = True) -> FairnessSection:
     """Per-group accuracy (bootstrap intervals), gaps and MMD between groups' embeddings (permutation p-values) on
     the run's test predictions, as :func:`fer_core.fairness.report.fairness_report` computes them.
@@ -136,18 +136,18 @@ def fairness_section(run: RunInfo, attributes: Sequence[str] | None = None, n_bo
     training wrote it with that same function on the same predictions and embeddings, so the figures are identical
     and the Fairness page shows the same numbers. Otherwise the report is computed now.
     """
-    if not run.has("test_predictions.csv"):
+    if not run.has(RunFolder.PREDICTIONS):
         return FairnessSection(run.name, reason=MSG_NO_PREDICTIONS.format(name=run.name,
                                                                          status=run.status.get("status")))
     preds = run.predictions()
     cols = _sensitive(run, preds.columns, attributes)
-    if reuse_evaluation and run.has("evaluation.json"):
+    if reuse_evaluation and run.has(RunFolder.EVALUATION):
         ev = run.evaluation()
         if ev.get("n") == len(preds) and all(a in ev.get("attributes", {}) for a in cols):
             return FairnessSection(run.name, "evaluation.json",
                                    ev | {"attributes": {a: ev["attributes"][a] for a in cols}})
     labels = [c[2:] for c in preds.columns if c.startswith("p_")]
-    emb = run.embeddings() if run.has("test_embeddings.npy") else None
+    emb = run.embeddings() if run.has(RunFolder.EMBEDDINGS) else None
     seed = int((run.config.get("trainer") or {}).get("seed", 0) or 0)
     try:
         report = fairness_report(preds["target"], preds["pred"], labels, preds[cols], emb, n_boot=n_boot,
@@ -157,7 +157,7 @@ def fairness_section(run: RunInfo, attributes: Sequence[str] | None = None, n_bo
     return FairnessSection(run.name, "computed", report)
 
 
-def localisation_section(run: RunInfo, loaded: LoadedModel | None = None, methods: Sequence[str] = ("lrp", "random"),
+def localisation_section(run: RunFolder, loaded: LoadedModel | None = None, methods: Sequence[str] = ("lrp", "random"),
                          limit: int = 64, mask_column: str = "mask_path",
                          progress: ProgressFn | None = None) -> LocalisationSection:
     """Relevance mass accuracy (and the benchmark's other figures) of ``methods`` inside SynthFACS's planted evidence

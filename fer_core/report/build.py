@@ -12,7 +12,7 @@ from ..errors import FaceNotFoundError, ImageLoadError
 from ..explain import FILLS, METHODS, Explainer, create_explainer
 from ..face import FaceDetector, find_faces, parse_regions
 from ..models import LoadedModel
-from ..runs import RunInfo
+from ..runs import RunFolder
 from .audit import fairness_section, is_runs_model, localisation_section, resolve_model, resolve_run, run_summary
 from .data import ReportData, SampleFace, SkippedInput
 from .inputs import ImageInput, ReportError, as_inputs
@@ -99,7 +99,7 @@ def _sample_faces(inputs: list[ImageInput], loaded: LoadedModel, explainer: Expl
 
 
 def build_report(images: str | Path | Iterable[ImageInput | tuple[str, bytes | Path]],
-                 model: str | Path | LoadedModel | None = None, run: str | Path | RunInfo | None = None, *,
+                 model: str | Path | LoadedModel | None = None, run: str | Path | RunFolder | None = None, *,
                  max_faces: int = 8, method: str = "lrp", regions: str | Sequence[str] = DEFAULT_REGIONS,
                  fill: str = "mean", faithfulness_steps: int = 32, fairness_attributes: Sequence[str] | None = None,
                  n_boot: int = 200, num_permutations: int = 200, reuse_evaluation: bool = True,

@@ -18,7 +18,7 @@ def resolve_model(spec: str | Path) -> tuple[LoadedModel, object | None]:
     """A model and, where it has one, its run: a run folder, a run name (``NAME`` or ``run:NAME``, under the runs
     folder or the shipped runs), a ``.safetensors`` checkpoint or a registered pretrained name."""
     from ..models import load_model
-    from ..runs import is_run_dir, list_runs, open_run
+    from ..runs import RunFolder, is_run_dir, list_runs, open_run
 
     text = str(spec)
     if is_run_dir(text):
@@ -27,7 +27,7 @@ def resolve_model(spec: str | Path) -> tuple[LoadedModel, object | None]:
     name = text.removeprefix("run:")
     if not Path(text).is_file():
         for run in list_runs():
-            if run.name == name and run.has("model.safetensors"):
+            if run.name == name and run.has(RunFolder.MODEL):
                 return run.model(), run
     return load_model(text), None
 

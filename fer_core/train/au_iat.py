@@ -8,11 +8,10 @@ cannot come from identity. Evaluation is subject-independent (``au.folds``, ``au
 """
 from __future__ import annotations
 
-import json
 import math
-import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import lightning as L
 import numpy as np
@@ -27,15 +26,16 @@ from ..data.splits import subject_kfold
 from ..data.synthfacs import parse_aus
 from ..errors import DatasetError
 from ..losses import grad_reverse
-from ..models import ModelCard, create_model, save_checkpoint
-from ..runs import write_status
+from ..models import save_checkpoint
+from ..runs import RunFolder
 from ..taxonomy import BP4D12, DISFA8
 from .augment import step_generator, weak_view
-from .config import RunConfig, config_from_dict
+from .config import AUConfig, OptimConfig, RunConfig
 from .data import load_images, rank_of, shuffled_loader
-from .module import PIXEL_MEAN, PIXEL_STD, load_weights, restore_best
+from .module import adopt_architecture, build_backbone, card_for, load_weights, normalise, restore_best
+from .recipes import register_recipe
 
-__all__ = ["AUDataModule", "AUModule", "au_list", "best_threshold"]
+__all__ = ["AUDataModule", "AUModule", "AURecipe", "au_list", "best_threshold"]
 
 
 def au_list(value: Any) -> tuple[int, ...]:
@@ -109,10 +109,6 @@ class AUDataModule(L.LightningDataModule):
         self.split_rows = table.assign(split=split)
         self.aligned = cfg.data.aligned
 
-    def module_kwargs(self) -> dict[str, Any]:
-        """What the LightningModule needs from the data: the identity head covers every subject."""
-        return {"num_subjects": len(self.subjects)}
-
     def train_dataloader(self) -> DataLoader:
         return shuffled_loader(self.tables["train"], self.cfg, *rank_of(self))
 
@@ -138,35 +134,39 @@ def _au_table(cfg: RunConfig, progress: bool) -> pd.DataFrame:
 
 
 class AUModule(L.LightningModule):
-    recipe = "au_iat"
-    datamodule_class = AUDataModule
-    default_monitor = "val/au_f1"
+    """Multi-label AU detection by ``backbone`` (one sigmoid per AU), with an identity head over ``num_subjects``
+    behind gradient reversal of scale ``au.lambda_id`` (0: no IAT).
 
-    def __init__(self, config: dict, labels: list[str], group_names: dict | None = None,
-                 num_subjects: int | None = None) -> None:
+    Parameters
+    ----------
+    backbone : a registry network with one output per AU.
+    labels : the AU names in output order (``AU1``, ``AU2``, ...).
+    num_subjects : people in the manifest (the identity head names every one of them).
+    au : the recipe's section (reversal scale, identity loss, learning-rate decay and scale of the identity head).
+    optim : learning rate and weight decay.
+    seed : seeds the flips, drawn from (seed, epoch, batch).
+    """
+
+    def __init__(self, backbone: nn.Module, labels: Sequence[str], *, num_subjects: int | None = None,
+                 au: AUConfig | None = None, optim: OptimConfig | None = None, seed: int = 0) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.cfg = config_from_dict(config)
+        self.au, self.optim, self.seed = au or AUConfig(), optim or OptimConfig(), int(seed)
         self.labels = tuple(labels)
-        m = self.cfg.model
-        if m.init:
-            self.model = load_weights(m.init).model
-            self.model.reset_classifier(len(self.labels))
-            self.model.train()
-        else:
-            self.model = create_model(m.arch, num_classes=len(self.labels), in_chans=m.in_chans, **m.arch_kwargs)
+        self.save_hyperparameters({"labels": list(self.labels), "num_subjects": num_subjects, "au": asdict(self.au),
+                                   "optim": asdict(self.optim), "seed": self.seed})
+        self.model = backbone
         self.num_subjects = num_subjects or 1
         # a linear identity head (METHODS 2.3) on the layer-normalised feature: ViTs normalise it already (fc_norm);
         # for a CNN's unbounded pooled feature the reversed gradient would otherwise just inflate the feature
         self.id_head = nn.Sequential(nn.LayerNorm(self.model.num_features, elementwise_affine=False),
                                      nn.Linear(self.model.num_features, self.num_subjects))
-        if self.cfg.au.id_loss == "bce" and self.num_subjects > 1:
+        if self.au.id_loss == "bce" and self.num_subjects > 1:
             # start the one-hot BCE head at the subject prior (1/N per output): at bias 0 every output says 0.5, and
             # a short run spends its steps walking the biases down while the reversed gradient just inflates logits
             nn.init.constant_(self.id_head[1].bias, -math.log(self.num_subjects - 1))
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+        return normalise(images)
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats = self.model.forward_features(x)
@@ -177,7 +177,7 @@ class AUModule(L.LightningModule):
 
     def reversal_scale(self) -> float:
         """lambda_id, ramped up from 0 with training progress when ``au.lambda_ramp`` (DANN schedule)."""
-        a = self.cfg.au
+        a = self.au
         if not a.lambda_ramp:
             return a.lambda_id
         total = max(1, int(self.trainer.estimated_stepping_batches))
@@ -188,18 +188,18 @@ class AUModule(L.LightningModule):
         """(identity logits, loss): the identity head reads ``z`` through a gradient reversal of ``scale``, so the
         head learns to name the person while the backbone receives ``-scale`` times that gradient."""
         logits = self.id_head(grad_reverse(z, scale))
-        if self.cfg.au.id_loss == "ce":
+        if self.au.id_loss == "ce":
             return logits, F.cross_entropy(logits, subject)
         return logits, F.binary_cross_entropy_with_logits(logits, F.one_hot(subject, self.num_subjects).float())
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        g = step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank)
+        g = step_generator(self.seed, self.current_epoch, batch_idx, self.global_rank)
         x = weak_view(self.normalise(batch["image"]), g)
         z, logits = self.embed(x)
         loss_au = F.binary_cross_entropy_with_logits(logits, batch["aus"])
         loss = loss_au
         self.log("train/au", loss_au, batch_size=len(x))
-        if self.cfg.au.lambda_id > 0:
+        if self.au.lambda_id > 0:
             id_logits, loss_id = self.identity_loss(z, batch["subject"], self.reversal_scale())
             loss = loss + loss_id
             self.log("train/id", loss_id, batch_size=len(x))
@@ -220,7 +220,7 @@ class AUModule(L.LightningModule):
         self.log("val/au_f1", float(f1_score(y, probs >= 0.5, average="macro", zero_division=0)), prog_bar=True)
 
     def configure_optimizers(self) -> Any:
-        o, a = self.cfg.optim, self.cfg.au
+        o, a = self.optim, self.au
         groups: list[dict[str, Any]] = []
         layer_id = getattr(self.model, "layer_id", None)
         if layer_id is not None and a.layer_decay < 1:  # ViT: deeper blocks learn faster (METHODS 2.2)
@@ -263,22 +263,33 @@ class AUModule(L.LightningModule):
         return probe_accuracy(self.features(table.images[torch.as_tensor(np.flatnonzero(keep))]), subjects[keep],
                               folds=folds, seed=seed)
 
-    def finish(self, folder: Path, trainer: L.Trainer, dm: AUDataModule) -> dict:
+
+@register_recipe("au_iat")
+class AURecipe:
+    """Action units with Identity Adversarial Training on subject-independent folds (METHODS 2)."""
+
+    def prepare(self, cfg: RunConfig) -> None:
+        if cfg.model.init:
+            adopt_architecture(cfg, load_weights(cfg.model.init).card)
+
+    def datamodule(self, cfg: RunConfig, progress: bool) -> AUDataModule:
+        return AUDataModule(cfg, progress=progress)
+
+    def module(self, cfg: RunConfig, dm: AUDataModule) -> AUModule:
+        return AUModule(build_backbone(cfg.model, len(dm.labels)), list(dm.labels), num_subjects=len(dm.subjects),
+                        au=cfg.au, optim=cfg.optim, seed=cfg.trainer.seed)
+
+    def finish(self, run: RunFolder, cfg: RunConfig, trainer: L.Trainer, module: AUModule, dm: AUDataModule) -> dict:
         """Best weights -> model.safetensors; per-AU F1 on the test subjects at 0.5 and at the threshold chosen on
         the validation subjects; identity probes on the test subjects' and on the training subjects' features."""
-        restore_best(trainer, self)
-        self.cpu()
-        c = self.cfg.model
-        card = ModelCard(arch=c.arch,  # train() adopted the architecture of model.init's weights, if any
-                         input_size=(c.input_size, c.input_size), in_chans=c.in_chans,
-                         mean=(PIXEL_MEAN,) * c.in_chans, std=(PIXEL_STD,) * c.in_chans, label_names=dm.labels,
-                         template=self.cfg.data.template, origin=f"fer_core train au_iat (run {folder.name})",
-                         licence="same as the training data", training_data=str(self.cfg.data.manifest),
-                         notes="multi-label AU detector: apply a sigmoid per output, not a softmax",
-                         extra={"arch_kwargs": dict(c.arch_kwargs), "recipe": "au_iat", "run": folder.name,
-                                "task": "au", "lambda_id": self.cfg.au.lambda_id})
-        save_checkpoint(self.model, card, folder / "model.safetensors")
-        val_p, test_p = self._probs(dm.tables["val"]), self._probs(dm.tables["test"])
+        restore_best(trainer, module)
+        module.cpu()
+        # prepare() adopted the architecture of model.init's weights, if any
+        card = card_for(cfg, dm.labels, run.name, training_data=str(cfg.data.manifest),
+                        notes="multi-label AU detector: apply a sigmoid per output, not a softmax",
+                        extra={"task": "au", "lambda_id": cfg.au.lambda_id})
+        save_checkpoint(module.model, card, run.path(RunFolder.MODEL))
+        val_p, test_p = module._probs(dm.tables["val"]), module._probs(dm.tables["test"])
         val_y, test_y = dm.tables["val"].targets.numpy(), dm.tables["test"].targets.numpy()
         t = best_threshold(val_p, val_y)
         per_au = {lab: {"f1_at_0.5": round(float(f1_score(test_y[:, j], test_p[:, j] >= 0.5, zero_division=0)), 4),
@@ -286,18 +297,27 @@ class AUModule(L.LightningModule):
                         "base_rate": round(float(test_y[:, j].mean()), 4)}
                   for j, lab in enumerate(dm.labels)}
         test, train = dm.tables["test"], dm.tables["train"]
-        seed = self.cfg.trainer.seed
-        probe = self._identity_probe(test, seed)
+        seed = cfg.trainer.seed
+        probe = module._identity_probe(test, seed)
         # the paper's probe (METHODS 2.3): frames of the subjects the adversary was trained on, held-out frames
         # scored; the test-subject probe above asks the harder question of whether identity is gone for new people
-        probe_train = self._identity_probe(train, seed)
-        evaluation = {"recipe": "au_iat", "run": folder.name, "split": "test", "fold": self.cfg.au.fold,
-                      "lambda_id": self.cfg.au.lambda_id, "threshold": t, "per_au": per_au,
+        probe_train = module._identity_probe(train, seed)
+        evaluation = {"recipe": "au_iat", "run": run.name, "split": "test", "fold": cfg.au.fold,
+                      "lambda_id": cfg.au.lambda_id, "threshold": t, "per_au": per_au,
                       "mean_f1_at_0.5": round(float(np.mean([v["f1_at_0.5"] for v in per_au.values()])), 4),
                       "mean_f1_tuned": round(float(np.mean([v["f1_tuned"] for v in per_au.values()])), 4),
                       "identity_probe": probe, "identity_probe_train_subjects": probe_train,
                       "n_test": len(test), "test_subjects": int(len(set(test.subjects.tolist())))}
-        (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
-        write_status(folder, status="finished", finished=time.time(),
-                     test={"mean_au_f1": evaluation["mean_f1_at_0.5"], "identity_probe": probe.get("accuracy")})
-        return evaluation
+        return run.finish(evaluation, test={"mean_au_f1": evaluation["mean_f1_at_0.5"],
+                                            "identity_probe": probe.get("accuracy")})
+
+    def summary(self, evaluation: dict) -> list[str]:
+        e = evaluation
+        lines = [f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
+                 f"{e['threshold']:.2f} (chosen on validation subjects)"]
+        for who, key in (("test", "identity_probe"), ("training", "identity_probe_train_subjects")):
+            p = e.get(key) or {}
+            lines.append(f"identity probe on the {who} people: " + (
+                f"accuracy {p['accuracy']:.3f} (chance {p['chance']:.3f})" if p.get("accuracy") is not None
+                else f"not measured ({p.get('reason', 'no subjects')})"))
+        return lines

@@ -11,24 +11,26 @@ basic-8 and valence views.
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..emonet import MAX_INTENSITY, VALENCES, basic8_scores, parse_intensities, valence_scores
 from ..errors import DatasetError
-from ..runs import write_status
+from ..runs import RunFolder
 from ..taxonomy import BASIC8, EMONET40
+from .classifier import ClassifierRecipe, write_test_outputs
+from .config import RunConfig
 from .data import FaceDataModule
 from .module import FerModule, card_for, restore_best
+from .recipes import register_recipe
 
-__all__ = ["EmoNetDataModule", "EmoNetModule", "intensity_targets"]
+__all__ = ["EmoNetDataModule", "EmoNetModule", "EmoNetRecipe", "intensity_targets"]
 
 
 def intensity_targets(rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,15 +62,11 @@ def _masked_bce(logits: torch.Tensor, intensity: torch.Tensor, known: torch.Tens
 
 
 class EmoNetModule(FerModule):
-    recipe = "emonet40"
-    datamodule_class = EmoNetDataModule
-    default_monitor = "val/loss"
+    """:class:`FerModule` with one sigmoid intensity per EmoNet-40 category and a loss on the known cells only."""
 
-    def __init__(self, config: dict, labels: list[str], group_names: dict | None = None) -> None:
-        if tuple(labels) != EMONET40:
-            raise DatasetError("emonet40 trains the 40 EmoNet categories: give a manifest with label_set emonet40 "
-                               f"(its labels were {list(labels)[:5]}...)")
-        super().__init__(config, labels, group_names)
+    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(backbone, labels, group_names, **kwargs)
 
     def loss_terms(self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
                    ) -> dict[str, torch.Tensor]:
@@ -95,24 +93,37 @@ class EmoNetModule(FerModule):
         """Presence per category, intensity / 7 (a sigmoid per output: the categories are not exclusive)."""
         return torch.sigmoid(logits)
 
-    def finish(self, folder: Path, trainer: Any, dm: EmoNetDataModule) -> dict:
+
+@register_recipe("emonet40")
+class EmoNetRecipe(ClassifierRecipe):
+    module_class = EmoNetModule
+
+    def datamodule(self, cfg: RunConfig, progress: bool) -> EmoNetDataModule:
+        return EmoNetDataModule(cfg, progress=progress)
+
+    def module(self, cfg: RunConfig, dm: Any) -> EmoNetModule:
+        if tuple(dm.labels) != EMONET40:
+            raise DatasetError("emonet40 trains the 40 EmoNet categories: give a manifest with label_set emonet40 "
+                               f"(its labels were {list(dm.labels)[:5]}...)")
+        return super().module(cfg, dm)  # type: ignore[return-value]
+
+    def finish(self, run: RunFolder, cfg: RunConfig, trainer: Any, module: EmoNetModule, dm: EmoNetDataModule
+               ) -> dict:
         """Best weights -> model.safetensors; test intensities; the agreement evaluation (METHODS 4.4)."""
         from ..agreement import evaluate_agreement, model_ratings, read_ratings
 
-        restore_best(trainer, self)
-        self.cpu().eval()
-        cfg = self.cfg
+        restore_best(trainer, module)
+        module.cpu().eval()
         source = cfg.data.manifest if isinstance(cfg.data.manifest, str) else json.dumps(cfg.data.manifest)
-        card = card_for(cfg, dm.labels, folder.name, training_data=source)
-        card = replace(card, notes="EmoNet-40 intensities: 7 * sigmoid(logit) per category (0 = absent ... 7 = very "
-                                   "strong); apply a sigmoid per output, not a softmax",
-                       extra={**card.extra, "task": "emonet40"})
-        out, probs, _ = self.write_test_outputs(folder, dm, card)
+        card = card_for(cfg, dm.labels, run.name, training_data=source,
+                        notes="EmoNet-40 intensities: 7 * sigmoid(logit) per category (0 = absent ... 7 = very "
+                              "strong); apply a sigmoid per output, not a softmax", extra={"task": "emonet40"})
+        out, probs, _ = write_test_outputs(run, module, dm, card, cfg.data.target)
         table = dm.tables["test" if "test" in dm.tables else "val"]
         rows = table.rows
         pred = MAX_INTENSITY * probs  # (N, 40) intensities 0-7, in EMONET40 order
         truth, known = table.extras["intensity"].numpy(), table.extras["known"].numpy().astype(bool)
-        evaluation: dict[str, Any] = {"recipe": "emonet40", "run": folder.name, "split": out["split"].iloc[0],
+        evaluation: dict[str, Any] = {"recipe": "emonet40", "run": run.name, "split": out["split"].iloc[0],
                                       "n": len(rows),
                                       **_intensity_metrics(pred, truth, known, rows["label"].astype(str).tolist())}
         ratings_path = _ratings_path(cfg)
@@ -126,14 +137,28 @@ class EmoNetModule(FerModule):
                 emotions = [c for c in EMONET40 if c in set(ratings["emotion"])]
                 wide = pd.DataFrame(pred[:, [EMONET40.index(c) for c in emotions]], columns=emotions)
                 wide.insert(0, "image", rows["abs_path"].astype(str).to_numpy())
-                report = evaluate_agreement(ratings, {folder.name: model_ratings(wide, folder.name)},
+                report = evaluate_agreement(ratings, {run.name: model_ratings(wide, run.name)},
                                             n_boot=cfg.emonet.boot)
                 evaluation["agreement"] = report.to_json()
                 evaluation["agreement_source"] = str(cfg.emonet.ratings or "ratings.csv beside the manifest")
-        (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
-        write_status(folder, status="finished", finished=time.time(),
-                     test={"intensity_mae": evaluation["intensity_mae"], "top1": evaluation["top1_accuracy"]})
-        return evaluation
+        return run.finish(evaluation, test={"intensity_mae": evaluation["intensity_mae"],
+                                            "top1": evaluation["top1_accuracy"]})
+
+    def summary(self, evaluation: dict) -> list[str]:
+        e = evaluation
+        lines = [f"test: intensity error {e['intensity_mae']:.3f} levels (0-7; {e['intensity_mae_present']:.2f} on "
+                 f"the categories the experts saw), strongest category right {e['top1_accuracy']:.1%}, basic-8 view "
+                 f"{e['basic8_accuracy']:.1%}, valence {e['valence_accuracy']:.1%}"]
+        a = e.get("agreement")
+        if a:
+            h = a["summary"]["human"]
+            lines.append(f"agreement over {a['n_emotions']} emotions, {a['n_images']} images: human vs human mean "
+                         f"kappa {h['mean']:.3f}, annotators' mean alpha {a['alpha_summary']['mean']:.3f}")
+            for m, v in a["verdicts"].items():
+                lines.append(f"  {m}: mean kappa vs humans {a['summary'][m]['mean']:.3f}; Mann-Whitney p = "
+                             f"{v['p_value']:.3g} -> {'could' if v['could_be_annotator'] else 'could not'} be an "
+                             "annotator")
+        return lines
 
 
 def _ratings_path(cfg: Any) -> Path | None:

@@ -7,31 +7,40 @@ from adding noise); the adversary removes what a classifier could still read off
 """
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DatasetError
 from ..losses import grad_reverse, group_mmd_loss
+from .classifier import ClassifierRecipe
+from .config import FairConfig, RunConfig
 from .module import FerModule
+from .recipes import register_recipe
 
-__all__ = ["FairMMDModule"]
+__all__ = ["FairMMDModule", "FairMMDRecipe"]
 
 
 class FairMMDModule(FerModule):
-    recipe = "fair_mmd"
+    """:class:`FerModule` plus the shrinkage-MMD and adversary terms of ``fair`` on ``fair.attributes``."""
 
-    def __init__(self, config: dict, labels: list[str], group_names: dict[str, list[str]] | None = None) -> None:
-        super().__init__(config, labels, group_names)
+    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
+                 *, fair: FairConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(backbone, labels, group_names, **kwargs)
+        self.fair = fair or FairConfig()
+        self.hparams["fair"] = asdict(self.fair)
         if not self.sensitive:
             raise DatasetError("fair_mmd needs data.sensitive: the column(s) with the sensitive group")
-        wanted = self.cfg.fair.attributes or self.sensitive[:1]
+        wanted = self.fair.attributes or self.sensitive[:1]
         wanted = [wanted] if isinstance(wanted, str) else list(wanted)
         unknown = [c for c in wanted if c not in self.sensitive]
         if unknown:
             raise DatasetError(f"fair.attributes {unknown} must be among data.sensitive {self.sensitive}")
         self.fair_columns = [self.sensitive.index(c) for c in wanted]
-        hidden, width = self.cfg.fair.adversary_hidden, self.model.num_features
+        hidden, width = self.fair.adversary_hidden, self.model.num_features
         self.adversaries = nn.ModuleList(
             nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, len(self.group_names[c])))
             for c in wanted)
@@ -39,7 +48,7 @@ class FairMMDModule(FerModule):
     def loss_terms(self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
                    ) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(z, logits, batch)
-        f = self.cfg.fair
+        f = self.fair
         mmd, adv = [], []
         for j, head in zip(self.fair_columns, self.adversaries):
             g = batch["groups"][:, j]
@@ -53,3 +62,11 @@ class FairMMDModule(FerModule):
         if adv:
             terms["adv"] = f.lambda_adv * torch.stack(adv).mean()
         return terms
+
+
+@register_recipe("fair_mmd")
+class FairMMDRecipe(ClassifierRecipe):
+    module_class = FairMMDModule
+
+    def module_kwargs(self, cfg: RunConfig, dm: Any) -> dict[str, Any]:
+        return {"fair": cfg.fair}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +19,21 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import DatasetError
-from ..models import ModelCard, create_model, save_checkpoint
+from ..models import create_model, save_checkpoint
 from ..models.mae import MaskedAutoencoder
-from ..runs import write_status
+from ..runs import RunFolder
 from .augment import step_generator, weak_view
-from .config import RunConfig, config_from_dict
+from .config import MaeConfig, OptimConfig, RunConfig
 from .data import load_images, rank_of, shuffled_loader
-from .module import PIXEL_MEAN, PIXEL_STD, restore_best
+from .module import PIXEL_MEAN, PIXEL_STD, card_for, normalise, restore_best
+from .recipes import register_recipe
 from .semi_data import pool_rows
 
-__all__ = ["MaePretrainModule", "PoolDataModule"]
+__all__ = ["MaePretrainModule", "MaeRecipe", "PoolDataModule", "encoder_kwargs"]
 
 
 class _Images(Dataset):
@@ -83,39 +85,46 @@ class PoolDataModule(L.LightningDataModule):
         return DataLoader(_Images(self.tables["val"]), batch_size=256, shuffle=False)
 
 
+def encoder_kwargs(cfg: RunConfig) -> dict[str, Any]:
+    """The registry ViT's arguments for ``mae.preset`` at the config's input size (depth and patch overridable)."""
+    m, c = cfg.mae, cfg.model
+    out: dict[str, Any] = {"img_size": c.input_size, "in_chans": c.in_chans, "num_classes": 2}
+    if m.depth:
+        out["depth"] = int(m.depth)
+    if m.patch:
+        out["patch_size"] = int(m.patch)
+    return out
+
+
 class MaePretrainModule(L.LightningModule):
-    recipe = "mae_pretrain"
-    datamodule_class = PoolDataModule
-    default_monitor = "val/loss"
+    """A masked autoencoder around ``encoder`` (a registry ViT) with the decoder and masking of ``mae``.
 
-    def __init__(self, config: dict, labels: list[str] | None = None,
-                 group_names: dict[str, list[str]] | None = None) -> None:
+    Parameters
+    ----------
+    encoder : the ViT to pretrain; after training it is the run's model.
+    mae : mask ratio, decoder size, loss, learning-rate rule and warm-up, previews.
+    optim : epochs and batch size (the learning rate follows ``mae.blr``).
+    seed : seeds the masks and flips.
+    """
+
+    def __init__(self, encoder: nn.Module, *, mae: MaeConfig | None = None, optim: OptimConfig | None = None,
+                 seed: int = 0) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.cfg = config_from_dict(config)
-        self.mae = MaskedAutoencoder(create_model(f"vit_{self.cfg.mae.preset}", **self.arch_kwargs()),
-                                     decoder_dim=self.cfg.mae.decoder_dim, decoder_depth=self.cfg.mae.decoder_depth,
-                                     norm_pix_loss=self.cfg.mae.norm_pix_loss)
-
-    def arch_kwargs(self) -> dict[str, Any]:
-        m, c = self.cfg.mae, self.cfg.model
-        out: dict[str, Any] = {"img_size": c.input_size, "in_chans": c.in_chans, "num_classes": 2}
-        if m.depth:
-            out["depth"] = int(m.depth)
-        if m.patch:
-            out["patch_size"] = int(m.patch)
-        return out
+        self.mae_cfg, self.optim, self.seed = mae or MaeConfig(), optim or OptimConfig(), int(seed)
+        self.save_hyperparameters({"mae": asdict(self.mae_cfg), "optim": asdict(self.optim), "seed": self.seed})
+        self.mae = MaskedAutoencoder(encoder, decoder_dim=self.mae_cfg.decoder_dim,
+                                     decoder_depth=self.mae_cfg.decoder_depth, norm_pix_loss=self.mae_cfg.norm_pix_loss)
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+        return normalise(images)
 
     def _generator(self, *key: int) -> torch.Generator:
-        return step_generator(self.cfg.trainer.seed, *key)
+        return step_generator(self.seed, *key)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         g = self._generator(self.current_epoch, batch_idx, self.global_rank)
         x = weak_view(self.normalise(batch["image"]), g)
-        loss, _, _ = self.mae(x, self.cfg.mae.mask_ratio, g)
+        loss, _, _ = self.mae(x, self.mae_cfg.mask_ratio, g)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(x))
         if batch_idx % self.trainer.log_every_n_steps == 0:
             self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=len(x))
@@ -123,22 +132,22 @@ class MaePretrainModule(L.LightningModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         x = self.normalise(batch["image"])
-        loss, _, _ = self.mae(x, self.cfg.mae.mask_ratio, self._generator(10_007, batch_idx))  # same masks each epoch
+        loss, _, _ = self.mae(x, self.mae_cfg.mask_ratio, self._generator(10_007, batch_idx))  # same masks each epoch
         self.log("val/loss", loss, prog_bar=True, batch_size=len(x), sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking or self.global_rank != 0 or self.cfg.mae.previews <= 0:
+        if self.trainer.sanity_checking or self.global_rank != 0 or self.mae_cfg.previews <= 0:
             return
-        val = self.trainer.datamodule.tables["val"][: self.cfg.mae.previews].to(self.device)
+        val = self.trainer.datamodule.tables["val"][: self.mae_cfg.previews].to(self.device)
         x = self.normalise(val)
-        masked, recon = self.mae.reconstruct(x, self.cfg.mae.mask_ratio, self._generator(10_007, 0))
-        folder = Path(self.trainer.default_root_dir) / "previews"
+        masked, recon = self.mae.reconstruct(x, self.mae_cfg.mask_ratio, self._generator(10_007, 0))
+        folder = Path(self.trainer.default_root_dir) / RunFolder.PREVIEWS
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"epoch_{self.current_epoch:03d}.png"),
                     cv2.cvtColor(preview_grid(x, masked, recon), cv2.COLOR_RGB2BGR))
 
     def configure_optimizers(self) -> Any:
-        m, o = self.cfg.mae, self.cfg.optim
+        m, o = self.mae_cfg, self.optim
         decay, no_decay = [], []
         for name, p in self.mae.named_parameters():
             (no_decay if p.ndim < 2 or "token" in name else decay).append(p)
@@ -155,29 +164,43 @@ class MaePretrainModule(L.LightningModule):
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-    def finish(self, folder: Path, trainer: L.Trainer, dm: PoolDataModule) -> dict:
+
+@register_recipe("mae_pretrain")
+class MaeRecipe:
+    """A ViT pretrained as a masked autoencoder on an unlabelled pool; the encoder is the run's model."""
+
+    def prepare(self, cfg: RunConfig) -> None:
+        """The run's model is the preset's ViT (``model.arch`` follows ``mae.preset``)."""
+        cfg.model.arch = f"vit_{cfg.mae.preset}"
+
+    def datamodule(self, cfg: RunConfig, progress: bool) -> PoolDataModule:
+        return PoolDataModule(cfg, progress=progress)
+
+    def module(self, cfg: RunConfig, dm: PoolDataModule) -> MaePretrainModule:
+        encoder = create_model(f"vit_{cfg.mae.preset}", **encoder_kwargs(cfg))
+        return MaePretrainModule(encoder, mae=cfg.mae, optim=cfg.optim, seed=cfg.trainer.seed)
+
+    def finish(self, run: RunFolder, cfg: RunConfig, trainer: L.Trainer, module: MaePretrainModule,
+               dm: PoolDataModule) -> dict:
         """The best encoder as a registry ViT checkpoint, and the reconstruction loss."""
-        restore_best(trainer, self)
-        encoder = self.mae.encoder.cpu().eval()
-        c = self.cfg.model
-        kwargs = {k: v for k, v in self.arch_kwargs().items() if k not in ("num_classes", "in_chans")}
-        card = ModelCard(arch=f"vit_{self.cfg.mae.preset}", input_size=(c.input_size, c.input_size),
-                         in_chans=c.in_chans, mean=(PIXEL_MEAN,) * c.in_chans, std=(PIXEL_STD,) * c.in_chans,
-                         label_names=("untrained_0", "untrained_1"), template=self.cfg.data.template,
-                         origin=f"fer_core train mae_pretrain (run {folder.name})", licence="same as the pool",
-                         training_data=json.dumps(self.cfg.mae.pool) if not isinstance(self.cfg.mae.pool, str)
-                         else self.cfg.mae.pool,
-                         notes="MAE-pretrained encoder; the head is untrained: start a recipe from it "
-                               "(model.init) to fit one",
-                         extra={"arch_kwargs": kwargs, "recipe": "mae_pretrain", "run": folder.name})
-        save_checkpoint(encoder, card, folder / "model.safetensors")
+        restore_best(trainer, module)
+        encoder = module.mae.encoder.cpu().eval()
+        kwargs = {k: v for k, v in encoder_kwargs(cfg).items() if k not in ("num_classes", "in_chans")}
+        pool = json.dumps(cfg.mae.pool) if not isinstance(cfg.mae.pool, str) else cfg.mae.pool
+        card = card_for(cfg, ("untrained_0", "untrained_1"), run.name, training_data=pool,
+                        licence="same as the pool",
+                        notes="MAE-pretrained encoder; the head is untrained: start a recipe from it (model.init) "
+                              "to fit one",
+                        extra={"arch_kwargs": kwargs})
+        save_checkpoint(encoder, card, run.path(RunFolder.MODEL))
         score = trainer.checkpoint_callback.best_model_score if trainer.checkpoint_callback else None  # type: ignore
-        evaluation = {"recipe": "mae_pretrain", "run": folder.name, "split": "val",
+        evaluation = {"recipe": "mae_pretrain", "run": run.name, "split": "val",
                       "val_loss": None if score is None else round(float(score), 5),
                       "n_train": len(dm.tables["train"]), "n_val": len(dm.tables["val"])}
-        (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
-        write_status(folder, status="finished", finished=time.time(), test={"val_loss": evaluation["val_loss"]})
-        return evaluation
+        return run.finish(evaluation, test={"val_loss": evaluation["val_loss"]})
+
+    def summary(self, evaluation: dict) -> list[str]:
+        return [f"validation reconstruction loss {evaluation['val_loss']} (previews in {RunFolder.PREVIEWS}/)"]
 
 
 def preview_grid(x: torch.Tensor, masked: torch.Tensor, recon: torch.Tensor) -> np.ndarray:

@@ -1,42 +1,58 @@
-"""The LightningModule every classification recipe shares: a registry backbone, normalisation from its card,
-seeded augmentation, cross-entropy, and validation accuracy / macro-F1 / worst-group accuracy.
+"""The LightningModule every classification recipe shares, and the pieces every recipe builds its module from.
 
-Recipes subclass it and override :meth:`FerModule.loss_terms` (the fairness terms) or :meth:`build_backbone`
-(starting from a base model), so the training loop, logging and checkpoints are one piece of code.
+``FerModule`` receives its backbone (dependency injection, as the Lightning style guide asks) and typed arguments:
+the labels, the sensitive groups, the ``optim`` section, the seed and whether to flip. It adds normalisation, seeded
+augmentation, cross-entropy and validation accuracy / macro-F1 / worst-group accuracy. Recipes subclass it and
+override :meth:`FerModule.loss_terms` (the fairness terms) or the training step, so the loop, logging and checkpoints
+are one piece of code. :func:`build_backbone` and :func:`card_for` are the one backbone set-up and the one model card
+of every recipe.
 """
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import lightning as L
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from ..models import LoadedModel, ModelCard, create_model, load_model, save_checkpoint
+from ..models import LoadedModel, ModelCard, create_model, load_model
 from ..runs import open_run
 from .augment import step_generator, weak_view
-from .config import RunConfig, config_from_dict
+from .config import ModelConfig, OptimConfig, RunConfig
 
-__all__ = ["FerModule", "card_for", "restore_best"]
+__all__ = ["FerModule", "PIXEL_MEAN", "PIXEL_STD", "adopt_architecture", "build_backbone", "card_for",
+           "load_weights", "normalise", "restore_best"]
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.5  # pixels in [0, 1] -> [-1, 1], as the FER2013 mini-Xception expects
 
 
-def card_for(cfg: RunConfig, labels: tuple[str, ...], run_name: str = "", training_data: str = "") -> ModelCard:
-    """The model card of a checkpoint this config trains."""
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels (N, C, H, W) -> the [-1, 1] floats every recipe's backbone sees."""
+    return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+
+
+def card_for(cfg: RunConfig, labels: Sequence[str], run_name: str = "", training_data: str = "",
+             **changes: Any) -> ModelCard:
+    """The model card of a checkpoint this config trains; ``changes`` set other fields (``notes``, ``output``,
+    ``arch``, more ``extra``)."""
+    from .recipes import RECIPES
+
     c = cfg.model.in_chans
-    return ModelCard(arch=cfg.model.arch, input_size=(cfg.model.input_size, cfg.model.input_size), in_chans=c,
+    extra = {"arch_kwargs": dict(cfg.model.arch_kwargs), "recipe": cfg.recipe, "run": run_name,
+             "target": cfg.data.target} | dict(changes.pop("extra", {}))
+    info = RECIPES.get(cfg.recipe)
+    card = ModelCard(arch=cfg.model.arch, input_size=(cfg.model.input_size, cfg.model.input_size), in_chans=c,
                      mean=(PIXEL_MEAN,) * c, std=(PIXEL_STD,) * c, label_names=tuple(labels),
-                     template=cfg.data.template, origin=f"fer_core train {cfg.recipe}" + (f" (run {run_name})"
-                                                                                          if run_name else ""),
-                     licence="same as the training data", training_data=training_data,
-                     extra={"arch_kwargs": dict(cfg.model.arch_kwargs), "recipe": cfg.recipe, "run": run_name,
-                            "target": cfg.data.target})
+                     template=cfg.data.template,
+                     origin=f"fer_core train {cfg.recipe}" + (f" (run {run_name})" if run_name else ""),
+                     licence="same as the training data", training_data=training_data, extra=extra,
+                     output=info.output if info else "softmax")
+    return replace(card, **changes) if changes else card
 
 
 def load_weights(source: str | Path) -> LoadedModel:
@@ -54,6 +70,17 @@ def adopt_architecture(cfg: RunConfig, card: ModelCard) -> None:
     cfg.data.template = card.template
 
 
+def build_backbone(model: ModelConfig, num_outputs: int, start_from: Any = None) -> nn.Module:
+    """The network a recipe trains: ``start_from``'s weights (a run, checkpoint or pretrained name; default
+    ``model.init``) with a new head of ``num_outputs``, or a fresh registry architecture."""
+    source = start_from or model.init
+    if source:
+        net = load_weights(source).model
+        net.reset_classifier(num_outputs)
+        return net.train()  # checkpoints load in eval mode; Lightning keeps a module's mode as it finds it
+    return create_model(model.arch, num_classes=num_outputs, in_chans=model.in_chans, **model.arch_kwargs)
+
+
 def restore_best(trainer: L.Trainer, module: L.LightningModule) -> None:
     """Load the best checkpoint's weights (``weights_only``) into ``module``, if the run saved one."""
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore
@@ -62,18 +89,30 @@ def restore_best(trainer: L.Trainer, module: L.LightningModule) -> None:
 
 
 class FerModule(L.LightningModule):
-    """Supervised classification; subclasses add loss terms. ``hparams`` are plain data (safe to checkpoint)."""
+    """Supervised classification of ``labels`` by ``backbone``; subclasses add loss terms.
 
-    recipe = "supervised"
+    Parameters
+    ----------
+    backbone : a registry network (``forward_features``, ``forward_head``) with one output per label.
+    labels : class names in output order.
+    group_names : per sensitive column, its groups in code order (validation tracks the first column's groups).
+    optim : learning rate, schedule, epochs, label smoothing, weight decay.
+    seed : seeds the flips, drawn from (seed, epoch, batch), so a resumed run draws the same.
+    hflip : flip faces horizontally at random while training.
+    """
 
-    def __init__(self, config: dict, labels: list[str], group_names: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
+                 *, optim: OptimConfig | None = None, seed: int = 0, hflip: bool = True) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.cfg = config_from_dict(config)
+        self.optim = optim or OptimConfig()
+        self.seed, self.hflip = int(seed), bool(hflip)
         self.labels = tuple(labels)
-        self.sensitive = list((group_names or {}).keys())
         self.group_names = {k: tuple(v) for k, v in (group_names or {}).items()}
-        self.model = self.build_backbone()
+        self.sensitive = list(self.group_names)
+        self.save_hyperparameters({"labels": list(self.labels), "group_names": {k: list(v) for k, v in
+                                                                                 self.group_names.items()},
+                                   "optim": asdict(self.optim), "seed": self.seed, "hflip": self.hflip})
+        self.model = backbone
         k = len(self.labels)
         self.val_acc = MulticlassAccuracy(num_classes=k, average="micro")
         self.val_f1 = MulticlassF1Score(num_classes=k, average="macro")
@@ -81,22 +120,14 @@ class FerModule(L.LightningModule):
         self.register_buffer("_group_hits", torch.zeros(max(n_groups, 1), 2), persistent=False)
 
     # --- model ------------------------------------------------------------------------------------------------
-    def build_backbone(self) -> nn.Module:
-        m = self.cfg.model
-        if m.init:
-            model = load_weights(m.init).model
-            model.reset_classifier(len(self.labels))
-            return model.train()  # checkpoints load in eval mode; Lightning keeps a module's mode as it finds it
-        return create_model(m.arch, num_classes=len(self.labels), in_chans=m.in_chans, **m.arch_kwargs)
-
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
+        return normalise(images)
 
     def augment(self, x: torch.Tensor, batch_idx: int) -> torch.Tensor:
         """Horizontal flips drawn from (seed, epoch, batch): identical on a resumed run."""
-        if not self.cfg.data.hflip:
+        if not self.hflip:
             return x
-        return weak_view(x, step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank))
+        return weak_view(x, step_generator(self.seed, self.current_epoch, batch_idx, self.global_rank))
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(penultimate embedding, logits) from one pass through the backbone."""
@@ -110,7 +141,7 @@ class FerModule(L.LightningModule):
     def loss_terms(self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
                    ) -> dict[str, torch.Tensor]:
         """Named loss terms, already weighted; their sum is minimised."""
-        return {"ce": F.cross_entropy(logits, batch["target"], label_smoothing=self.cfg.optim.label_smoothing)}
+        return {"ce": F.cross_entropy(logits, batch["target"], label_smoothing=self.optim.label_smoothing)}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x = self.augment(self.normalise(batch["image"]), batch_idx)
@@ -178,33 +209,12 @@ class FerModule(L.LightningModule):
             embs.append(z.numpy())
         return np.concatenate(probs), np.concatenate(embs)
 
-    def write_test_outputs(self, folder: Path, dm: Any, card: ModelCard
-                           ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        """Best weights with ``card`` -> model.safetensors; the test split's (else validation's) probabilities ->
-        test_predictions.csv and embeddings -> test_embeddings.npy. Returns (that table, probabilities, embeddings)."""
-        cfg = self.cfg
-        save_checkpoint(self.model, card, folder / "model.safetensors")
-        split = "test" if "test" in dm.tables else "val"
-        rows = dm.tables[split].rows
-        probs, emb = self.predict_images(dm.tables[split].images)
-        pred = probs.argmax(1)
-        out = pd.DataFrame({"path": rows["abs_path"], "source": rows["source"], "rel_path": rows["path"],
-                            "split": split, "target": rows[cfg.data.target].astype(str),
-                            "pred": [dm.labels[i] for i in pred], "confidence": probs.max(1).round(5)})
-        for col in dm.sensitive:
-            out[col] = rows[col].astype(str).to_numpy()
-        for j, lab in enumerate(dm.labels):
-            out[f"p_{lab}"] = probs[:, j].round(6)
-        out.to_csv(folder / "test_predictions.csv", index=False)
-        np.save(folder / "test_embeddings.npy", emb.astype(np.float32))
-        return out, probs, emb
-
     # --- optimisation -----------------------------------------------------------------------------------------
     def param_groups(self) -> list[dict[str, Any]]:
-        return [{"params": list(self.parameters()), "lr": self.cfg.optim.lr}]
+        return [{"params": list(self.parameters()), "lr": self.optim.lr}]
 
     def configure_optimizers(self) -> Any:
-        o = self.cfg.optim
+        o = self.optim
         groups = self.param_groups()
         opt = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
         if o.schedule == "constant":

@@ -6,7 +6,6 @@ the data, the loggers and the checkpoints, writes the test predictions and embed
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import pickle
@@ -24,26 +23,14 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from ..errors import CheckpointError, FerCoreError
-from ..fairness.report import fairness_report
-from ..runs import RunInfo, default_run_name, open_run, process_identity, read_status, write_status
-from .config import RunConfig, config_from_dict, save_config
-from .data import FaceDataModule
-from .fair_mmd import FairMMDModule
-from .module import FerModule, adopt_architecture, card_for, load_weights, restore_best
-from .au_iat import AUModule
-from .emonet40 import EmoNetModule
-from .mae_pretrain import MaePretrainModule
+from ..runs import RunFolder, default_run_name, open_run, process_identity, read_status, write_status
+from .config import RunConfig, config_from_dict
 from .numerics import numerics_profile, use_channels_last
-from .semi_dtm import SemiModule
-from .transfer import TransferModule, resolve_transfer
+from .recipes import RECIPES, Recipe, get_recipe
 
-__all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainResult"]
+__all__ = ["RECIPES", "train", "resume", "RunExistsError", "ProgressFn", "TrainResult", "monitor_of"]
 
-RECIPES: dict[str, type[FerModule]] = {"supervised": FerModule, "fair_mmd": FairMMDModule, "transfer": TransferModule,
-                                       "semi_dtm": SemiModule, "mae_pretrain": MaePretrainModule,  # type: ignore
-                                       "au_iat": AUModule, "emonet40": EmoNetModule}  # type: ignore
 ProgressFn = Callable[[dict], None]
-LAST_CKPT = "checkpoints/last.ckpt"
 RUN_DIR_ENV = "FER_CORE_RUN_DIR"
 
 
@@ -121,17 +108,19 @@ def _run_name(cfg: RunConfig) -> str:
 
 def monitor_of(cfg: RunConfig) -> str:
     """The validation metric that picks the best checkpoint: ``trainer.monitor``, else the recipe's own."""
-    return cfg.trainer.monitor or getattr(RECIPES.get(cfg.recipe), "default_monitor", "val/acc")
+    info = RECIPES.get(cfg.recipe)
+    return cfg.trainer.monitor or (info.monitor if info else "val/acc")
 
 
 def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: ProgressFn | None) -> L.Trainer:
     t = cfg.trainer
     monitor = monitor_of(cfg)
     mode = "min" if monitor.endswith("loss") else "max"
-    best = ModelCheckpoint(dirpath=folder / "checkpoints", filename="best", monitor=monitor, mode=mode,
+    checkpoints = folder / RunFolder.CHECKPOINTS
+    best = ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode,
                            save_top_k=1, auto_insert_metric_name=False, enable_version_counter=False)
     # Resumable state after every epoch, improved or not (Lightning's save_last only follows top-k saves).
-    last = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
+    last = ModelCheckpoint(dirpath=checkpoints, filename="last", monitor=None, save_top_k=1,
                            every_n_epochs=1, enable_version_counter=False)
     callbacks: list[Callback] = [best, last, _StatusCallback(folder, on_progress), _PinnedLayout()]
     if t.early_stopping_patience:
@@ -139,7 +128,7 @@ def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: Progress
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=5))
     loggers = [_ResumableCSVLogger(save_dir=folder, name="", version=""),
-               TensorBoardLogger(save_dir=folder, name="tb", version="", default_hp_metric=False)]
+               TensorBoardLogger(save_dir=folder, name=RunFolder.TENSORBOARD, version="", default_hp_metric=False)]
     return L.Trainer(max_epochs=cfg.optim.epochs, accelerator=t.accelerator, devices=t.devices,
                      num_nodes=t.num_nodes, strategy=t.strategy, precision=t.precision,  # type: ignore[arg-type]
                      accumulate_grad_batches=cfg.optim.accumulate_grad_batches,
@@ -167,8 +156,15 @@ class TrainResult:
     evaluation: dict | None
 
     @property
-    def run(self) -> RunInfo:
+    def run(self) -> RunFolder:
         return open_run(self.folder)
+
+    def summary(self) -> list[str]:
+        """How the run did, in the recipe's words (only the status while it has no evaluation)."""
+        lines = [f"run {self.folder}: {self.status.get('status')}"]
+        if self.evaluation:
+            lines += get_recipe(self.status.get("recipe", "supervised")).summary(self.evaluation)
+        return lines
 
 
 def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None = None,
@@ -180,26 +176,22 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
     the denormal range, where x86 CPUs run several times slower (measured: 0.53 s against 0.13 s per au_iat step).
     """
     _quiet_lightning()
-    if cfg.recipe not in RECIPES:
-        raise FerCoreError(f"unknown recipe {cfg.recipe!r}; available: {', '.join(RECIPES)}")
+    recipe = get_recipe(cfg.recipe)  # a clear error for an unknown name
     cfg.trainer.monitor = monitor_of(cfg)
     threads = torch.get_num_threads()
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     torch.set_flush_denormal(True)
     try:
-        return _train(cfg, progress, on_progress, _resume_folder)
+        return _train(recipe, cfg, progress, on_progress, _resume_folder)
     finally:
         torch.set_flush_denormal(False)
         torch.set_num_threads(threads)
 
 
-def _train(cfg: RunConfig, progress: bool, on_progress: ProgressFn | None, _resume_folder: Path | None
-           ) -> TrainResult:
-    if cfg.recipe == "transfer":
-        resolve_transfer(cfg)
-    elif cfg.model.init:
-        adopt_architecture(cfg, load_weights(cfg.model.init).card)
+def _train(recipe: Recipe, cfg: RunConfig, progress: bool, on_progress: ProgressFn | None,
+           _resume_folder: Path | None) -> TrainResult:
+    recipe.prepare(cfg)
     leader = _is_leader()
     if _resume_folder is not None:
         folder = _resume_folder
@@ -212,36 +204,35 @@ def _train(cfg: RunConfig, progress: bool, on_progress: ProgressFn | None, _resu
         cfg.name = folder.name
     else:
         folder = Path(cfg.out_dir) / _run_name(cfg)
-        if (folder / "config.yaml").exists():  # a folder prepared by runs.launch_run holds only run.json and a log
+        if (folder / RunFolder.CONFIG).exists():  # a folder prepared by runs.launch_run holds run.json and a log
             raise RunExistsError(f"run folder {folder} exists; resume it with `fer-core train --resume {folder}` "
                                  "or choose another name")
         folder.mkdir(parents=True, exist_ok=True)
         cfg.name = folder.name
     os.environ[RUN_DIR_ENV] = str(folder)  # processes Lightning launches for DDP inherit it
+    run = RunFolder(folder)
     if leader:
-        save_config(cfg, folder / "config.yaml")
-        write_status(folder, recipe=cfg.recipe, name=folder.name, status="preparing", **process_identity(),
-                     numerics=numerics_profile(),
-                     started=read_status(folder).get("started", time.time()) if _resume_folder else time.time())
+        run.write_config(cfg.to_dict())
+        run.write_status(recipe=cfg.recipe, name=folder.name, status="preparing", **process_identity(),
+                         numerics=numerics_profile(),
+                         started=read_status(folder).get("started", time.time()) if _resume_folder else time.time())
     try:
         L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
-        dm = getattr(RECIPES[cfg.recipe], "datamodule_class", FaceDataModule)(cfg, progress=progress)
+        dm = recipe.datamodule(cfg, progress)
         dm.prepare_data()
         dm.setup()
         assert dm.split_rows is not None
         if leader:
-            dm.split_rows[["source", "path", "split"]].to_csv(folder / "splits.csv", index=False)
+            run.write_splits(dm.split_rows)
             if cfg.data.aligned is None:  # record what "auto" decided, so evaluation prepares images the same way
                 cfg.data.aligned = dm.aligned
-                save_config(cfg, folder / "config.yaml")
-        module = RECIPES[cfg.recipe](config=cfg.to_dict(), labels=list(dm.labels),
-                                     group_names={k: list(v) for k, v in dm.group_names.items()},
-                                     **getattr(dm, "module_kwargs", dict)())
+                run.write_config(cfg.to_dict())
+        module = recipe.module(cfg, dm)
         trainer = _trainer(cfg, folder, progress and leader, on_progress)
         if leader:
-            write_status(folder, status="running", labels=list(dm.labels), n_train=len(dm.tables["train"]),
-                         n_val=len(dm.tables["val"]), n_test=len(dm.tables.get("test", [])))
-        ckpt = folder / LAST_CKPT
+            run.write_status(status="running", labels=list(dm.labels), n_train=len(dm.tables["train"]),
+                             n_val=len(dm.tables["val"]), n_test=len(dm.tables.get("test", [])))
+        ckpt = run.path(RunFolder.LAST_CHECKPOINT)
         if _resume_folder and ckpt.is_file():
             _check_resumable(ckpt)
         if _resume_folder and ckpt.is_file() and leader:
@@ -251,38 +242,15 @@ def _train(cfg: RunConfig, progress: bool, on_progress: ProgressFn | None, _resu
         if trainer.global_rank != 0:
             return TrainResult(folder, {}, None)
         if trainer.received_sigterm or trainer.interrupted:
-            write_status(folder, status="stopped")
+            run.write_status(status="stopped")
             return TrainResult(folder, read_status(folder), None)
-        finish = getattr(module, "finish", None)  # recipes that are not classifiers (MAE) write their own results
-        evaluation = finish(folder, trainer, dm) if finish else _finish(cfg, folder, trainer, module, dm)
+        evaluation = recipe.finish(run, cfg, trainer, module, dm)
     except BaseException as exc:
         if leader:
             status = "stopped" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"
-            write_status(folder, status=status, error=f"{type(exc).__name__}: {exc}"[:500])
+            run.write_status(status=status, error=f"{type(exc).__name__}: {exc}"[:500])
         raise
     return TrainResult(folder, read_status(folder), evaluation)
-
-
-def _finish(cfg: RunConfig, folder: Path, trainer: L.Trainer, module: FerModule, dm: FaceDataModule) -> dict:
-    """Best weights -> model.safetensors with card; test predictions, embeddings and the fairness evaluation."""
-    restore_best(trainer, module)
-    module = module.cpu().eval()
-    if hasattr(module, "write_artifacts"):
-        module.write_artifacts(folder, dm)
-    source = cfg.data.manifest if isinstance(cfg.data.manifest, str) else json.dumps(cfg.data.manifest)
-    out, _, emb = module.write_test_outputs(folder, dm, card_for(cfg, dm.labels, folder.name, training_data=source))
-    split = "test" if "test" in dm.tables else "val"
-    evaluation = fairness_report(out["target"], out["pred"], dm.labels, out[dm.sensitive], emb,
-                                 seed=cfg.trainer.seed) if dm.sensitive else \
-        fairness_report(out["target"], out["pred"], dm.labels, pd.DataFrame(index=out.index), None)
-    evaluation |= {"split": split, "run": folder.name, "recipe": cfg.recipe,
-                   "best_checkpoint_metric": {cfg.trainer.monitor: _float(
-                       trainer.checkpoint_callback.best_model_score)}}  # type: ignore[union-attr]
-    (folder / "evaluation.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
-    write_status(folder, status="finished", finished=time.time(),
-                 test={"accuracy": evaluation["overall"].get("accuracy"),
-                       "macro_f1": evaluation["overall"].get("macro_f1")})
-    return evaluation
 
 
 def _check_resumable(ckpt: Path) -> None:
@@ -308,7 +276,7 @@ def _check_resumable(ckpt: Path) -> None:
 
 def _drop_unsaved_metrics(folder: Path, ckpt: Path) -> None:
     """Forget metric rows logged after the checkpoint a run resumes from (that work is redone)."""
-    path = folder / "metrics.csv"
+    path = folder / RunFolder.METRICS
     if not path.is_file() or not path.stat().st_size:
         return
     saved_epoch = int(torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"])
@@ -317,17 +285,11 @@ def _drop_unsaved_metrics(folder: Path, ckpt: Path) -> None:
         metrics[metrics["epoch"].isna() | (metrics["epoch"] <= saved_epoch)].to_csv(path, index=False)
 
 
-def _float(v: Any) -> float | None:
-    return None if v is None else round(float(v), 5)
-
-
 def resume(folder: str | Path, progress: bool = True, on_progress: ProgressFn | None = None) -> TrainResult:
     """Continue a stopped or killed run from its last checkpoint, with the config it was started with."""
     run = open_run(folder)
     if run.status.get("status") == "finished":
         raise FerCoreError(f"run {run.name} has finished; nothing to resume")
-    import yaml
-
-    cfg = config_from_dict(yaml.safe_load((run.folder / "config.yaml").read_text(encoding="utf-8")))
+    cfg = config_from_dict(run.config)
     return train(cfg, progress=progress, on_progress=on_progress, _resume_folder=run.folder)
 

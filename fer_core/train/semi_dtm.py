@@ -12,27 +12,33 @@ truth is known, their precision.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..losses import DynamicThreshold, FixedThreshold, FlexMatchThreshold, FreeMatchThreshold, info_nce
+from ..runs import RunFolder
 from .augment import step_generator, strong_view, weak_view
+from .classifier import ClassifierRecipe
+from .config import RunConfig, SemiConfig
 from .module import FerModule
+from .recipes import register_recipe
 from .semi_data import SemiDataModule
 
-__all__ = ["SemiModule"]
+__all__ = ["SemiModule", "SemiRecipe"]
 
 
 class SemiModule(FerModule):
-    recipe = "semi_dtm"
-    datamodule_class = SemiDataModule
+    """:class:`FerModule` trained on labelled batches plus pseudo-labelled unlabelled ones (``semi``)."""
 
-    def __init__(self, config: dict, labels: list[str], group_names: dict[str, list[str]] | None = None) -> None:
-        super().__init__(config, labels, group_names)
+    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
+                 *, semi: SemiConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(backbone, labels, group_names, **kwargs)
+        self.semi = semi or SemiConfig()
+        self.hparams["semi"] = asdict(self.semi)
         k = len(self.labels)
         self.threshold: Any = None
         # per-epoch bookkeeping, per class: pseudo-labels taken, taken with known truth, correct among those
@@ -41,7 +47,7 @@ class SemiModule(FerModule):
 
     # --- thresholds -------------------------------------------------------------------------------------------
     def _make_threshold(self, pool_size: int) -> Any:
-        s, k = self.cfg.semi, len(self.labels)
+        s, k = self.semi, len(self.labels)
         if s.threshold == "fixed":
             return FixedThreshold(s.tau, num_classes=k)
         if s.threshold == "flexmatch":
@@ -52,10 +58,10 @@ class SemiModule(FerModule):
 
     def stage(self, epoch: int) -> int:
         """DTM stage of ``epoch`` (-1 during warm-up): the epochs after warm-up split evenly over the schedule."""
-        s = self.cfg.semi
+        s = self.semi
         if epoch < s.warmup_epochs:
             return -1
-        span = max(1, self.cfg.optim.epochs - s.warmup_epochs)
+        span = max(1, self.optim.epochs - s.warmup_epochs)
         return min(len(s.schedule) - 1, (epoch - s.warmup_epochs) * len(s.schedule) // span)
 
     @torch.no_grad()
@@ -77,31 +83,31 @@ class SemiModule(FerModule):
         self._taken.zero_()
         self._seen.zero_()
         stage = self.stage(self.current_epoch)
-        uses_pool = self.cfg.semi.lambda_u > 0 or self.cfg.semi.lambda_infonce > 0
+        uses_pool = self.semi.lambda_u > 0 or self.semi.lambda_infonce > 0
         if isinstance(self.threshold, DynamicThreshold) and stage >= 0 and uses_pool:  # supervised-only: no pass
             self.threshold.set_stage(stage)
             self.threshold.update(self.pool_probs())
 
     # --- loss -------------------------------------------------------------------------------------------------
     def _generator(self, batch_idx: int) -> torch.Generator:
-        return step_generator(self.cfg.trainer.seed, self.current_epoch, batch_idx, self.global_rank, 7)
+        return step_generator(self.seed, self.current_epoch, batch_idx, self.global_rank, 7)
 
     def training_step(self, batch: dict[str, dict[str, torch.Tensor]], batch_idx: int) -> torch.Tensor:
-        s = self.cfg.semi
+        s = self.semi
         lab, unl = batch["labeled"], batch["unlabeled"]
         g = self._generator(batch_idx)
-        xl = weak_view(self.normalise(lab["image"]), g) if self.cfg.data.hflip else self.normalise(lab["image"])
+        xl = weak_view(self.normalise(lab["image"]), g) if self.hflip else self.normalise(lab["image"])
         use_unlabeled = self.stage(self.current_epoch) >= 0 and (s.lambda_u > 0 or s.lambda_infonce > 0)
         if not use_unlabeled:
             z, logits = self.embed(xl)
-            terms = {"ce": F.cross_entropy(logits, lab["target"], label_smoothing=self.cfg.optim.label_smoothing)}
+            terms = {"ce": F.cross_entropy(logits, lab["target"], label_smoothing=self.optim.label_smoothing)}
             return self._log_step(terms, logits, lab["target"], batch_idx)
         xu = self.normalise(unl["image"])
         xw, xs = weak_view(xu, g), strong_view(xu, g)
         n_l, n_u = len(xl), len(xu)
         z, logits = self.embed(torch.cat([xl, xw, xs]))  # one pass: BatchNorm sees labelled and unlabelled rows
         logits_l, logits_w, logits_s = logits[:n_l], logits[n_l:n_l + n_u], logits[n_l + n_u:]
-        terms = {"ce": F.cross_entropy(logits_l, lab["target"], label_smoothing=self.cfg.optim.label_smoothing)}
+        terms = {"ce": F.cross_entropy(logits_l, lab["target"], label_smoothing=self.optim.label_smoothing)}
         probs = torch.softmax(logits_w.detach().float(), 1)
         if not isinstance(self.threshold, DynamicThreshold):  # DTM is set once per epoch from the whole pool
             self.threshold.update(probs, unl["index"])
@@ -166,22 +172,35 @@ class SemiModule(FerModule):
         if state is None:
             return
         if "selected_label" in state:
-            self.threshold = FlexMatchThreshold(len(self.labels), len(state["selected_label"]), tau=self.cfg.semi.tau)
+            self.threshold = FlexMatchThreshold(len(self.labels), len(state["selected_label"]), tau=self.semi.tau)
             self.threshold.selected_label = state["selected_label"].clone()
         else:
             self.threshold = FreeMatchThreshold(len(self.labels))
             self.threshold.global_tau, self.threshold.local_p = state["global_tau"], state["local_p"]
 
     # --- artefacts ----------------------------------------------------------------------------------------------
-    def write_artifacts(self, folder: Path, datamodule: SemiDataModule) -> None:
-        """``thresholds.json``: the per-class thresholds in force at the end of training, which
-        ``fer-core pseudo-label`` applies to a new pool. DTM's are recomputed with the final (best) weights."""
+    def final_thresholds(self, pool: Any) -> dict[str, Any]:
+        """The per-class thresholds in force at the end of training, which ``fer-core pseudo-label`` applies to a
+        new pool. DTM's are recomputed with the final (best) weights."""
         t = self.threshold
         if isinstance(t, DynamicThreshold):
-            t.set_stage(len(self.cfg.semi.schedule) - 1)
-            t.update(self.pool_probs(datamodule.pool))
-        values = t.thresholds().tolist() if t is not None else [self.cfg.semi.tau] * len(self.labels)
-        (folder / "thresholds.json").write_text(json.dumps({
-            "kind": self.cfg.semi.threshold, "labels": list(self.labels),
-            "thresholds": {lab: round(float(v), 6) for lab, v in zip(self.labels, values)}}, indent=2),
-            encoding="utf-8")
+            t.set_stage(len(self.semi.schedule) - 1)
+            t.update(self.pool_probs(pool))
+        values = t.thresholds().tolist() if t is not None else [self.semi.tau] * len(self.labels)
+        return {"kind": self.semi.threshold, "labels": list(self.labels),
+                "thresholds": {lab: round(float(v), 6) for lab, v in zip(self.labels, values)}}
+
+
+@register_recipe("semi_dtm")
+class SemiRecipe(ClassifierRecipe):
+    module_class = SemiModule
+
+    def datamodule(self, cfg: RunConfig, progress: bool) -> SemiDataModule:
+        return SemiDataModule(cfg, progress=progress)
+
+    def module_kwargs(self, cfg: RunConfig, dm: Any) -> dict[str, Any]:
+        return {"semi": cfg.semi}
+
+    def write_artifacts(self, run: RunFolder, module: SemiModule, dm: SemiDataModule) -> None:
+        """``thresholds.json``: see :meth:`SemiModule.final_thresholds`."""
+        run.write_json(RunFolder.THRESHOLDS, module.final_thresholds(dm.pool))

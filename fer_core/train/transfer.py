@@ -6,16 +6,19 @@ Arbabzadah et al. use this to ask which base model's features suit a target; the
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Sequence
 
 from torch import nn
 
 from ..errors import CheckpointError
 from ..models import LoadedModel
-from .config import RunConfig
-from .module import FerModule, adopt_architecture, load_weights
+from .classifier import ClassifierRecipe
+from .config import RunConfig, TransferConfig
+from .module import FerModule, adopt_architecture, build_backbone, load_weights
+from .recipes import register_recipe
 
-__all__ = ["TransferModule", "resolve_transfer"]
+__all__ = ["TransferModule", "TransferRecipe", "resolve_transfer"]
 
 
 def resolve_transfer(cfg: RunConfig) -> LoadedModel:
@@ -28,19 +31,21 @@ def resolve_transfer(cfg: RunConfig) -> LoadedModel:
 
 
 class TransferModule(FerModule):
-    recipe = "transfer"
+    """:class:`FerModule` whose backbone (all but the head) is frozen for ``transfer.freeze_epochs``, then trains at
+    ``transfer.backbone_lr_factor`` times the head's learning rate."""
 
-    def build_backbone(self) -> nn.Module:
-        model = load_weights(self.cfg.transfer.base).model
-        model.reset_classifier(len(self.labels))
-        return model.train()  # checkpoints load in eval mode; Lightning keeps a module's mode as it finds it
+    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
+                 *, transfer: TransferConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(backbone, labels, group_names, **kwargs)
+        self.transfer = transfer or TransferConfig()
+        self.hparams["transfer"] = asdict(self.transfer)
 
     def _backbone_params(self) -> list[nn.Parameter]:
         head = {id(p) for p in self.model.get_classifier().parameters()}
         return [p for p in self.model.parameters() if id(p) not in head]
 
     def frozen(self) -> bool:
-        return self.current_epoch < self.cfg.transfer.freeze_epochs
+        return self.current_epoch < self.transfer.freeze_epochs
 
     def on_train_epoch_start(self) -> None:
         for p in self._backbone_params():
@@ -55,6 +60,20 @@ class TransferModule(FerModule):
                 m.train(training)
 
     def param_groups(self) -> list[dict[str, Any]]:
-        lr = self.cfg.optim.lr
+        lr = self.optim.lr
         return [{"params": list(self.model.get_classifier().parameters()), "lr": lr},
-                {"params": self._backbone_params(), "lr": lr * self.cfg.transfer.backbone_lr_factor}]
+                {"params": self._backbone_params(), "lr": lr * self.transfer.backbone_lr_factor}]
+
+
+@register_recipe("transfer")
+class TransferRecipe(ClassifierRecipe):
+    module_class = TransferModule
+
+    def prepare(self, cfg: RunConfig) -> None:
+        resolve_transfer(cfg)
+
+    def backbone(self, cfg: RunConfig, num_outputs: int) -> nn.Module:
+        return build_backbone(cfg.model, num_outputs, start_from=cfg.transfer.base)
+
+    def module_kwargs(self, cfg: RunConfig, dm: Any) -> dict[str, Any]:
+        return {"transfer": cfg.transfer}

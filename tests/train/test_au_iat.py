@@ -13,6 +13,14 @@ from fer_core.train import config_from_dict, train
 from fer_core.train.au_iat import AUModule, au_list, best_threshold
 
 
+def _au_module(cfg, labels, num_subjects):
+    """The module the au_iat recipe builds: a registry backbone and the config's typed sections."""
+    from fer_core.train.module import build_backbone
+
+    return AUModule(build_backbone(cfg.model, len(labels)), labels, num_subjects=num_subjects, au=cfg.au,
+                    optim=cfg.optim, seed=cfg.trainer.seed)
+
+
 def test_best_threshold_separates_planted_positives():
     rng = np.random.default_rng(0)
     y = rng.random((200, 3)) < 0.3
@@ -30,7 +38,7 @@ def test_the_identity_head_pushes_the_backbone_away_from_identity(id_loss):
     paper's one-hot BCE and for softmax cross-entropy."""
     cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
                             "au": {"lambda_id": 2.0, "id_loss": id_loss}})
-    module = AUModule(cfg.to_dict(), ["AU1", "AU2"], num_subjects=5)
+    module = _au_module(cfg, ["AU1", "AU2"], 5)
     z = torch.randn(4, module.model.num_features, requires_grad=True)  # the head normalises z itself
     subject = torch.tensor([0, 1, 2, 3])
     _, loss = module.identity_loss(z, subject, 2.0)
@@ -49,7 +57,7 @@ def test_an_untrained_bce_identity_head_predicts_the_subject_prior():
     n = 36
     cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
                             "au": {"lambda_id": 1.0}})
-    module = AUModule(cfg.to_dict(), ["AU1"], num_subjects=n)
+    module = _au_module(cfg, ["AU1"], n)
     with torch.no_grad():
         module.id_head[1].weight.zero_()  # isolate the bias: what the head says before it has seen a feature
     with torch.no_grad():
@@ -64,7 +72,7 @@ def test_layer_wise_learning_rate_decay_reaches_cnn_backbones():
     head. The identity head sits at optim.lr x au.id_lr_scale."""
     cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
                             "optim": {"lr": 1e-3}, "au": {"lambda_id": 1.0, "id_lr_scale": 10.0}})
-    module = AUModule(cfg.to_dict(), ["AU1", "AU2"], num_subjects=5)
+    module = _au_module(cfg, ["AU1", "AU2"], 5)
     module.trainer = type("T", (), {"estimated_stepping_batches": 10})()
     opt = module.configure_optimizers()["optimizer"]
     lr_of = {id(p): g["max_lr"] for g in opt.param_groups for p in g["params"]}
@@ -119,7 +127,7 @@ def test_subjects_never_cross_between_train_validation_and_test(tmp_path):
     by_split = {s: set(rows.loc[rows["split"] == s, "subject"]) for s in ("train", "val", "test")}
     assert not (by_split["train"] & by_split["test"]) and not (by_split["val"] & by_split["test"])
     assert not (by_split["train"] & by_split["val"]) and all(by_split.values())
-    assert dm.module_kwargs()["num_subjects"] == 12  # the identity head covers every subject, test ones too
+    assert len(dm.subjects) == 12  # the identity head covers every subject, test ones too
 
 
 def test_identity_probe_command_on_a_run(au_run):
@@ -140,7 +148,7 @@ def test_a_dataset_of_one_face_per_person_gets_no_identity_probe_instead_of_a_cr
     from fer_core.train.au_iat import _AURows
 
     cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}}})
-    module = AUModule(cfg.to_dict(), ["AU1"], num_subjects=8)
+    module = _au_module(cfg, ["AU1"], 8)
     images = torch.randint(0, 255, (8, 3, 32, 32), dtype=torch.uint8)
     single = module._identity_probe(_AURows(images, torch.zeros(8, 1), torch.arange(8)), seed=0)
     assert single["accuracy"] is None and "3 or more faces" in single["reason"]

@@ -21,6 +21,14 @@ from tests.conftest import tiny_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _semi_module(cfg, labels):
+    """The module the semi_dtm recipe builds: a registry backbone and the config's typed sections."""
+    from fer_core.train.module import build_backbone
+
+    return SemiModule(build_backbone(cfg.model, len(labels)), labels, semi=cfg.semi, optim=cfg.optim,
+                      seed=cfg.trainer.seed, hflip=cfg.data.hflip)
+
+
 def test_views_are_reproducible_from_the_generator_and_differ_between_draws():
     x = torch.rand(6, 3, 32, 32) * 2 - 1
     a = strong_view(x, torch.Generator().manual_seed(1))
@@ -37,19 +45,19 @@ def test_views_are_reproducible_from_the_generator_and_differ_between_draws():
 def test_stages_split_the_epochs_after_warm_up():
     cfg = config_from_dict({"recipe": "semi_dtm", "optim": {"epochs": 11},
                             "semi": {"warmup_epochs": 2, "schedule": [0.5, 0.7, 0.9]}})
-    module = SemiModule(cfg.to_dict(), ["a", "b"])
+    module = _semi_module(cfg, ["a", "b"])
     assert [module.stage(e) for e in range(11)] == [-1, -1, 0, 0, 0, 1, 1, 1, 2, 2, 2]
 
 
 def test_flexmatch_state_survives_a_checkpoint():
     cfg = config_from_dict({"recipe": "semi_dtm", "semi": {"threshold": "flexmatch"}})
-    module = SemiModule(cfg.to_dict(), ["a", "b", "c"])
+    module = _semi_module(cfg, ["a", "b", "c"])
     module.threshold = module._make_threshold(10)
     probs = torch.tensor([[0.97, 0.02, 0.01], [0.1, 0.88, 0.02], [0.0, 0.01, 0.99]])
     module.threshold.update(probs, torch.tensor([0, 4, 9]))
     ckpt: dict = {}
     module.on_save_checkpoint(ckpt)
-    restored = SemiModule(cfg.to_dict(), ["a", "b", "c"])
+    restored = _semi_module(cfg, ["a", "b", "c"])
     restored.on_load_checkpoint(ckpt)
     assert torch.equal(restored.threshold.selected_label, module.threshold.selected_label)
     assert torch.allclose(restored.threshold.thresholds(), module.threshold.thresholds())
