@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup browser postgres clean demo-runs
+.PHONY: demo test lint bench setup browser postgres clean demo-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ postgres:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
 	  || echo "warning: could not install postgresql; the store's PostgreSQL tests will be skipped"; }
 
-test: $(STAMP) browser postgres
+# Lint, format and docstring checks (config in pyproject.toml): seconds, so they run before the suite.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pydoclint fer_core
+
+test: $(STAMP) browser postgres lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP) browser
@@ -43,7 +49,7 @@ bench: $(STAMP) browser
 	$(PY) bench/browser_latency.py
 
 # Rebuild the claims' figures (assets/claims/*.json) and their embedded demo runs, seed 0 of each (about 20 minutes
-# on 2 cores): every run trains single-threaded with pinned numerics, so the result is the same on any x86-64 machine.
+# on 2 cores): every run trains single-threaded with pinned numerics, so the result is the same whatever the core count.
 demo-runs: $(STAMP)
 	$(VENV)/bin/fer-core claim fair_mmd --out runs/claims --retrain --record --ship
 	$(VENV)/bin/fer-core claim au_iat --out runs/claims --retrain --record --ship

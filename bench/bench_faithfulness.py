@@ -5,6 +5,7 @@ and the ratio, on the shipped mini-Xception with random inputs and maps. Prints 
 
 Usage: ``python bench/bench_faithfulness.py [--n 64] [--patch 8] [--steps 32] [--threads 2]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,7 @@ def _fill(value: float):
         arr = arr.copy()
         arr[np.arange(len(arr))[:, None], indices] = value
         return arr
+
     return perturb
 
 
@@ -45,16 +47,43 @@ def main() -> None:
     t0 = time.perf_counter()
     ours = region_perturbation(model, x, heat, y, patch=args.patch, steps=args.steps, fill=-1.0)
     t_ours = time.perf_counter() - t0
-    metric = quantus.RegionPerturbation(patch_size=args.patch, order="morf", regions_evaluation=args.steps,
-                                        normalise=False, perturb_func=_fill(-1.0), disable_warnings=True)
+    metric = quantus.RegionPerturbation(
+        patch_size=args.patch,
+        order="morf",
+        regions_evaluation=args.steps,
+        normalise=False,
+        perturb_func=_fill(-1.0),
+        disable_warnings=True,
+    )
     t0 = time.perf_counter()
-    ref = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=y, a_batch=heat[:, None], softmax=True,
-                            channel_first=True, device="cpu", batch_size=args.n))
+    ref = np.asarray(
+        metric(
+            model=model,
+            x_batch=x.numpy(),
+            y_batch=y,
+            a_batch=heat[:, None],
+            softmax=True,
+            channel_first=True,
+            device="cpu",
+            batch_size=args.n,
+        )
+    )
     t_ref = time.perf_counter() - t0
-    print(json.dumps({"images": args.n, "patch": args.patch, "steps": args.steps, "fill": -1.0,
-                      "ours_s": round(t_ours, 3), "quantus_s": round(t_ref, 3),
-                      "speedup": round(t_ref / t_ours, 2), "max_abs_diff": float(np.abs(ours.drops - ref).max())},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                "images": args.n,
+                "patch": args.patch,
+                "steps": args.steps,
+                "fill": -1.0,
+                "ours_s": round(t_ours, 3),
+                "quantus_s": round(t_ref, 3),
+                "speedup": round(t_ref / t_ours, 2),
+                "max_abs_diff": float(np.abs(ours.drops - ref).max()),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

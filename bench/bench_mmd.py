@@ -7,6 +7,7 @@ Usage: ``python bench/bench_mmd.py [--n 100000] [--dim 512] [--exact-n 20000] [-
 ``--exact-n`` is the size of EACH group's subset for the exact check (DESIGN's 38 s reference used two groups of
 20,000).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,33 +44,53 @@ def run(n: int, dim: int, exact_n: int, permutations: int, num_features: int, sh
 
     start = time.perf_counter()
     sigma = median_bandwidth_np(np.vstack([x[:512], y[:512]]))
-    full = mmd_permutation_test(x, y, sigma=sigma, num_permutations=permutations, seed=seed,
-                                num_features=num_features)
+    full = mmd_permutation_test(x, y, sigma=sigma, num_permutations=permutations, seed=seed, num_features=num_features)
     t_full = time.perf_counter() - start
     rss_full = _peak_rss_mb()
 
     xs, ys = x[:exact_n], y[:exact_n]
     start = time.perf_counter()
-    sub = mmd_permutation_test(xs, ys, sigma=sigma, num_permutations=permutations, seed=seed,
-                               num_features=num_features)
+    sub = mmd_permutation_test(xs, ys, sigma=sigma, num_permutations=permutations, seed=seed, num_features=num_features)
     t_sub_rff = time.perf_counter() - start
     start = time.perf_counter()
     exact = exact_mmd2(xs, ys, sigma)
     t_exact = time.perf_counter() - start
 
     return {
-        "setup": {"n": n, "dim": dim, "groups": [len(x), len(y)], "shift_per_dim": shift, "threads":
-                  torch.get_num_threads(), "num_features": num_features, "permutations": permutations,
-                  "estimator": "RFF (cos+sin) unbiased U-statistic; exact = chunked all-pairs U-statistic",
-                  "sigma": sigma},
-        "full": {"seconds": round(t_full, 3), "target_seconds": 10.0, "peak_rss_mb": round(rss_full, 1),
-                 "rss_after_data_mb": round(rss_data, 1), "target_mb": 2048, "mmd2": full.mmd2,
-                 "p_value": full.p_value, "null_mean": full.null_mean, "null_std": full.null_std},
-        "exact_check": {"subset_per_group": exact_n, "exact_seconds": round(t_exact, 3),
-                        "rff_perm_seconds": round(t_sub_rff, 3), "time_ratio_exact_over_rff":
-                        round(t_exact / t_sub_rff, 1), "exact_mmd2": exact, "rff_mmd2": sub.mmd2,
-                        "abs_diff": abs(sub.mmd2 - exact), "null_std": sub.null_std,
-                        "diff_over_null_std": abs(sub.mmd2 - exact) / sub.null_std, "p_value": sub.p_value},
+        "setup": {
+            "n": n,
+            "dim": dim,
+            "groups": [len(x), len(y)],
+            "shift_per_dim": shift,
+            "threads": torch.get_num_threads(),
+            "num_features": num_features,
+            "permutations": permutations,
+            "estimator": "RFF (cos+sin) unbiased U-statistic; exact = chunked all-pairs U-statistic",
+            "sigma": sigma,
+        },
+        "full": {
+            "seconds": round(t_full, 3),
+            "target_seconds": 10.0,
+            "peak_rss_mb": round(rss_full, 1),
+            "rss_after_data_mb": round(rss_data, 1),
+            "target_mb": 2048,
+            "mmd2": full.mmd2,
+            "p_value": full.p_value,
+            "null_mean": full.null_mean,
+            "null_std": full.null_std,
+        },
+        "exact_check": {
+            "subset_per_group": exact_n,
+            "exact_seconds": round(t_exact, 3),
+            "rff_perm_seconds": round(t_sub_rff, 3),
+            "time_ratio_exact_over_rff": round(t_exact / t_sub_rff, 1),
+            "exact_mmd2": exact,
+            "rff_mmd2": sub.mmd2,
+            "abs_diff": abs(sub.mmd2 - exact),
+            "null_std": sub.null_std,
+            "diff_over_null_std": abs(sub.mmd2 - exact) / sub.null_std,
+            "p_value": sub.p_value,
+        },
         "peak_rss_mb_end": round(_peak_rss_mb(), 1),
     }
 

@@ -8,6 +8,7 @@ Prints JSON.
 
 Usage: ``python bench/bench_occlusion.py [--n 256] [--threads 2]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,9 @@ import torch
 from fer_core.data.synthfacs import SynthSpec, generate
 from fer_core.explain.regions import fill_region, occlusion_probs
 from fer_core.face import aligned_crop
+from fer_core.models import ASSETS_DIR
 from fer_core.models.preprocess import predict_probs, to_model_input
 from fer_core.runs import open_run
-from fer_core.models import ASSETS_DIR
 
 REGIONS = ["eyes", "mouth", "brows", "nose"]
 FILLS = ["mean", "blur"]
@@ -44,8 +45,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     loaded = open_run(ASSETS_DIR / "runs" / "synthfacs_bias_supervised").model()
     card, model = loaded.card, loaded.model.eval()
-    faces = [aligned_crop(s.image, card.input_size, card.template)
-             for s in generate(SynthSpec(n=args.n, size=48, seed=3))]
+    faces = [
+        aligned_crop(s.image, card.input_size, card.template) for s in generate(SynthSpec(n=args.n, size=48, seed=3))
+    ]
     crops, masks = [f.crop for f in faces], [f.regions for f in faces]
     total = args.n * (1 + len(REGIONS) * len(FILLS))
     x = to_model_input(crops, card).repeat(1 + len(REGIONS) * len(FILLS), 1, 1, 1)[:total]
@@ -54,13 +56,16 @@ def main() -> None:
         def run():
             with torch.no_grad():
                 for i in range(0, total, bs):
-                    model(x[i:i + bs])
+                    model(x[i : i + bs])
+
         return run
 
     plain_times = {bs: best_of(plain(bs)) for bs in (32, 64, 128, 256)}
     best_bs = min(plain_times, key=plain_times.get)
-    study_times = {bs: best_of(lambda: occlusion_probs(model, card, crops, masks, REGIONS, FILLS, batch_size=bs))
-                   for bs in (64, 128)}
+    study_times = {
+        bs: best_of(lambda bs=bs: occlusion_probs(model, card, crops, masks, REGIONS, FILLS, batch_size=bs))
+        for bs in (64, 128)
+    }
     study_bs = min(study_times, key=study_times.get)
 
     def loop():
@@ -70,15 +75,24 @@ def main() -> None:
         predict_probs(model, card, variants, best_bs)
 
     t_loop = best_of(loop, 2)
-    print(json.dumps({
-        "faces": args.n, "regions": REGIONS, "fills": FILLS, "images_classified": total,
-        "threads": torch.get_num_threads(),
-        "plain_forward_s_by_batch": {k: round(v, 3) for k, v in plain_times.items()}, "best_batch": best_bs,
-        "study_s_by_batch": {k: round(v, 3) for k, v in study_times.items()},
-        "study_vs_best_plain_forwards": round(study_times[study_bs] / plain_times[best_bs], 3),
-        "per_image_loop_vs_best_plain_forwards": round(t_loop / plain_times[best_bs], 3),
-        "target": "study <= 1.2x plain forwards",
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "faces": args.n,
+                "regions": REGIONS,
+                "fills": FILLS,
+                "images_classified": total,
+                "threads": torch.get_num_threads(),
+                "plain_forward_s_by_batch": {k: round(v, 3) for k, v in plain_times.items()},
+                "best_batch": best_bs,
+                "study_s_by_batch": {k: round(v, 3) for k, v in study_times.items()},
+                "study_vs_best_plain_forwards": round(study_times[study_bs] / plain_times[best_bs], 3),
+                "per_image_loop_vs_best_plain_forwards": round(t_loop / plain_times[best_bs], 3),
+                "target": "study <= 1.2x plain forwards",
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

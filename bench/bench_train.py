@@ -2,11 +2,13 @@
 
 DESIGN 6 asks the recipes' step time to be within 1.15x a plain loop. Both sides run the same number of steps on the
 same in-memory SynthFACS crops, with the same optimiser and schedule; the step time is the median interval between
-the starts of consecutive steps (fastest of interleaved repeats) (data fetch, forward, backward, optimiser step and, for Lightning, logging and the
-run-status callback). Runs on a GPU when one is present (``--device cuda``), else on CPU. Prints JSON.
+the starts of consecutive steps, fastest of interleaved repeats (data fetch, forward, backward, optimiser step and,
+for Lightning, logging and the run-status callback). Runs on a GPU when one is present (``--device cuda``), else
+on CPU. Prints JSON.
 
 Usage: ``python bench/bench_train.py [--steps 60] [--repeats 3] [--device cpu|cuda] [--recipes supervised,fair_mmd]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +24,8 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 
 from fer_core.losses import grad_reverse, group_mmd_loss
-from fer_core.train import config_from_dict
+from fer_core.train import config_from_dict, get_recipe
 from fer_core.train.data import FaceDataModule
-from fer_core.train import get_recipe
 from fer_core.train.run import _trainer
 
 WARMUP = 10
@@ -32,14 +33,20 @@ WARMUP = 10
 
 def _config(recipe: str, steps: int, device: str, cache: Path, batch: int, size: int) -> dict:
     n = int(steps * batch / 0.7) + batch * 4  # 70 % of the identities land in train
-    return {"recipe": recipe, "name": f"bench_{recipe}", "out_dir": str(cache / "runs"),
-            "data": {"manifest": {"synthfacs": {"n": n, "size": size, "seed": 5}}, "sensitive": "skin_tone",
-                     "sampler": "group_class_balanced" if recipe == "fair_mmd" else "random",
-                     "cache_dir": str(cache)},
-            "model": {"input_size": size, "arch_kwargs": {"widths": [8, 16, 32, 64]}},
-            "optim": {"epochs": 1, "batch_size": batch},
-            "trainer": {"accelerator": "gpu" if device == "cuda" else "cpu", "devices": 1,
-                        "precision": "32-true"}}
+    return {
+        "recipe": recipe,
+        "name": f"bench_{recipe}",
+        "out_dir": str(cache / "runs"),
+        "data": {
+            "manifest": {"synthfacs": {"n": n, "size": size, "seed": 5}},
+            "sensitive": "skin_tone",
+            "sampler": "group_class_balanced" if recipe == "fair_mmd" else "random",
+            "cache_dir": str(cache),
+        },
+        "model": {"input_size": size, "arch_kwargs": {"widths": [8, 16, 32, 64]}},
+        "optim": {"epochs": 1, "batch_size": batch},
+        "trainer": {"accelerator": "gpu" if device == "cuda" else "cpu", "devices": 1, "precision": "32-true"},
+    }
 
 
 class _StepTimer(Callback):
@@ -53,7 +60,7 @@ class _StepTimer(Callback):
 
 
 def _median_step(starts: list[float]) -> float:
-    gaps = [b - a for a, b in zip(starts[WARMUP:], starts[WARMUP + 1:])]
+    gaps = [b - a for a, b in zip(starts[WARMUP:], starts[WARMUP + 1 :])]
     return statistics.median(gaps)
 
 
@@ -117,8 +124,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.device == "cpu":
         torch.set_num_threads(args.threads)
-    out = {"device": torch.cuda.get_device_name(0) if args.device == "cuda" else f"cpu ({args.threads} threads)",
-           "batch": args.batch, "input": f"{args.size}x{args.size} RGB", "steps": args.steps, "recipes": {}}
+    out = {
+        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else f"cpu ({args.threads} threads)",
+        "batch": args.batch,
+        "input": f"{args.size}x{args.size} RGB",
+        "steps": args.steps,
+        "recipes": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for recipe in args.recipes.split(","):
             raw = _config(recipe, args.steps + WARMUP + 1, args.device, Path(tmp), args.batch, args.size)
@@ -128,10 +140,14 @@ def main() -> None:
                 raw["name"] = f"bench_{recipe}_{rep}"
                 lit.append(lightning_step(raw, Path(tmp) / f"run_{recipe}_{rep}"))
             ref, ours = min(plain), min(lit)
-            out["recipes"][recipe] = {"plain_ms": round(1000 * ref, 2), "lightning_ms": round(1000 * ours, 2),
-                                      "ratio": round(ours / ref, 3), "target": 1.15,
-                                      "all_plain_ms": [round(1000 * v, 1) for v in plain],
-                                      "all_lightning_ms": [round(1000 * v, 1) for v in lit]}
+            out["recipes"][recipe] = {
+                "plain_ms": round(1000 * ref, 2),
+                "lightning_ms": round(1000 * ours, 2),
+                "ratio": round(ours / ref, 3),
+                "target": 1.15,
+                "all_plain_ms": [round(1000 * v, 1) for v in plain],
+                "all_lightning_ms": [round(1000 * v, 1) for v in lit],
+            }
     print(json.dumps(out, indent=2))
 
 

@@ -3,6 +3,7 @@
 Usage: ``python bench/browser_latency.py`` (needs Debian's chromium; ``make test`` installs it).
 Each photo is the bundled portrait rescaled to the target size with a different 1-pixel mark, so no cache hits.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ def main() -> dict:
         page.goto(url)
         page.wait_for_selector("text=Face 1", timeout=120_000)  # models and explainer loaded (warm start)
         times = {}
-        for i, photo in enumerate(photos):
+        for photo in photos:
             page.goto(url)  # a fresh page per photo: each upload measured alone, as a user with one photo sees it
             page.wait_for_selector("text=Face 1", timeout=60_000)
             page.get_by_text("Upload photos").click()
@@ -60,8 +61,11 @@ def main() -> dict:
             page.wait_for_function("Array.from(document.images).every(im => im.complete)", timeout=30_000)
             times[photo.name] = round(time.perf_counter() - start, 3)
         browser.close()
-    return {"upload_to_heatmaps_s": times, "median_s": statistics.median(times.values()),
-            "photo_sizes_mp": [1, 2, 3, 4]}
+    return {
+        "upload_to_heatmaps_s": times,
+        "median_s": statistics.median(times.values()),
+        "photo_sizes_mp": [1, 2, 3, 4],
+    }
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ figure the hardening issue asks for: tried / clear / traceback / hang / peak mem
 
     python bench/fuzz_uploads.py [--limit N] [--timeout S] [--workers K] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,12 +101,13 @@ def run_dashboard(cases) -> list[dict]:
     at.radio(key="explain_source").set_value("Upload photos").run()
     out = []
     for start in range(0, len(cases), 25):
-        batch = cases[start:start + 25]
+        batch = cases[start : start + 25]
         names = [f"{start + i:04d}_{c.name}" for i, c in enumerate(batch)]
         t = time.time()
         try:
             at.file_uploader(key="explain_upload").set_value(
-                [(n, c.data, "application/octet-stream") for n, c in zip(names, batch)]).run()
+                [(n, c.data, "application/octet-stream") for n, c in zip(names, batch)]
+            ).run()
             raised = [e.value for e in at.exception]
         except Exception as exc:  # noqa: BLE001 - AppTest's own timeout: the batch hung
             raised = [f"hang: {exc}"]
@@ -115,19 +117,28 @@ def run_dashboard(cases) -> list[dict]:
             told = [m for m in messages if m.startswith(f"**{md(name)}**")]
             ok = (md(name) in shown) + len(told) == 1 and not any("Traceback" in m for m in told)
             verdict = "traceback" if raised else ("clear" if ok else "unclear")
-            out.append({"family": case.family, "name": case.name, "verdict": verdict,
-                        "seconds": (time.time() - t) / len(batch)})
+            out.append(
+                {
+                    "family": case.family,
+                    "name": case.name,
+                    "verdict": verdict,
+                    "seconds": (time.time() - t) / len(batch),
+                }
+            )
     return out
 
 
 def _summary(rows: list[dict]) -> dict:
     counts = {k: sum(r["verdict"] == k for r in rows) for k in ("clear", "unclear", "traceback", "hang")}
     peaks = [r["peak_mb"] for r in rows if r.get("peak_mb") == r.get("peak_mb") and "peak_mb" in r]
-    return {"tried": len(rows), **counts, "peak_mb_max": round(max(peaks), 1) if peaks else None,
-            "peak_mb_median": round(sorted(peaks)[len(peaks) // 2], 1) if peaks else None,
-            "worst": sorted((r for r in rows if "peak_mb" in r), key=lambda r: -(r["peak_mb"] or 0))[:3]
-            if peaks else [],
-            "not_clear": [(r["family"], r["name"], r["verdict"]) for r in rows if r["verdict"] != "clear"][:20]}
+    return {
+        "tried": len(rows),
+        **counts,
+        "peak_mb_max": round(max(peaks), 1) if peaks else None,
+        "peak_mb_median": round(sorted(peaks)[len(peaks) // 2], 1) if peaks else None,
+        "worst": sorted((r for r in rows if "peak_mb" in r), key=lambda r: -(r["peak_mb"] or 0))[:3] if peaks else [],
+        "not_clear": [(r["family"], r["name"], r["verdict"]) for r in rows if r["verdict"] != "clear"][:20],
+    }
 
 
 def main() -> int:
@@ -152,14 +163,21 @@ def main() -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(f"{len(cases)} files: " + ", ".join(f"{k} {v}" for k, v in report["families"].items()))
-        for path, r in (("CLI (fer-core explain --json)", cli), ("dashboard upload (Heatmaps page)",
-                                                                  report.get("dashboard"))):
+        for path, r in (
+            ("CLI (fer-core explain --json)", cli),
+            ("dashboard upload (Heatmaps page)", report.get("dashboard")),
+        ):
             if r is None:
                 continue
-            peak = f"; peak memory per case: median {r['peak_mb_median']} MB, max {r['peak_mb_max']} MB" \
-                if r.get("peak_mb_max") is not None else ""
-            print(f"{path}: tried {r['tried']}, clear {r['clear']}, unclear {r['unclear']}, traceback "
-                  f"{r['traceback']}, hang {r['hang']}{peak} ({r['seconds']} s)")
+            peak = (
+                f"; peak memory per case: median {r['peak_mb_median']} MB, max {r['peak_mb_max']} MB"
+                if r.get("peak_mb_max") is not None
+                else ""
+            )
+            print(
+                f"{path}: tried {r['tried']}, clear {r['clear']}, unclear {r['unclear']}, traceback "
+                f"{r['traceback']}, hang {r['hang']}{peak} ({r['seconds']} s)"
+            )
             for fam, name, verdict in r["not_clear"]:
                 print(f"  {verdict}: {fam} {name}")
     bad = sum(r["unclear"] + r["traceback"] + r["hang"] for r in (cli, report.get("dashboard") or cli))

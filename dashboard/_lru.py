@@ -4,11 +4,12 @@ Decoded photos are the dashboard's big objects: a 100 KB PNG can decode to 120 M
 entries, not bytes, and keeps a pickled copy besides, so a few such uploads held gigabytes. Values here are numpy
 arrays made read-only, handed out without copies; a value larger than the whole budget is returned, not kept.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 

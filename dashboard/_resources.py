@@ -1,25 +1,36 @@
 """Every st.cache_* loader of the dashboard. Models and explainers are shared by all sessions (thread-safe:
 explainers own a private model copy and a lock); results are cached per image hash, model and method."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import streamlit as st
 
-from fer_core.analysis import FaceResult, explain_crops, explain_faces, face_faithfulness, occlude_faces
+from dashboard import _state as keys
+from dashboard._lru import ByteBoundedLRU
 from fer_core.explain import Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
-from fer_core.models import ASSETS_DIR, LoadedModel, list_models, load_model as _load_model
-from dashboard._lru import ByteBoundedLRU
+from fer_core.fairness import EvaluationReport
+from fer_core.models import ASSETS_DIR, LoadedModel, list_models
+from fer_core.models import load_model as _load_model
 from fer_core.runs import RunFolder, list_runs, open_run, register_run_models, run_model_name
+from fer_core.studies import OcclusionStudy, RegionRelevanceStudy
+from fer_core.workflows import FaceResult, explain_crops, explain_faces, face_faithfulness, occlude_faces
+
+if TYPE_CHECKING:
+    from fer_core.report import ReportData
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
+T = TypeVar("T")
 
 
 def sha(data: bytes) -> str:
@@ -32,15 +43,19 @@ SYNTH_SAMPLE = ASSETS_DIR / "synthfacs_sample" / "manifest.csv"
 @st.cache_data
 def sample_files() -> dict[str, Path]:
     """Bundled photos, then the SynthFACS gallery (named by its ground-truth label)."""
-    files = {p.stem.replace("_", " "): p for p in sorted(SAMPLES_DIR.glob("*"))
-             if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp")}
+    files = {
+        p.stem.replace("_", " "): p
+        for p in sorted(SAMPLES_DIR.glob("*"))
+        if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp")
+    }
     if SYNTH_SAMPLE.exists():
         import pandas as pd
 
         for i, row in enumerate(pd.read_csv(SYNTH_SAMPLE).itertuples()):
             extra = f", {row.occluder}" if getattr(row, "occluder", "none") not in ("none", "") else ""
-            files[f"SynthFACS {i + 1}: {row.label} ({row.gender}, {row.skin_tone}{extra})"] = \
+            files[f"SynthFACS {i + 1}: {row.label} ({row.gender}, {row.skin_tone}{extra})"] = (
                 SYNTH_SAMPLE.parent / row.path
+            )
     return files
 
 
@@ -81,9 +96,45 @@ def run_evaluation(folder: str, mtime: float) -> dict:
     return open_run(folder).evaluation()
 
 
+def evaluation(folder: str) -> dict:
+    """A run's evaluation.json, cached until the file changes."""
+    return run_evaluation(folder, RunFolder(folder).stamp(RunFolder.EVALUATION))
+
+
+def evaluation_report(folder: str) -> EvaluationReport:
+    """The typed view (per attribute: by_group, mmd, probe ...) of a run's evaluation.json."""
+    return EvaluationReport.from_dict(evaluation(folder))
+
+
+def overall_figures(folder: str) -> dict | None:
+    """A run's overall test figures (n, accuracy, macro_f1 ...), or None before it has an evaluation."""
+    return evaluation(folder).get("overall") if RunFolder(folder).has(RunFolder.EVALUATION) else None
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def evaluated_runs() -> dict[str, str]:
+    """Runs with an evaluation.json (name -> folder), newest first."""
+    return {Path(f).name: f for f in run_folders() if RunFolder(f).has(RunFolder.EVALUATION)}
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def prediction_runs() -> dict[str, str]:
+    """Runs with test predictions (name -> folder), newest first."""
+    return {Path(f).name: f for f in run_folders() if RunFolder(f).has(RunFolder.PREDICTIONS)}
+
+
+def group_mistakes(folder: str, attribute: str, group: str, limit: int = 6) -> tuple:
+    """(the run's most confident wrong test rows of ``group``, their heatmaps as FaceResults)."""
+    wrong = open_run(folder).mistakes(attribute, group, limit=limit)
+    if wrong.empty:
+        return wrong, []
+    return wrong, explain_rows(folder, tuple(wrong["path"]), tuple(wrong["rel_path"]), tuple(wrong["source"]))
+
+
 @st.cache_data(max_entries=32, show_spinner="Explaining the mistakes…")
-def explain_rows(folder: str, paths: tuple[str, ...], rel_paths: tuple[str, ...], sources: tuple[str, ...],
-                 method: str = "lrp") -> list[FaceResult]:
+def explain_rows(
+    folder: str, paths: tuple[str, ...], rel_paths: tuple[str, ...], sources: tuple[str, ...], method: str = "lrp"
+) -> list[FaceResult]:
     """Heatmaps of test rows of a run (images re-created from the run's data source when not on this machine)."""
     import pandas as pd
 
@@ -127,8 +178,9 @@ def faces(image_sha: str, data: bytes, model_name: str) -> list[Face]:
 
 @st.cache_data(max_entries=64, show_spinner="Computing heatmaps…")
 def explain(image_sha: str, data: bytes, model_name: str, method: str) -> list[FaceResult]:
-    return explain_faces(load_model(model_name), faces(image_sha, data, model_name), method,
-                         explainer(model_name, method))
+    return explain_faces(
+        load_model(model_name), faces(image_sha, data, model_name), method, explainer(model_name, method)
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner="Hiding regions…")
@@ -150,11 +202,11 @@ def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool 
     return load_model(model_name), Path(source), None
 
 
-_STUDIES: OrderedDict[tuple, dict] = OrderedDict()
+_STUDIES: OrderedDict[tuple, object] = OrderedDict()
 _STUDIES_LOCK = threading.Lock()
 
 
-def _memo(key: tuple, compute: Callable[[], dict], keep: int = 16) -> dict:
+def _memo(key: tuple, compute: Callable[[], T], keep: int = 16) -> T:
     """A small LRU cache shared by all sessions, for studies that report progress while they run (st.cache_data
     would record the progress bar's updates and fail to replay them)."""
     with _STUDIES_LOCK:
@@ -172,29 +224,52 @@ def _memo(key: tuple, compute: Callable[[], dict], keep: int = 16) -> dict:
 def _stamp(source: str) -> float:
     """Results are keyed on the run's model file time too, so a retrained run is studied again."""
     path = Path(source)
-    return RunFolder(path).stamp(RunFolder.MODEL) if path.is_dir() else \
-        (path.stat().st_mtime if path.is_file() else 0.0)
+    return (
+        RunFolder(path).stamp(RunFolder.MODEL) if path.is_dir() else (path.stat().st_mtime if path.is_file() else 0.0)
+    )
 
 
-def occlusion_study(source: str, model_name: str, regions: tuple[str, ...], fills: tuple[str, ...],
-                    group_by: tuple[str, ...], limit: int | None, progress: Callable[[int, int], None] | None = None) -> dict:
+STUDY_BOOT = 500  # bootstrap draws of the studies' intervals on the pages
+RELEVANCE_PERMUTATIONS = 500  # permutations of the region-relevance test on the Fairness page
+
+
+def occlusion_study(
+    source: str,
+    model_name: str,
+    regions: tuple[str, ...],
+    fills: tuple[str, ...],
+    group_by: tuple[str, ...],
+    limit: int | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> OcclusionStudy:
+    """The study with its tables at ``STUDY_BOOT`` already computed (they are what the page draws and downloads)."""
     from fer_core.studies import occlusion_study as run_study
 
-    def compute() -> dict:
+    def compute() -> OcclusionStudy:
         loaded, manifest, aligned = study_target(source, model_name)
-        return run_study(loaded, manifest, regions, fills, group_by, aligned=aligned, limit=limit,
-                         progress=progress).to_json(n_boot=500)
+        study = run_study(loaded, manifest, regions, fills, group_by, aligned=aligned, limit=limit, progress=progress)
+        study.to_json(n_boot=STUDY_BOOT)  # every table, computed once while the progress bar shows
+        return study
+
     return _memo(("occlusion", source, _stamp(source), model_name, regions, fills, group_by, limit), compute)
 
 
-def region_relevance(source: str, attributes: tuple[str, ...], limit: int | None,
-                     progress: Callable[[int, int], None] | None = None) -> dict:
+def region_relevance(
+    source: str, attributes: tuple[str, ...], limit: int | None, progress: Callable[[int, int], None] | None = None
+) -> RegionRelevanceStudy:
+    """The study with, per attribute, its by-group table (``STUDY_BOOT`` draws) and its test already computed."""
     from fer_core.studies import region_relevance_study
 
-    def compute() -> dict:
+    def compute() -> RegionRelevanceStudy:
         loaded, manifest, aligned = study_target(source, "")
-        return region_relevance_study(loaded, manifest, list(attributes), aligned=aligned, limit=limit,
-                                      progress=progress).to_json(n_boot=500, num_permutations=500)
+        study = region_relevance_study(
+            loaded, manifest, list(attributes), aligned=aligned, limit=limit, progress=progress
+        )
+        for a in attributes:
+            study.table(a, by_class=False, n_boot=STUDY_BOOT)
+            study.test(a, RELEVANCE_PERMUTATIONS)
+        return study
+
     return _memo(("relevance", source, _stamp(source), attributes, limit), compute)
 
 
@@ -221,6 +296,11 @@ def batch_labels(store_url: str, batch: str) -> list[str]:
     return list(probs) if probs else sorted(items["label"].unique())
 
 
+def batch_run(batches, batch: str) -> str:
+    """The name of the run that proposed ``batch`` ('' when unknown), from ``store.list_batches()``."""
+    return str(batches.set_index("name").loc[batch]["run"] or "")
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def batch_run_path(store_url: str, batch: str) -> str:
     store = review_store()
@@ -230,10 +310,20 @@ def batch_run_path(store_url: str, batch: str) -> str:
     return str(match["path"].iloc[0] or "") if len(match) else ""
 
 
+@dataclass(frozen=True)
+class ReviewFace:
+    """A pool face to review: its crop and the LRP heatmap of the proposed label (None, with a ``note``, when the
+    proposing model is gone)."""
+
+    crop: np.ndarray
+    heatmap: np.ndarray | None = None
+    note: str = "no heatmap"
+
+
 @st.cache_data(max_entries=256, show_spinner="Explaining the face…")
-def review_face(path: str, run_name: str, run_path: str, label: str) -> dict:
+def review_face(path: str, run_name: str, run_path: str, label: str) -> ReviewFace:
     """The face crop of a pool image and the LRP heatmap of ``label`` by the run (or model) that proposed it."""
-    from fer_core.analysis import explain_image
+    from fer_core.workflows import explain_image
 
     image = load_image(path)
     try:
@@ -244,18 +334,21 @@ def review_face(path: str, run_name: str, run_path: str, label: str) -> dict:
             name = run_name
         loaded = load_model(name)
     except Exception as exc:  # the proposing model is gone: still let people review the face
-        return {"crop": image, "heatmap": None, "note": f"no heatmap: model {run_name!r} not found ({exc})"}
+        return ReviewFace(image, None, f"no heatmap: model {run_name!r} not found ({exc})")
     results = explain_image(image, loaded, "lrp", explainer=explainer(name, "lrp"))
     r = results[0]
     k = r.labels.index(label) if label in r.labels else int(r.probs.argmax())
-    return {"crop": r.face.crop, "heatmap": r.heatmaps[k]}
+    return ReviewFace(r.face.crop, r.heatmaps[k])
 
 
 @st.cache_data(ttl=3, show_spinner=False)
 def recipe_runs(recipe: str) -> list[str]:
     """Finished runs of one recipe (with their evaluation), newest first."""
-    return [f for f in run_folders() if RunFolder(f).status.get("recipe") == recipe and
-            RunFolder(f).has(RunFolder.EVALUATION)]
+    return [
+        f
+        for f in run_folders()
+        if RunFolder(f).status.get("recipe") == recipe and RunFolder(f).has(RunFolder.EVALUATION)
+    ]
 
 
 @st.cache_resource(show_spinner="Loading model…")
@@ -272,32 +365,76 @@ def run_explainer(folder: str) -> Explainer:
 
 @st.cache_data(max_entries=32, show_spinner="Explaining action units…")
 def explain_aus(image_sha: str, data: bytes, folder: str) -> list:
-    from fer_core.au_analysis import explain_au_image
+    from fer_core.workflows import explain_au_image
 
-    return explain_au_image(decode(image_sha, data), run_model(folder), detector=detector(),
-                            explainer=run_explainer(folder))
+    return explain_au_image(
+        decode(image_sha, data), run_model(folder), detector=detector(), explainer=run_explainer(folder)
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading the 40 categories…")
 def explain_emonet(image_sha: str, data: bytes, folder: str, top: int) -> list:
-    from fer_core.emonet import explain_emonet_image
+    from fer_core.workflows import explain_emonet_image
 
-    return explain_emonet_image(decode(image_sha, data), run_model(folder), top=top, detector=detector(),
-                                explainer=run_explainer(folder))
+    return explain_emonet_image(
+        decode(image_sha, data), run_model(folder), top=top, detector=detector(), explainer=run_explainer(folder)
+    )
 
 
-def transfer_comparison(run_a: str, run_b: str, uploads: tuple[tuple[str, bytes], ...], limit: int | None,
-                        method: str, progress: Callable[[int, int], None] | None = None):
+def transfer_comparison(
+    run_a: str,
+    run_b: str,
+    uploads: tuple[tuple[str, bytes], ...],
+    limit: int | None,
+    method: str,
+    progress: Callable[[int, int], None] | None = None,
+):
     """Two runs' heatmaps and region shares on the same faces (uploads, else run A's test set), shared by sessions."""
-    from fer_core.studies.transfer_comparison import compare_models
+    from fer_core.studies import compare_models
 
     def compute():
         names = {Path(f).name: run_model_name(open_run(f)) for f in (run_a, run_b)}
         data, aligned = [decode(*u) for u in uploads], None
         if not uploads:
             _, data, aligned = study_target(run_a, "")
-        return compare_models({n: load_model(m) for n, m in names.items()}, data, method=method, aligned=aligned,
-                              limit=limit, detector=None if aligned else detector(),
-                              explainers={n: explainer(m, method) for n, m in names.items()}, progress=progress)
+        return compare_models(
+            {n: load_model(m) for n, m in names.items()},
+            data,
+            method=method,
+            aligned=aligned,
+            limit=limit,
+            detector=None if aligned else detector(),
+            explainers={n: explainer(m, method) for n, m in names.items()},
+            progress=progress,
+        )
+
     key = ("transfer", run_a, _stamp(run_a), run_b, _stamp(run_b), tuple(s for s, _ in uploads), limit, method)
     return _memo(key, compute)
+
+
+def stakeholder_report(
+    items: list[tuple[str, bytes]],
+    model_name: str,
+    run_folder: Path | None,
+    max_faces: int,
+    localisation_limit: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReportData:
+    """The report's data for the sidebar's model, method, regions and fill, with the cached detector and explainer
+    (not cached itself: every press of Build builds afresh)."""
+    from fer_core.report import build_report
+
+    method = st.session_state[keys.METHOD]
+    return build_report(
+        items,
+        load_model(model_name),
+        run_folder,
+        max_faces=max_faces,
+        method=method,
+        regions=st.session_state[keys.REGIONS] or None,
+        fill=st.session_state[keys.FILL],
+        localisation_limit=localisation_limit,
+        detector=detector(),
+        explainer=explainer(model_name, method),
+        progress=progress,
+    )

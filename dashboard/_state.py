@@ -1,4 +1,5 @@
 """Session-state keys in one place; small values only (names, choices), never tensors or models."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -15,13 +16,90 @@ FAIR_ATTRIBUTE = "fair_attribute"
 FAIR_GROUP = "fair_group"
 RUN = "run"
 
-DEFAULTS = {MODEL: DEFAULT_MODEL, METHOD: "lrp", SAMPLE: None, REGIONS: ["eyes", "mouth", "brows", "nose"],
-            FILL: "mean", FAIR_RUNS: [], FAIR_ATTRIBUTE: None, FAIR_GROUP: None, RUN: None}
+# --- widget keys (and key stems: a page adds the run, face or fill, e.g. f"{FAIR_BARS}_{name}_{attribute}"). The
+# strings are what AppTest tests and the browser test look widgets up by: rename a constant, never its value.
+# image sources of the pages with page_header(): the stem of f"{stem}_source" / "_upload" / "_sample"
+EXPLAIN_INPUTS, OCCLUSION_INPUTS, AU_INPUTS, EMONET_INPUTS = "explain", "occlusion", "au", "emonet"
+INPUT_SOURCE, INPUT_UPLOAD, INPUT_SAMPLE = "source", "upload", "sample"  # the suffixes after the stem
+PROBS = "p"  # a face's probability bars: f"{PROBS}_{item.key}_{i}" (review: f"{PROBS}_{item.id}")
+FAITHFULNESS = "f"  # f"{FAITHFULNESS}_{item.key}_{i}_{method}"
+OCCLUSION_CHART = "occ"  # f"{OCCLUSION_CHART}_{item.key}_{i}"
+# Fairness
+FAIR_BARS, FAIR_TPR, FAIR_MMD, FAIR_SHARE = "bars", "tpr", "mmd", "share"  # + f"_{run}_{attribute}"
+# Runs
+RUN_PICK = "run_pick"
+RUN_LAUNCH_FORM = "launch"
+RUN_STOP, RUN_RESUME = "stop", "resume"
+RUN_LOSS_CHART, RUN_ACC_CHART = "loss", "acc"
+# Occlusion study
+STUDY_SOURCE, STUDY_MANIFEST, STUDY_FILLS, STUDY_LIMIT = (
+    "_w_study_source",
+    "_w_study_manifest",
+    "_w_study_fills",
+    "_w_study_limit",
+)
+STUDY_GROUP = "_w_study_group"  # f"{STUDY_GROUP}_{source}": each source keeps its own choice
+STUDY_CLASS = "_w_study_class"  # f"{STUDY_CLASS}_{fill}"
+STUDY_HEAT, STUDY_CLASS_BARS, STUDY_GROUP_BARS = "heat", "cls", "grp"  # + f"_{fill}" (groups: + f"_{attribute}")
+# Action units
+AU_RUN, AU_TOP, AU_PROBS, AU_RUNS_CHART = "_w_au_run", "_w_au_top", "au_p", "au_runs_chart"
+# EmoNet-40
+EMO_RUN, EMO_TOP, EMO_VIEW = "_w_emo_run", "_w_emo_top", "_w_emo_view"
+EMO_VALENCE, EMO_FAMILIES = "emo_v", "emo_f"  # f"{EMO_VALENCE}_{item.key}_{i}", f"{EMO_FAMILIES}_{item.sha}_{i}"
+# Review
+REVIEWER, REVIEW_BATCH, REVIEW_CLASSES, REVIEW_BAND, REVIEW_BELOW, RELABEL = (
+    "_w_reviewer",
+    "_w_review_batch",
+    "_w_review_classes",
+    "_w_review_band",
+    "_w_review_below",
+    "_w_relabel",
+)
+# Report
+REPORT_SOURCE, REPORT_UPLOAD, REPORT_SAMPLES, REPORT_RUN = (
+    "report_source",
+    "report_upload",
+    "report_samples",
+    "report_run",
+)
+REPORT_MAX_FACES, REPORT_PLANTED, REPORT_BUILD = "report_max_faces", "report_planted", "report_build"
+REPORT_DOWNLOAD_HTML, REPORT_DOWNLOAD_PDF = "report_download_html", "report_download_pdf"
+REPORT_BUILT = "report_built"  # this session's last report (it holds the user's faces, so never a shared cache)
+# Transfer comparison
+TR_A, TR_B, TR_METHOD, TR_SOURCE, TR_UPLOAD, TR_N, TR_ORDER = (
+    "_w_tr_a",
+    "_w_tr_b",
+    "_w_tr_method",
+    "_w_tr_source",
+    "_w_tr_upload",
+    "_w_tr_n",
+    "_w_tr_order",
+)
+TR_PAGE = "_w_tr_page"  # f"{TR_PAGE}_{pages}"
+TR_SHARES, TR_FACE = "tr_shares", "tr_face"  # f"{TR_FACE}_{i}"
+
+DEFAULTS = {
+    MODEL: DEFAULT_MODEL,
+    METHOD: "lrp",
+    SAMPLE: None,
+    REGIONS: ["eyes", "mouth", "brows", "nose"],
+    FILL: "mean",
+    FAIR_RUNS: [],
+    FAIR_ATTRIBUTE: None,
+    FAIR_GROUP: None,
+    RUN: None,
+}
 
 
 def init_state() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+
+
+def widget_key(state_key: str) -> str:
+    """The key of the widget that :func:`persistent` draws for ``state_key`` (pop it to make the widget re-read
+    the state)."""
+    return f"_w_{state_key}"
 
 
 def _copy(widget_key: str, state_key: str) -> None:
@@ -34,10 +112,10 @@ def persistent(widget, label: str, options, state_key: str, **kwargs):
     Streamlit drops a widget's key when a page without it runs, so the choice lives under ``state_key`` and
     the widget under its own key, synchronised by a callback.
     """
-    widget_key = f"_w_{state_key}"
+    key = widget_key(state_key)
     current = st.session_state[state_key]
     if widget is st.multiselect:
         kwargs["default"] = [c for c in current if c in options]
     else:
         kwargs["index"] = list(options).index(current) if current in options else 0
-    return widget(label, options, key=widget_key, on_change=_copy, args=(widget_key, state_key), **kwargs)
+    return widget(label, options, key=key, on_change=_copy, args=(key, state_key), **kwargs)

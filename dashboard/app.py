@@ -1,4 +1,5 @@
 """Navigation frame: page config, the shared model picker, and the pages (each a thin view over fer_core)."""
+
 from __future__ import annotations
 
 import sys
@@ -15,20 +16,30 @@ from dashboard.components.errors import page_boundary  # noqa: E402
 ICON = Path(__file__).with_name("icon.png")  # served by this app: a ":material/...:" page icon is fetched from a CDN
 st.set_page_config(page_title="FER explainability", page_icon=str(ICON), layout="wide")
 keys.init_state()
-pages_dir = Path(__file__).parent / "views"  # not "pages/": Streamlit would also serve that folder as v1 pages on direct URLs
-navigation = st.navigation({
-    "Explain": [st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
-                st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:"),
-                st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:"),
-                st.Page(pages_dir / "action_units.py", title="Action units", icon=":material/mood:"),
-                st.Page(pages_dir / "emonet.py", title="EmoNet-40", icon=":material/sentiment_satisfied:")],
-    "Audit": [st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:"),
-              st.Page(pages_dir / "review.py", title="Review", icon=":material/rule:")],
-    "Model": [st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),
-              st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:"),
-              st.Page(pages_dir / "transfer.py", title="Transfer comparison", icon=":material/compare:")],
-    "Share": [st.Page(pages_dir / "report.py", title="Report", icon=":material/description:")],
-})
+pages_dir = (
+    Path(__file__).parent / "views"
+)  # not "pages/": Streamlit would also serve that folder as v1 pages on direct URLs
+navigation = st.navigation(
+    {
+        "Explain": [
+            st.Page(pages_dir / "explain.py", title="Heatmaps", icon=":material/local_fire_department:", default=True),
+            st.Page(pages_dir / "occlusion.py", title="Occlusion", icon=":material/visibility_off:"),
+            st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:"),
+            st.Page(pages_dir / "action_units.py", title="Action units", icon=":material/mood:"),
+            st.Page(pages_dir / "emonet.py", title="EmoNet-40", icon=":material/sentiment_satisfied:"),
+        ],
+        "Audit": [
+            st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:"),
+            st.Page(pages_dir / "review.py", title="Review", icon=":material/rule:"),
+        ],
+        "Model": [
+            st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),
+            st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:"),
+            st.Page(pages_dir / "transfer.py", title="Transfer comparison", icon=":material/compare:"),
+        ],
+        "Share": [st.Page(pages_dir / "report.py", title="Report", icon=":material/description:")],
+    }
+)
 with st.sidebar:
     keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)
     st.caption("Photos you upload stay in this app's memory and are never written to disk.")

@@ -1,4 +1,5 @@
 """``fer-dashboard``: start Streamlit on the app with the project's config (localhost, XSRF on, upload limit)."""
+
 from __future__ import annotations
 
 import os

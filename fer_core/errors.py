@@ -1,4 +1,5 @@
 """Error hierarchy: every failure a user can cause has a class and a message that says what to do."""
+
 from __future__ import annotations
 
 

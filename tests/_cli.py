@@ -1,5 +1,6 @@
 """``fer-core ARGS`` run inside the test process: the same ``main()``, its exit status, stdout and stderr, without the
 start-up of a fresh interpreter for every call (that cost most of the CLI tests' time)."""
+
 from __future__ import annotations
 
 import contextlib

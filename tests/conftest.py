@@ -1,4 +1,5 @@
 """Shared fixtures: the shipped real model, the bundled portrait, and a tiny float64 residual net."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,11 +19,18 @@ def _private_cache(tmp_path_factory):
     if "FER_CORE_CACHE" not in os.environ:
         os.environ["FER_CORE_CACHE"] = str(tmp_path_factory.mktemp("fer_cache"))
     yield
+
+
 PORTRAIT = ROOT / "assets" / "samples" / "astronaut_eileen_collins.png"
 
 # Hand-annotated on the portrait (image pixels, x, y): independent of the detector.
-PORTRAIT_POINTS = {"left_eye": (201, 101), "right_eye": (247, 103), "mouth": (224, 146), "nose": (225, 128),
-                   "brows": (198, 91)}
+PORTRAIT_POINTS = {
+    "left_eye": (201, 101),
+    "right_eye": (247, 103),
+    "mouth": (224, 146),
+    "nose": (225, 128),
+    "brows": (198, 91),
+}
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +76,18 @@ def portrait_points() -> dict[str, tuple[int, int]]:
 
 
 TINY_TRAIN = {
-    "data": {"manifest": {"synthfacs": {"n": 240, "size": 32, "seed": 3, "intensity": [0.6, 1.0],
-                                        "bias": [{"attribute": "skin_tone", "group": "dark", "label": "happy",
-                                                  "strength": 0.5}]}},
-             "sensitive": ["skin_tone", "gender"]},
+    "data": {
+        "manifest": {
+            "synthfacs": {
+                "n": 240,
+                "size": 32,
+                "seed": 3,
+                "intensity": [0.6, 1.0],
+                "bias": [{"attribute": "skin_tone", "group": "dark", "label": "happy", "strength": 0.5}],
+            }
+        },
+        "sensitive": ["skin_tone", "gender"],
+    },
     "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
     "optim": {"epochs": 2, "batch_size": 32},
     "trainer": {"seed": 0},

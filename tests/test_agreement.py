@@ -1,4 +1,5 @@
 """EmoNet-40 agreement metrics (METHODS.md 4.4) against hand-computed, published and planted truths."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,14 @@ COLUMNS = ["image", "emotion", "annotator", "rating"]
 # Krippendorff (2011) "Computing Krippendorff's Alpha-Reliability", example C: 4 observers x 12 units, missing data.
 # Published: alpha nominal .743, ordinal .815, interval .849, ratio .797.
 NAN = np.nan
-KRIPPENDORFF_2011 = np.array([[1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-                              [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-                              [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-                              [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN]])
+KRIPPENDORFF_2011 = np.array(
+    [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+    ]
+)
 
 
 def _ratings(rows) -> pd.DataFrame:
@@ -33,8 +38,13 @@ def truth() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     present = rng.random((60, 40)) < 0.35
     intensity = np.where(present, rng.uniform(1, 7, (60, 40)), 0.0)
-    return pd.DataFrame({"image": np.repeat([f"img{i:03d}" for i in range(60)], 40),
-                         "emotion": np.tile(EMONET40, 60), "intensity": intensity.ravel()})
+    return pd.DataFrame(
+        {
+            "image": np.repeat([f"img{i:03d}" for i in range(60)], 40),
+            "emotion": np.tile(EMONET40, 60),
+            "intensity": intensity.ravel(),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +63,11 @@ def test_quadratic_kappa_hand_example():
     # Observed weighted disagreement: mean (a - b)^2 = (0 + 1 + 0 + 1) / 4 = 0.5.
     # Marginals p = q = (1/4, 1/4, 1/2) on ratings 0, 1, 2; expected = sum_ij p_i q_j (i - j)^2
     #   = 2 * (1/16 * 1 + 1/8 * 4 + 1/8 * 1) = 1.375.  kappa = 1 - 0.5 / 1.375 = 7/11.
-    rows = [(f"img{i}", "Fear", r, v) for i, (x, y) in enumerate(zip([0, 1, 2, 2], [0, 2, 2, 1]), 1)
-            for r, v in (("a", x), ("b", y))] + [("img5", "Fear", "a", 7), ("img1", "Anger", "b", 7)]
+    rows = [
+        (f"img{i}", "Fear", r, v)
+        for i, (x, y) in enumerate(zip([0, 1, 2, 2], [0, 2, 2, 1]), 1)
+        for r, v in (("a", x), ("b", y))
+    ] + [("img5", "Fear", "a", 7), ("img1", "Anger", "b", 7)]
     ratings = _ratings(rows)
     assert ag.pairwise_kappa(ratings, "Fear", "a", "b") == pytest.approx(7 / 11, abs=1e-12)
     assert ag.pairwise_kappa(ratings, "Negative High-Energy Emotions|Fear", "b", "a") == pytest.approx(7 / 11)
@@ -64,16 +77,21 @@ def test_quadratic_kappa_hand_example():
 
 def test_kappa_degenerate_cases():
     # a constant at 0, b = [0, 1, 2]: observed mean (a - b)^2 = 5/3; expected = mean b^2 = 5/3, so kappa = 0.
-    ratings = _ratings([(f"i{k}", "Awe", r, v) for k, (x, y) in enumerate([(0, 0), (0, 1), (0, 2)])
-                        for r, v in (("a", x), ("b", y))])
+    ratings = _ratings(
+        [(f"i{k}", "Awe", r, v) for k, (x, y) in enumerate([(0, 0), (0, 1), (0, 2)]) for r, v in (("a", x), ("b", y))]
+    )
     assert ag.pairwise_kappa(ratings, "Awe", "a", "b") == pytest.approx(0.0, abs=1e-12)
     # both always 3: 0/0, undefined -> None (skipped in averages)
     same = _ratings([(f"i{k}", "Awe", r, 3) for k in range(4) for r in "ab"])
     assert ag.pairwise_kappa(same, "Awe", "a", "b") is None
     assert np.isnan(ag.kappa_matrix(np.full((4, 2), 3.0))[0, 1])
     # one shared image only -> None
-    assert ag.pairwise_kappa(_ratings([("i0", "Awe", "a", 1), ("i0", "Awe", "b", 2), ("i1", "Awe", "a", 3)]),
-                             "Awe", "a", "b") is None
+    assert (
+        ag.pairwise_kappa(
+            _ratings([("i0", "Awe", "a", 1), ("i0", "Awe", "b", 2), ("i1", "Awe", "a", 3)]), "Awe", "a", "b"
+        )
+        is None
+    )
 
 
 def test_kappa_matrix_equals_sklearn_on_random_raters_with_gaps():
@@ -85,8 +103,9 @@ def test_kappa_matrix_equals_sklearn_on_random_raters_with_gaps():
         for b in range(5):
             if a != b:
                 both = ~np.isnan(mat[:, a]) & ~np.isnan(mat[:, b])
-                ref = cohen_kappa_score(mat[both, a].astype(int), mat[both, b].astype(int), weights="quadratic",
-                                        labels=list(range(8)))
+                ref = cohen_kappa_score(
+                    mat[both, a].astype(int), mat[both, b].astype(int), weights="quadratic", labels=list(range(8))
+                )
                 assert kappa[a, b] == pytest.approx(ref, abs=1e-12)
 
 
@@ -96,8 +115,9 @@ def test_agreement_table_means_pairwise_sklearn_kappas(planted):
     names = sorted(humans["annotator"].unique())
     table = ag.agreement_table(ratings, models=["copy"])
     for emotion in ("Amusement", "Jealousy & Envy"):
-        per_human = [np.nanmean([ag.pairwise_kappa(ratings, emotion, h, o) or np.nan for o in names if o != h])
-                     for h in names]
+        per_human = [
+            np.nanmean([ag.pairwise_kappa(ratings, emotion, h, o) or np.nan for o in names if o != h]) for h in names
+        ]
         assert table.per_emotion.loc[emotion, "human"] == pytest.approx(np.mean(per_human), abs=1e-12)
         copy = np.mean([ag.pairwise_kappa(ratings, emotion, "copy", h) for h in names])
         assert table.per_emotion.loc[emotion, "copy"] == pytest.approx(copy, abs=1e-12)
@@ -111,8 +131,12 @@ def test_agreement_table_means_pairwise_sklearn_kappas(planted):
 # ------------------------------------------------------------------------------------------------- alpha --
 def test_alpha_matches_krippendorff_2011_published_value():
     assert round(ag.interval_alpha(KRIPPENDORFF_2011), 3) == 0.849
-    rows = [(f"u{u}", "Doubt", f"obs{o}", int(v)) for o, row in enumerate(KRIPPENDORFF_2011)
-            for u, v in enumerate(row) if not np.isnan(v)]
+    rows = [
+        (f"u{u}", "Doubt", f"obs{o}", int(v))
+        for o, row in enumerate(KRIPPENDORFF_2011)
+        for u, v in enumerate(row)
+        if not np.isnan(v)
+    ]
     alpha, lo, hi = ag.krippendorff_alpha(_ratings(rows), "Doubt", n_boot=200)
     assert round(alpha, 3) == 0.849 and lo < alpha < hi
 
@@ -188,23 +212,27 @@ def _write(tmp_path, text: str):
     return path
 
 
-@pytest.mark.parametrize("body, match", [
-    ("image,emotion,annotator,rating\na,Fear,h1,3\na,Fearr,h2,3\n", r"'Fearr'.*csv lines 3.*'Fear'"),
-    ("image,emotion,annotator,rating\na,Fear,h1,3\na,Fear,h2,9\n", r"integers 0\.\.7.*\['9'\].*csv lines 3"),
-    ("image,emotion,annotator,rating\na,Fear,h1,3.5\n", r"\['3\.5'\]"),
-    ("image,emotion,annotator,rating\na,Fear,h1,\n", r"<empty>.*csv lines 2"),
-    ("image,emotion,rating\na,Fear,3\n", r"missing columns \['annotator'\]"),
-    ("image,emotion,annotator,rating\na,Fear,h1,yes\na,Awe,h1,no\n", r"yes/no.*not ordinal"),
-    ("image,emotion,annotator,rating\na,Fear,h1,3\na,Fear,h1,4\n", r"twice.*\('a', 'Fear', 'h1'\)"),
-])
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        ("image,emotion,annotator,rating\na,Fear,h1,3\na,Fearr,h2,3\n", r"'Fearr'.*csv lines 3.*'Fear'"),
+        ("image,emotion,annotator,rating\na,Fear,h1,3\na,Fear,h2,9\n", r"integers 0\.\.7.*\['9'\].*csv lines 3"),
+        ("image,emotion,annotator,rating\na,Fear,h1,3.5\n", r"\['3\.5'\]"),
+        ("image,emotion,annotator,rating\na,Fear,h1,\n", r"<empty>.*csv lines 2"),
+        ("image,emotion,rating\na,Fear,3\n", r"missing columns \['annotator'\]"),
+        ("image,emotion,annotator,rating\na,Fear,h1,yes\na,Awe,h1,no\n", r"yes/no.*not ordinal"),
+        ("image,emotion,annotator,rating\na,Fear,h1,3\na,Fear,h1,4\n", r"twice.*\('a', 'Fear', 'h1'\)"),
+    ],
+)
 def test_bad_ratings_name_the_problem(tmp_path, body, match):
     with pytest.raises(DatasetError, match=match):
         ag.read_ratings(_write(tmp_path, body))
 
 
 def test_read_ratings_strips_group_keys_and_keeps_ids_as_text(tmp_path):
-    path = _write(tmp_path, "image,emotion,annotator,rating\n007,Negative High-Energy Emotions|Fear,01,3\n"
-                            "007,Awe,01,0\n")
+    path = _write(
+        tmp_path, "image,emotion,annotator,rating\n007,Negative High-Energy Emotions|Fear,01,3\n007,Awe,01,0\n"
+    )
     table = ag.read_ratings(path)
     assert list(table["emotion"]) == ["Fear", "Awe"] and list(table["image"]) == ["007", "007"]
     assert list(table["annotator"]) == ["01", "01"] and table["rating"].dtype == np.int64
@@ -221,8 +249,9 @@ def test_model_outputs_rounded_half_up_and_clipped():
 
 def test_simulation_is_seeded_and_omits_whole_images(truth):
     a = ag.simulate_annotators(truth, n_annotators=5, noise=1.0, miss_rate=0.3, bias=0.5, seed=3)
-    pd.testing.assert_frame_equal(a, ag.simulate_annotators(truth, n_annotators=5, noise=1.0, miss_rate=0.3,
-                                                            bias=0.5, seed=3))
+    pd.testing.assert_frame_equal(
+        a, ag.simulate_annotators(truth, n_annotators=5, noise=1.0, miss_rate=0.3, bias=0.5, seed=3)
+    )
     assert not a.equals(ag.simulate_annotators(truth, n_annotators=5, noise=1.0, miss_rate=0.3, bias=0.5, seed=4))
     per_pair = a.groupby(["image", "annotator"]).size()
     assert (per_pair == 40).all() and 0.2 < 1 - len(per_pair) / (60 * 5) < 0.4

@@ -1,10 +1,11 @@
 """Turn failures into short messages on the page instead of tracebacks; the details go to the server log."""
+
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import streamlit as st
 
@@ -23,8 +24,10 @@ def report_unexpected(exc: BaseException, where: str) -> str:
 
 
 def unexpected_message(error_id: str, what: str = "This page") -> str:
-    return (f"{what} hit an unexpected problem (error id `{error_id}`). Nothing you uploaded was kept; the details "
-            f"are in the dashboard's server log under that id.")
+    return (
+        f"{what} hit an unexpected problem (error id `{error_id}`). Nothing you uploaded was kept; the details "
+        f"are in the dashboard's server log under that id."
+    )
 
 
 @contextmanager

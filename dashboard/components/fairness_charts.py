@@ -1,101 +1,211 @@
-"""Charts of one attribute's fairness report (the dicts of fer_core.fairness.fairness_report): per-group accuracy
-with intervals, per-class TPR by group, the MMD matrix between groups, and a two-run comparison table."""
+"""Charts of one attribute's fairness report (``fer_core.fairness.AttributeReport``, the typed view of the
+``fairness_report`` dicts): per-group accuracy with intervals, per-class TPR by group, the MMD matrix between groups,
+one run's panel of them, a two-run comparison table and a group's mistakes."""
+
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from fer_core.explain import overlay
+from fer_core.fairness import AttributeReport
 
-def accuracy_floor(reps: list[dict]) -> float:
+from .. import _state as keys
+from .errors import user_errors
+from .study_charts import region_relevance_panel
+from .text import md
+
+
+def accuracy_floor(reps: list[AttributeReport]) -> float:
     """One y-axis floor for several runs' bar charts, so bars of different runs compare by height."""
-    lows = []
-    for rep in reps:
-        ci = (rep.get("bootstrap") or {}).get("accuracy", {})
-        lows += [min(v["accuracy"], (ci.get(g) or [v["accuracy"]])[0] or v["accuracy"])
-                 for g, v in rep["by_group"].items()]
+    lows = [r.accuracy_floor for r in reps if len(r.groups)]
     return max(0.0, min(lows) - 0.05) if lows else 0.0
 
 
-def mmd_ceiling(reps: list[dict]) -> float:
-    values = [p["mmd2"] for r in reps for p in (r.get("mmd") or {}).get("pairs", []) if p.get("mmd2") is not None]
+def mmd_ceiling(reps: list[AttributeReport]) -> float:
+    values = [float(v) for r in reps if r.mmd is not None for v in r.mmd["mmd2"].dropna()]
     return max(values + [1e-6])
 
 
-def group_accuracy_bars(rep: dict, key: str, floor: float | None = None) -> str | None:
+def group_accuracy_bars(rep: AttributeReport, key: str, floor: float | None = None) -> str | None:
     """Accuracy per group with bootstrap intervals; returns the group a user clicked (or None)."""
-    groups = list(rep["by_group"])
-    acc = [rep["by_group"][g]["accuracy"] for g in groups]
-    n = [rep["by_group"][g]["n"] for g in groups]
-    ci = (rep.get("bootstrap") or {}).get("accuracy", {})
-    lo = [a - (ci.get(g, [a, a])[0] or a) for g, a in zip(groups, acc)]
-    hi = [(ci.get(g, [a, a])[1] or a) - a for g, a in zip(groups, acc)]
-    small = set(rep.get("small_groups", []))
+    table = rep.by_group
+    groups, acc = list(table.index), table["accuracy"].tolist()
+    lo = (table["accuracy"] - table["ci_low"].fillna(table["accuracy"])).tolist()
+    hi = (table["ci_high"].fillna(table["accuracy"]) - table["accuracy"]).tolist()
+    small = set(rep.small_groups)
     colors = ["#c0392b" if a == min(acc) else "#2e86c1" for a in acc]
-    fig = go.Figure(go.Bar(x=groups, y=acc, marker_color=colors, text=[f"{a:.1%}" for a in acc],
-                           textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
-                           customdata=n,
-                           error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#555"),
-                           hovertemplate="%{x}: %{y:.1%} (n=%{customdata})<extra></extra>"))
-    overall = rep["overall"]["accuracy"]
-    fig.add_hline(y=overall, line_dash="dot", annotation_text=f"overall {overall:.1%}",
-                  annotation_position="top left")
+    fig = go.Figure(
+        go.Bar(
+            x=groups,
+            y=acc,
+            marker_color=colors,
+            text=[f"{a:.1%}" for a in acc],
+            textposition="inside",
+            insidetextanchor="end",
+            textfont=dict(color="white"),
+            customdata=table["n"].tolist(),
+            error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#555"),
+            hovertemplate="%{x}: %{y:.1%} (n=%{customdata})<extra></extra>",
+        )
+    )
+    overall = rep.overall["accuracy"]
+    fig.add_hline(y=overall, line_dash="dot", annotation_text=f"overall {overall:.1%}", annotation_position="top left")
     low = accuracy_floor([rep]) if floor is None else floor
-    fig.update_layout(height=300, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(tickformat=".0%", range=[low, 1.02],
-                      title="accuracy"), xaxis=dict(title=None, ticktext=[f"{g}{' (small)' if g in small else ''}"
-                                                                          for g in groups], tickvals=groups))
+    fig.update_layout(
+        height=300,
+        margin=dict(l=0, r=0, t=10, b=0),
+        yaxis=dict(tickformat=".0%", range=[low, 1.02], title="accuracy"),
+        xaxis=dict(title=None, ticktext=[f"{g}{' (small)' if g in small else ''}" for g in groups], tickvals=groups),
+    )
     event = st.plotly_chart(fig, width="stretch", key=key, on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     return str(points[0]["x"]) if points else None
 
 
-def tpr_heatmap(rep: dict, key: str) -> None:
+def tpr_heatmap(rep: AttributeReport, key: str) -> None:
     """Recall of every class in every group; a column with a wide spread is where the groups are treated apart."""
-    tpr = pd.DataFrame(rep["tpr"]).T.astype(float)
-    fig = go.Figure(go.Heatmap(z=tpr.to_numpy(), x=list(tpr.columns), y=list(tpr.index), zmin=0, zmax=1,
-                               colorscale="RdYlGn", text=np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.0%}")(
-                                   tpr.to_numpy()), texttemplate="%{text}", colorbar=dict(tickformat=".0%"),
-                               hovertemplate="%{y}, %{x}: recall %{z:.1%}<extra></extra>"))
+    tpr = rep.tpr
+    fig = go.Figure(
+        go.Heatmap(
+            z=tpr.to_numpy(),
+            x=list(tpr.columns),
+            y=list(tpr.index),
+            zmin=0,
+            zmax=1,
+            colorscale="RdYlGn",
+            text=np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.0%}")(tpr.to_numpy()),
+            texttemplate="%{text}",
+            colorbar=dict(tickformat=".0%"),
+            hovertemplate="%{y}, %{x}: recall %{z:.1%}<extra></extra>",
+        )
+    )
     fig.update_layout(height=80 + 38 * len(tpr), margin=dict(l=0, r=0, t=10, b=0))
     st.plotly_chart(fig, width="stretch", key=key)
 
 
-def mmd_matrix(rep: dict, key: str, zmax: float | None = None) -> None:
+def mmd_matrix(rep: AttributeReport, key: str, zmax: float | None = None) -> None:
     """Squared MMD between the groups' embeddings; the star marks p < 0.05 (permutation test)."""
-    mmd = rep.get("mmd")
-    if not mmd:
+    pairs = rep.mmd
+    if pairs is None:
         st.caption("No embeddings for this run, so no MMD.")
         return
-    names = mmd["groups"]
+    names = list(rep.mmd_groups)
     z = np.zeros((len(names), len(names)))
     text = np.full(z.shape, "", dtype=object)
-    for p in mmd["pairs"]:
-        if p["mmd2"] is None:
-            continue
-        i, j = names.index(p["a"]), names.index(p["b"])
-        z[i, j] = z[j, i] = max(p["mmd2"], 0.0)
-        text[i, j] = text[j, i] = f"{p['mmd2']:.4f}{'*' if p['p_value'] < 0.05 else ''}<br>p={p['p_value']:.3f}"
-    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", zmin=0, zmax=zmax, text=text,
-                               texttemplate="%{text}", hovertemplate="%{y} vs %{x}: MMD² %{z:.5f}<extra></extra>"))
+    for p in pairs.dropna(subset=["mmd2"]).itertuples():
+        i, j = names.index(p.a), names.index(p.b)
+        z[i, j] = z[j, i] = max(p.mmd2, 0.0)
+        text[i, j] = text[j, i] = f"{p.mmd2:.4f}{'*' if p.p_value < 0.05 else ''}<br>p={p.p_value:.3f}"
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            zmin=0,
+            zmax=zmax,
+            text=text,
+            texttemplate="%{text}",
+            hovertemplate="%{y} vs %{x}: MMD² %{z:.5f}<extra></extra>",
+        )
+    )
     fig.update_layout(height=90 + 45 * len(names), margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(autorange="reversed"))
     st.plotly_chart(fig, width="stretch", key=key)
 
 
-def summary_rows(rep: dict) -> dict[str, float | None]:
+def summary_rows(rep: AttributeReport) -> dict[str, float | None]:
     """The headline figures of one run for one attribute."""
-    probe = rep.get("probe") or {}
-    mmd = rep.get("mmd") or {}
-    return {"accuracy": rep["overall"]["accuracy"], "macro-F1": rep["overall"]["macro_f1"],
-            "worst-group accuracy": rep["worst_group_accuracy"], "accuracy gap (best - worst group)":
-                rep["accuracy_gap"], "equal-opportunity gap": rep["equal_opportunity_gap"],
-            "equalized-odds gap": rep["equalized_odds_gap"], "mean MMD² between groups": mmd.get("mean_mmd2"),
-            "probe accuracy (guessing the group)": probe.get("accuracy"), "probe chance level": probe.get("chance")}
+    probe = rep.probe
+    return {
+        "accuracy": rep.overall["accuracy"],
+        "macro-F1": rep.overall["macro_f1"],
+        "worst-group accuracy": rep.worst_group_accuracy,
+        "accuracy gap (best - worst group)": rep.accuracy_gap,
+        "equal-opportunity gap": rep.equal_opportunity_gap,
+        "equalized-odds gap": rep.equalized_odds_gap,
+        "mean MMD² between groups": rep.mean_mmd2,
+        "probe accuracy (guessing the group)": probe.accuracy if probe else None,
+        "probe chance level": probe.chance if probe else None,
+    }
 
 
-def comparison_table(names: list[str], reps: list[dict]) -> None:
+def comparison_table(names: list[str], reps: list[AttributeReport]) -> None:
     rows = [summary_rows(r) for r in reps]
     table = pd.DataFrame(rows, index=names).T
     if len(names) == 2:
         table["change"] = table[names[1]] - table[names[0]]
     st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")
+
+
+def run_panel(name: str, recipe: str, rep: AttributeReport, floor: float, zmax: float) -> str | None:
+    """One run's column: headline metrics, accuracy bars (returns the clicked group), recall heatmap, MMD matrix and
+    the probe's verdict."""
+    attribute = rep.attribute
+    st.markdown(f"### {md(name)}" + (f" · `{recipe.replace('`', '')}`" if recipe else ""))  # code: no markup
+    m1, m2, m3 = st.columns(3)
+    m1.metric("accuracy", f"{rep.overall['accuracy']:.1%}")
+    m2.metric("worst group", f"{rep.worst_group_accuracy:.1%}")
+    gap_ci = rep.gap_interval
+    m3.metric(
+        "gap",
+        f"{rep.accuracy_gap:.1%}",
+        help="best minus worst group accuracy"
+        + (f"; 95% bootstrap interval {gap_ci[0]:.1%} to {gap_ci[1]:.1%}" if gap_ci else ""),
+    )
+    st.markdown("**Accuracy per group** (95% bootstrap intervals; click a bar to see its mistakes)")
+    clicked = group_accuracy_bars(rep, key=f"{keys.FAIR_BARS}_{name}_{attribute}", floor=floor)
+    if rep.small_groups:
+        st.caption(f"Small groups (fewer than {rep.min_group_size} faces, noisy): {', '.join(rep.small_groups)}")
+    st.markdown("**Recall per class and group**")
+    tpr_heatmap(rep, key=f"{keys.FAIR_TPR}_{name}_{attribute}")
+    st.markdown("**MMD² between the groups' embeddings** (* p < 0.05)")
+    mmd_matrix(rep, key=f"{keys.FAIR_MMD}_{name}_{attribute}", zmax=zmax)
+    if rep.probe is not None:
+        st.markdown(
+            f"A linear probe guesses **{md(attribute)}** from the embeddings with "
+            f"**{rep.probe.accuracy:.1%}** accuracy (chance {rep.probe.chance:.1%})."
+        )
+    return clicked
+
+
+def mistakes_grid(wrong: pd.DataFrame, results: list, columns: int = 3) -> None:
+    """A group's most confident mistakes: each face with the heatmap of the class the model wrongly predicted."""
+    if wrong.empty:
+        st.success("No mistakes in this group.")
+        return
+    cells = st.columns(columns)
+    for i, (row, result) in enumerate(zip(wrong.itertuples(), results)):
+        k = result.labels.index(row.pred)
+        with cells[i % columns]:
+            st.image(
+                overlay(result.face.crop, result.heatmaps[k], size=160),
+                width="stretch",
+                caption=f"true {row.target} → {row.pred} ({row.confidence:.0%})",
+            )
+
+
+def relevance_columns(chosen: list[str], attribute: str, study_of: Callable) -> None:
+    """Per run, side by side: where its heatmaps put the evidence per group, computed with a progress bar
+    (``study_of(name, progress)`` returns the run's region-relevance study)."""
+    for col, name in zip(st.columns(len(chosen)), chosen):
+        with col, user_errors(name):
+            bar = st.progress(0.0, text="Computing heatmaps…")
+            study = study_of(name, lambda d, t, bar=bar: bar.progress(d / t, text=f"Computing heatmaps… {d}/{t}"))
+            bar.empty()
+            region_relevance_panel(name, study, attribute, key=f"{keys.FAIR_SHARE}_{name}_{attribute}")
+
+
+def mistakes_columns(chosen: list[str], attribute: str, group: str, mistakes_of: Callable) -> None:
+    """Per run, side by side: the group's most confident mistakes (``mistakes_of(name)`` -> (rows, results))."""
+    for col, name in zip(st.columns(len(chosen)), chosen):
+        with col, user_errors(name):
+            st.markdown(
+                f"**{md(name)}**: {md(attribute)} = {md(group)}, most confident mistakes, LRP heatmap of the "
+                "predicted class"
+            )
+            mistakes_grid(*mistakes_of(name))

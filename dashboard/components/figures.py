@@ -1,7 +1,8 @@
 """Pictures and charts: face boxes on the photo, probability bars, heatmap grids, occlusion deltas."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -9,8 +10,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from fer_core.analysis import FaceResult
 from fer_core.explain import overlay
+from fer_core.workflows import FaceResult
 
 
 def photo_with_boxes(image: np.ndarray, boxes: Sequence[Sequence[float]], max_side: int = 720) -> np.ndarray:
@@ -22,16 +23,27 @@ def photo_with_boxes(image: np.ndarray, boxes: Sequence[Sequence[float]], max_si
     for i, (x, y, w, h) in enumerate(boxes):
         p1, p2 = (round(x * scale), round(y * scale)), (round((x + w) * scale), round((y + h) * scale))
         cv2.rectangle(out, p1, p2, (255, 140, 0), thick)
-        cv2.putText(out, str(i + 1), (p1[0] + 3, p1[1] + 6 + 10 * thick), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thick,
-                    (255, 140, 0), thick, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            str(i + 1),
+            (p1[0] + 3, p1[1] + 6 + 10 * thick),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 * thick,
+            (255, 140, 0),
+            thick,
+            cv2.LINE_AA,
+        )
     return out
 
 
 def probability_chart(labels: Sequence[str], probs: Sequence[float], key: str) -> None:
     df = pd.DataFrame({"class": list(labels), "probability": [float(p) for p in probs]})
     fig = px.bar(df, x="probability", y="class", orientation="h", range_x=[0, 1], text_auto=".0%", height=260)
-    fig.update_layout(margin=dict(l=0, r=10, t=10, b=0), yaxis=dict(categoryorder="array",
-                      categoryarray=list(labels)[::-1], title=None), xaxis=dict(tickformat=".0%"))
+    fig.update_layout(
+        margin=dict(l=0, r=10, t=10, b=0),
+        yaxis=dict(categoryorder="array", categoryarray=list(labels)[::-1], title=None),
+        xaxis=dict(tickformat=".0%"),
+    )
     st.plotly_chart(fig, width="stretch", key=key)
 
 
@@ -42,15 +54,28 @@ def heatmap_grid(result: FaceResult, shared_scale: bool, columns: int = 4) -> No
     cols = st.columns(columns)
     for i, k in enumerate(order):
         with cols[i % columns]:
-            st.image(overlay(result.face.crop, heats[k], size=192, vmax=vmax),
-                     caption=f"{result.labels[k]} · {result.probs[k]:.0%}", width="stretch")
+            st.image(
+                overlay(result.face.crop, heats[k], size=192, vmax=vmax),
+                caption=f"{result.labels[k]} · {result.probs[k]:.0%}",
+                width="stretch",
+            )
 
 
 def occlusion_chart(face: dict, key: str) -> None:
-    rows = [{"region": region, "class": lab, "change": probs[lab] - face["base"][lab]}
-            for region, probs in face["occluded"].items() for lab in face["base"]]
-    fig = px.bar(pd.DataFrame(rows), x="class", y="change", color="region", barmode="group", height=320,
-                 color_discrete_sequence=px.colors.qualitative.Bold,
-                 labels={"change": "probability change"})
+    rows = [
+        {"region": region, "class": lab, "change": probs[lab] - face["base"][lab]}
+        for region, probs in face["occluded"].items()
+        for lab in face["base"]
+    ]
+    fig = px.bar(
+        pd.DataFrame(rows),
+        x="class",
+        y="change",
+        color="region",
+        barmode="group",
+        height=320,
+        color_discrete_sequence=px.colors.qualitative.Bold,
+        labels={"change": "probability change"},
+    )
     fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(tickformat="+.0%"))
     st.plotly_chart(fig, width="stretch", key=key)

@@ -1,4 +1,5 @@
 """The image source widget shared by pages: bundled samples or uploads (kept in memory, never written)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,16 +31,22 @@ class ImageInput:
 
 def image_inputs(key: str) -> list[ImageInput]:
     """Let the user pick a sample or upload photos; returns (name, bytes) of every chosen image."""
-    source = st.radio("Image source", ["Bundled sample", "Upload photos"], horizontal=True, key=f"{key}_source")
+    source = st.radio(
+        "Image source", ["Bundled sample", "Upload photos"], horizontal=True, key=f"{key}_{keys.INPUT_SOURCE}"
+    )
     if source == "Upload photos":
-        files = st.file_uploader("Face photos (JPEG, PNG, WebP, TIFF, GIF, BMP). They stay in memory.",
-                                 accept_multiple_files=True, key=f"{key}_upload")
+        files = st.file_uploader(
+            "Face photos (JPEG, PNG, WebP, TIFF, GIF, BMP). They stay in memory.",
+            accept_multiple_files=True,
+            key=f"{key}_{keys.INPUT_UPLOAD}",
+        )
         return [ImageInput(f.name, f.getvalue(), i) for i, f in enumerate(files or [])]
     samples = res.sample_files()
     names = list(samples)
     current = st.session_state.get(keys.SAMPLE)
-    choice = st.selectbox("Sample", names, index=names.index(current) if current in names else 0,
-                          key=f"{key}_sample")
+    choice = st.selectbox(
+        "Sample", names, index=names.index(current) if current in names else 0, key=f"{key}_{keys.INPUT_SAMPLE}"
+    )
     st.session_state[keys.SAMPLE] = choice
     return [ImageInput(choice, samples[choice].read_bytes())] if choice else []
 

@@ -1,4 +1,5 @@
 """User text (file, run, model, label and group names, error messages) shown safely inside Streamlit markdown."""
+
 from __future__ import annotations
 
 import html

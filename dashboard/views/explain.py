@@ -1,4 +1,5 @@
 """Explain: upload or pick a photo; every face gets its class probabilities and one heatmap per class."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -8,31 +9,15 @@ from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import heatmap_grid, photo_with_boxes, probability_chart
 from dashboard.components.inputs import page_header
-from dashboard.components.study_charts import perturbation_curves
+from dashboard.components.study_charts import faithfulness_panel
 from dashboard.components.text import md
 from fer_core.explain import METHODS
 
-
-
-def faithfulness_panel(faith: dict, key: str) -> None:
-    """How far to trust the predicted class's heatmap: its perturbation curves and mass in eyes and mouth."""
-    aopc = faith["aopc"]
-    st.markdown(f"**How far to trust the *{md(faith['label'])}* heatmap.** Replacing the face patch by patch, most "
-                f"relevant first, should make the probability fall faster than in a random order.")
-    a, b = st.columns([3, 2])
-    with a:
-        perturbation_curves(faith, key)
-    with b:
-        st.metric("AOPC, most relevant first", f"{100 * aopc['most relevant first']:.1f}",
-                  f"{100 * (aopc['most relevant first'] - aopc['random order']):+.1f} vs random order",
-                  help=f"mean drop of p({faith['label']}) in points over the curve; {faith['patch']} px patches, "
-                       f"{faith['steps']} steps, mean fill. Higher = the map ranks the face the way the model uses it.")
-        st.metric("Relevance in eyes / mouth", f"{faith['mass']['eyes']:.0%} / {faith['mass']['mouth']:.0%}",
-                  help="share of the positive relevance that falls inside the eye and mouth regions")
-
-
-inputs, right = page_header("Explain a prediction", "Red areas raise the class score, blue areas lower it. All "
-                            "classes come from one batched pass.", "explain")
+inputs, right = page_header(
+    "Explain a prediction",
+    "Red areas raise the class score, blue areas lower it. All classes come from one batched pass.",
+    keys.EXPLAIN_INPUTS,
+)
 with right:
     method = keys.persistent(st.selectbox, "Method", list(METHODS), keys.METHOD, format_func=METHODS.get)
     shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")
@@ -50,16 +35,25 @@ for item in inputs:
                 heatmap_grid(r, shared)
             with c1:
                 st.image(r.face.crop, caption="aligned input", width=160)
-                probability_chart(r.labels, r.probs, key=f"p_{item.key}_{i}")
+                probability_chart(r.labels, r.probs, key=f"{keys.PROBS}_{item.key}_{i}")
                 share = r.region_share()
                 st.caption(f"Where the evidence for **{md(r.pred)}** lies (share of positive relevance)")
-                st.dataframe({"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
-                             hide_index=True, width="stretch")
+                st.dataframe(
+                    {"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
+                    hide_index=True,
+                    width="stretch",
+                )
             with c2:
-                faithfulness_panel(res.faithfulness(item.sha, item.data, st.session_state[keys.MODEL], method, i),
-                                   key=f"f_{item.key}_{i}_{method}")
+                faithfulness_panel(
+                    res.faithfulness(item.sha, item.data, st.session_state[keys.MODEL], method, i),
+                    key=f"{keys.FAITHFULNESS}_{item.key}_{i}_{method}",
+                )
         image = res.decode(item.sha, item.data)
-        photo_slot.image(photo_with_boxes(image, [r.face.box for r in results]), output_format="JPEG",
-                         caption=f"{len(results)} face(s) found", width=min(720, image.shape[1]))
+        photo_slot.image(
+            photo_with_boxes(image, [r.face.box for r in results]),
+            output_format="JPEG",
+            caption=f"{len(results)} face(s) found",
+            width=min(720, image.shape[1]),
+        )
 if not inputs:
     st.info("Pick a bundled sample or upload a photo to start.")

@@ -1,4 +1,5 @@
 """Model card: what the selected weights are, how inputs are prepared, and their licence."""
+
 from __future__ import annotations
 
 import streamlit as st

@@ -1,4 +1,5 @@
 """Occlusion: hide the eyes, mouth, brows, nose ... and see how every class's probability moves."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,12 +13,14 @@ from dashboard.components.text import md
 from fer_core.explain import FILLS, fill_region
 from fer_core.taxonomy import FACE_REGIONS
 
-inputs, right = page_header("Occlusion test", "Each region is replaced by the fill; bars show how each class's "
-                            "probability changes.", "occlusion")
+inputs, right = page_header(
+    "Occlusion test",
+    "Each region is replaced by the fill; bars show how each class's probability changes.",
+    keys.OCCLUSION_INPUTS,
+)
 with right:
     regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
-    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL,
-                           help="mean colour of the face, blur, noise or black")
+    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")
 
 if not regions:
     st.info("Choose at least one region.")
@@ -35,8 +38,11 @@ for item in inputs:
             cols[0].image(face.crop, caption="intact", width="stretch")
             for col, region in zip(cols[1:], regions):
                 p = result["occluded"][region][pred]
-                col.image(fill_region(face.crop, face.regions[region], fill), width="stretch",
-                          caption=f"no {region}: {pred} {p:.0%} ({p - result['base'][pred]:+.0%})")
-            occlusion_chart(result, key=f"occ_{item.key}_{i}")
+                col.image(
+                    fill_region(face.crop, face.regions[region], fill),
+                    width="stretch",
+                    caption=f"no {region}: {pred} {p:.0%} ({p - result['base'][pred]:+.0%})",
+                )
+            occlusion_chart(result, key=f"{keys.OCCLUSION_CHART}_{item.key}_{i}")
 if not inputs:
     st.info("Pick a bundled sample or upload a photo to start.")

@@ -16,6 +16,7 @@ annotators), :mod:`.kappa` (pairwise and matrix kappa, the agreement table), :mo
 interval alpha and its bootstrap) and :mod:`.report` (the model-vs-human verdict, the whole evaluation and its
 text report). Import everything from here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,14 +24,39 @@ import logging
 from . import ratings as _ratings
 from .alpha import bootstrap_interval_alpha, interval_alpha, krippendorff_alpha
 from .kappa import HUMAN, AgreementTable, agreement_table, kappa_matrix, pairwise_kappa
-from .ratings import (MAX_RATING, RATING_COLUMNS, model_ratings, read_model_ratings, read_ratings,
-                      simulate_annotators, validate_ratings)
+from .ratings import (
+    MAX_RATING,
+    RATING_COLUMNS,
+    model_ratings,
+    read_model_ratings,
+    read_ratings,
+    simulate_annotators,
+    validate_ratings,
+)
 from .report import AgreementReport, could_be_annotator, evaluate_agreement, format_report, report_from_files
 
-__all__ = ["RATING_COLUMNS", "MAX_RATING", "HUMAN", "AgreementTable", "AgreementReport", "validate_ratings",
-           "read_ratings", "model_ratings", "read_model_ratings", "pairwise_kappa", "kappa_matrix",
-           "agreement_table", "interval_alpha", "bootstrap_interval_alpha", "krippendorff_alpha",
-           "could_be_annotator", "evaluate_agreement", "simulate_annotators", "report_from_files", "format_report"]
+__all__ = [
+    "RATING_COLUMNS",
+    "MAX_RATING",
+    "HUMAN",
+    "AgreementTable",
+    "AgreementReport",
+    "validate_ratings",
+    "read_ratings",
+    "model_ratings",
+    "read_model_ratings",
+    "pairwise_kappa",
+    "kappa_matrix",
+    "agreement_table",
+    "interval_alpha",
+    "bootstrap_interval_alpha",
+    "krippendorff_alpha",
+    "could_be_annotator",
+    "evaluate_agreement",
+    "simulate_annotators",
+    "report_from_files",
+    "format_report",
+]
 
 logger = logging.getLogger(__name__)
 

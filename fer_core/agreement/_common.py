@@ -1,8 +1,9 @@
 """Private helpers shared by the agreement modules: emotion-name arguments, per-emotion rating matrices and
 JSON cleaning."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

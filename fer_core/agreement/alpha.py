@@ -1,7 +1,8 @@
 """Krippendorff's alpha (interval metric) of the human raters, in closed form and with a bootstrap CI."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,8 +43,9 @@ def interval_alpha(reliability_data: np.ndarray) -> float:
     return float(_alpha_from_sums(_unit_stats(reliability_data).sum(0)))
 
 
-def bootstrap_interval_alpha(reliability_data: np.ndarray, n_boot: int = 1000, seed: int = 42,
-                             ci: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval_alpha(
+    reliability_data: np.ndarray, n_boot: int = 1000, seed: int = 42, ci: float = 0.95
+) -> tuple[float, float]:
     """Percentile-bootstrap interval of :func:`interval_alpha`, resampling units (images) with replacement.
 
     Only pairable units (rated by >= 2 raters) are resampled: the others add nothing to either disagreement.
@@ -60,7 +62,7 @@ def bootstrap_interval_alpha(reliability_data: np.ndarray, n_boot: int = 1000, s
         idx = rng.integers(0, n_units, size=(min(step, n_boot - start), n_units))  # [B, U] drawn units
         flat = (idx + n_units * np.arange(len(idx))[:, None]).ravel()
         counts = np.bincount(flat, minlength=idx.size).reshape(idx.shape).astype(np.float64)  # [B, U] multiplicity
-        alphas[start:start + len(idx)] = _alpha_from_sums(counts @ stats)  # [B, 4] -> [B]
+        alphas[start : start + len(idx)] = _alpha_from_sums(counts @ stats)  # [B, 4] -> [B]
     if np.isnan(alphas).all():
         return float("nan"), float("nan")
     lo, hi = np.nanquantile(alphas, [(1 - ci) / 2, 1 - (1 - ci) / 2])
@@ -77,8 +79,9 @@ def _package_alpha(reliability_data: np.ndarray) -> float:
         return float("nan")
 
 
-def krippendorff_alpha(ratings: pd.DataFrame, emotion: str, annotators: Sequence[str] | None = None,
-                       n_boot: int = 1000, seed: int = 42) -> tuple[float, float, float]:
+def krippendorff_alpha(
+    ratings: pd.DataFrame, emotion: str, annotators: Sequence[str] | None = None, n_boot: int = 1000, seed: int = 42
+) -> tuple[float, float, float]:
     """Krippendorff's alpha (interval, ``krippendorff`` package) of ``annotators`` (default: all) on one emotion,
     with a 95 % percentile-bootstrap CI over images (:func:`bootstrap_interval_alpha`). Returns (alpha, lo, hi);
     NaN where undefined."""

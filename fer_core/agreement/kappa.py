@@ -1,9 +1,10 @@
 """Quadratic-weighted Cohen's kappa: one pair of raters, every pair at once, and the per-emotion agreement table."""
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,8 +89,10 @@ class AgreementTable:
 
     def to_json(self) -> dict:
         """JSON-ready dict: per emotion scores and per rater summary (NaN as None)."""
-        return {"per_emotion": _records(self.per_emotion.reset_index()),
-                "summary": {r: _clean(row) for r, row in self.summary.to_dict("index").items()}}
+        return {
+            "per_emotion": _records(self.per_emotion.reset_index()),
+            "summary": {r: _clean(row) for r, row in self.summary.to_dict("index").items()},
+        }
 
 
 def _summarise(per_emotion: pd.DataFrame) -> pd.DataFrame:
@@ -97,13 +100,20 @@ def _summarise(per_emotion: pd.DataFrame) -> pd.DataFrame:
     for rater, col in per_emotion.items():
         col = col.dropna()
         best = col.idxmax() if len(col) else None
-        rows[rater] = {"mean": col.mean(), "std": col.std(ddof=1), "median": col.median(), "n_emotions": len(col),
-                       "best_emotion": best, "best_kappa": col[best] if best is not None else np.nan}
+        rows[rater] = {
+            "mean": col.mean(),
+            "std": col.std(ddof=1),
+            "median": col.median(),
+            "n_emotions": len(col),
+            "best_emotion": best,
+            "best_kappa": col[best] if best is not None else np.nan,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _split_raters(ratings: pd.DataFrame, humans: Sequence[str] | None,
-                  models: Sequence[str] | None) -> tuple[list[str], list[str]]:
+def _split_raters(
+    ratings: pd.DataFrame, humans: Sequence[str] | None, models: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
     """Humans default to every annotator that is not a model; a name used twice or called "human" is an error."""
     names = list(dict.fromkeys(ratings["annotator"]))
     models = list(models or [])
@@ -113,13 +123,15 @@ def _split_raters(ratings: pd.DataFrame, humans: Sequence[str] | None,
         raise ValueError(f"raters {unknown} have no ratings; annotators present: {names[:10]}")
     clash = set(humans) & set(models) | (_RESERVED & set(models))
     if clash:
-        raise ValueError(f"rater names {sorted(clash)} are used for both humans and models, or reserved "
-                         f"({sorted(_RESERVED)})")
+        raise ValueError(
+            f"rater names {sorted(clash)} are used for both humans and models, or reserved ({sorted(_RESERVED)})"
+        )
     return humans, models
 
 
-def agreement_table(ratings: pd.DataFrame, humans: Sequence[str] | None = None,
-                    models: Sequence[str] | None = None) -> AgreementTable:
+def agreement_table(
+    ratings: pd.DataFrame, humans: Sequence[str] | None = None, models: Sequence[str] | None = None
+) -> AgreementTable:
     """Kappa agreement per emotion for the humans (mean over humans of each one's mean kappa vs the others) and for
     each model (mean kappa vs every human), plus the summary over emotions (see :class:`AgreementTable`).
 

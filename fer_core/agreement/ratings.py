@@ -1,10 +1,11 @@
 """Ratings tables: validating and reading human ratings, a model's outputs as ratings, simulated annotators."""
+
 from __future__ import annotations
 
 import difflib
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,11 +16,14 @@ from ..taxonomy import EMONET40
 RATING_COLUMNS: tuple[str, ...] = ("image", "emotion", "annotator", "rating")
 MAX_RATING = 7
 
-MSG_MISSING_COLUMNS = "{source}: missing columns {missing}; a ratings table needs image, emotion, annotator, rating " \
-                      "(found {found})"
+MSG_MISSING_COLUMNS = (
+    "{source}: missing columns {missing}; a ratings table needs image, emotion, annotator, rating (found {found})"
+)
 MSG_UNKNOWN_EMOTION = "{source}: unknown EmoNet-40 categories {values} ({where}){hint}"
-MSG_YES_NO = "{source}: yes/no judgements ({where}) are not ordinal ratings; agreement needs intensities 0..7 " \
-             "(0 = not present), so the Binary set's yes/no labels cannot be used here"
+MSG_YES_NO = (
+    "{source}: yes/no judgements ({where}) are not ordinal ratings; agreement needs intensities 0..7 "
+    "(0 = not present), so the Binary set's yes/no labels cannot be used here"
+)
 MSG_BAD_RATING = "{source}: ratings must be integers 0..7 (0 = not present), got {values} ({where})"
 MSG_DUPLICATE = "{source}: {n} rows rate the same (image, emotion, annotator) twice, e.g. {examples}"
 _YES_NO = {"yes", "no", "y", "n", "true", "false"}
@@ -47,10 +51,14 @@ def _canonical_emotions(emotion: pd.Series, source: str, first_row: int | None) 
     if bad.any():
         values = sorted(set(emotion[bad]))
         close = {v: difflib.get_close_matches(v, EMONET40, n=1) for v in values[:5]}
-        hint = "; did you mean " + ", ".join(f"{c[0]!r} for {v!r}" for v, c in close.items() if c) if any(
-            close.values()) else ""
-        raise DatasetError(MSG_UNKNOWN_EMOTION.format(source=source, values=values[:5], where=_where(bad, first_row),
-                                                      hint=hint))
+        hint = (
+            "; did you mean " + ", ".join(f"{c[0]!r} for {v!r}" for v, c in close.items() if c)
+            if any(close.values())
+            else ""
+        )
+        raise DatasetError(
+            MSG_UNKNOWN_EMOTION.format(source=source, values=values[:5], where=_where(bad, first_row), hint=hint)
+        )
     return emotion
 
 
@@ -67,9 +75,12 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings", first_row: in
 
     Parameters
     ----------
-    frame : long table with columns image, emotion, annotator, rating (extra columns are dropped).
-    source : name used in error messages (e.g. the csv path).
-    first_row : csv line number of the first data row, to name bad rows by line; None names them by position.
+    frame
+        Long table with columns image, emotion, annotator, rating (extra columns are dropped).
+    source
+        Name used in error messages (e.g. the csv path).
+    first_row
+        Csv line number of the first data row, to name bad rows by line; None names them by position.
 
     Returns
     -------
@@ -85,8 +96,11 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings", first_row: in
     if missing:
         raise DatasetError(MSG_MISSING_COLUMNS.format(source=source, missing=missing, found=list(frame.columns)))
     out = frame[list(RATING_COLUMNS)].reset_index(drop=True)
-    out = out.assign(image=out["image"].astype(str), annotator=out["annotator"].astype(str),
-                     emotion=_canonical_emotions(out["emotion"], source, first_row))
+    out = out.assign(
+        image=out["image"].astype(str),
+        annotator=out["annotator"].astype(str),
+        emotion=_canonical_emotions(out["emotion"], source, first_row),
+    )
     text = _per_unique(out["rating"], lambda v: str(v).strip())
     yes_no = np.isin(_per_unique(out["rating"], lambda v: str(v).strip().lower()), list(_YES_NO))
     if yes_no.any():
@@ -137,8 +151,10 @@ def model_ratings(scores: pd.DataFrame, name: str) -> pd.DataFrame:
     else:
         cols = [c for c in scores.columns if str(c).split("|")[-1].strip() in EMONET40]
         if not cols:
-            raise DatasetError(f"model ratings {name!r}: neither an emotion column nor EmoNet-40 columns "
-                               f"(found {list(scores.columns)[:8]})")
+            raise DatasetError(
+                f"model ratings {name!r}: neither an emotion column nor EmoNet-40 columns "
+                f"(found {list(scores.columns)[:8]})"
+            )
         long = scores.melt(id_vars="image", value_vars=cols, var_name="emotion", value_name="rating")
     num = pd.to_numeric(long["rating"], errors="coerce")
     bad = num.isna() & long["rating"].notna()
@@ -146,11 +162,16 @@ def model_ratings(scores: pd.DataFrame, name: str) -> pd.DataFrame:
         raise DatasetError(f"model ratings {name!r}: non-numeric outputs {list(long['rating'][bad].unique()[:5])}")
     long = long.assign(rating=num).dropna(subset=["rating"])
     if len(long) and long["rating"].max() <= 1:
-        warnings.warn(f"model ratings {name!r}: all outputs are <= 1; scale [0, 1] outputs to 0..7 first",
-                      stacklevel=2)
+        warnings.warn(f"model ratings {name!r}: all outputs are <= 1; scale [0, 1] outputs to 0..7 first", stacklevel=2)
     rating = np.clip(np.floor(long["rating"].to_numpy(np.float64) + 0.5), 0, MAX_RATING).astype(np.int64)
-    frame = pd.DataFrame({"image": long["image"].astype(str).to_numpy(), "emotion": long["emotion"].to_numpy(),
-                          "annotator": name, "rating": rating})
+    frame = pd.DataFrame(
+        {
+            "image": long["image"].astype(str).to_numpy(),
+            "emotion": long["emotion"].to_numpy(),
+            "annotator": name,
+            "rating": rating,
+        }
+    )
     return validate_ratings(frame, source=f"model ratings {name!r}")
 
 
@@ -164,22 +185,48 @@ def read_model_ratings(path: str | Path, name: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------- simulation --
-def simulate_annotators(truth: pd.DataFrame, n_annotators: int = 4, noise: float | Sequence[float] = 0.7,
-                        miss_rate: float = 0.0, bias: float | Sequence[float] = 0.0, seed: int = 0,
-                        prefix: str = "human-") -> pd.DataFrame:
+def simulate_annotators(
+    truth: pd.DataFrame,
+    n_annotators: int = 4,
+    noise: float | Sequence[float] = 0.7,
+    miss_rate: float = 0.0,
+    bias: float | Sequence[float] = 0.0,
+    seed: int = 0,
+    prefix: str = "human-",
+) -> pd.DataFrame:
     """Ratings by simulated annotators of a true-intensity table, for tests and synthetic EmoNet sets.
 
     Each annotator rates ``intensity + offset + N(0, noise^2)``, rounded half up and clipped to 0..7.
 
     Parameters
     ----------
-    truth : columns image, emotion (EmoNet-40, "group|emotion" allowed), intensity (float, 0..7).
-    n_annotators : annotators, named ``f"{prefix}{i}"`` for i = 1..n.
-    noise : standard deviation of the per-rating noise; a sequence gives one per annotator.
-    miss_rate : probability that an annotator did not rate an image at all (all its emotions missing).
-    bias : a float is the standard deviation of each annotator's constant offset (drawn once per annotator);
+    truth
+        Columns image, emotion (EmoNet-40, "group|emotion" allowed), intensity (float, 0..7).
+    n_annotators
+        Annotators, named ``f"{prefix}{i}"`` for i = 1..n.
+    noise
+        Standard deviation of the per-rating noise; a sequence gives one per annotator.
+    miss_rate
+        Probability that an annotator did not rate an image at all (all its emotions missing).
+    bias
+        A float is the standard deviation of each annotator's constant offset (drawn once per annotator);
         a sequence gives the offsets themselves.
-    seed : the same seed and inputs give the same table.
+    seed
+        The same seed and inputs give the same table.
+    prefix
+        Start of each annotator's name, so simulated raters can't collide with real ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long ratings table (image, emotion, annotator, rating 0..7); images an annotator missed have no rows.
+
+    Raises
+    ------
+    DatasetError
+        When ``truth`` lacks one of the columns image, emotion, intensity, or names an unknown emotion.
+    ValueError
+        When ``n_annotators < 1`` or ``miss_rate`` is outside [0, 1).
     """
     missing = [c for c in ("image", "emotion", "intensity") if c not in truth.columns]
     if missing:
@@ -189,15 +236,23 @@ def simulate_annotators(truth: pd.DataFrame, n_annotators: int = 4, noise: float
     emotion = _canonical_emotions(truth["emotion"], "truth table", None)
     rng = np.random.default_rng(seed)
     sd = np.broadcast_to(np.asarray(noise, dtype=np.float64), (n_annotators,))
-    offsets = (np.asarray(bias, dtype=np.float64) if np.ndim(bias) else rng.normal(0.0, float(bias), n_annotators))
+    offsets = np.asarray(bias, dtype=np.float64) if np.ndim(bias) else rng.normal(0.0, float(bias), n_annotators)
     offsets = np.broadcast_to(offsets, (n_annotators,))
     image_id, images = pd.factorize(truth["image"].astype(str))
     rated = rng.random((len(images), n_annotators)) >= miss_rate  # [images, annotators]
-    value = truth["intensity"].to_numpy(np.float64)[:, None] + offsets + rng.standard_normal(
-        (len(truth), n_annotators)) * sd  # [rows, annotators]
+    value = (
+        truth["intensity"].to_numpy(np.float64)[:, None]
+        + offsets
+        + rng.standard_normal((len(truth), n_annotators)) * sd
+    )  # [rows, annotators]
     rating = np.clip(np.floor(value + 0.5), 0, MAX_RATING).astype(np.int64)
     keep = rated[image_id]
     rows, cols = np.nonzero(keep)
-    return pd.DataFrame({"image": np.asarray(images)[image_id[rows]], "emotion": emotion.to_numpy()[rows],
-                         "annotator": np.array([f"{prefix}{i + 1}" for i in range(n_annotators)])[cols],
-                         "rating": rating[rows, cols]})
+    return pd.DataFrame(
+        {
+            "image": np.asarray(images)[image_id[rows]],
+            "emotion": emotion.to_numpy()[rows],
+            "annotator": np.array([f"{prefix}{i + 1}" for i in range(n_annotators)])[cols],
+            "rating": rating[rows, cols],
+        }
+    )

@@ -5,12 +5,13 @@ paths are relative to that root (FER2013's csv form writes its pixels as PNGs un
 written as names of a label set in :mod:`fer_core.taxonomy` (column ``label_set``); unlabelled face sets (UTKFace,
 FairFace, AU sets) leave ``label`` empty. A layout that does not match raises DatasetError naming what is missing.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ def _adapter(name: str):
     def register(fn):
         ADAPTERS[name] = fn
         return fn
+
     return register
 
 
@@ -57,8 +59,16 @@ def _rel(path: Path, root: Path) -> str:
 
 
 # ---- folder layouts --------------------------------------------------------------------------------------------
-SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
-               "test": "test", "publictest": "val", "privatetest": "test"}
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "publictest": "val",
+    "privatetest": "test",
+}
 
 
 @_adapter("imagefolder")
@@ -99,15 +109,22 @@ def import_fer2013_csv(root: Path, out_images: Path | None = None, **_) -> pd.Da
     out_images = Path(out_images or base / "fer2013_images")
     out_images.mkdir(parents=True, exist_ok=True)
     rows = []
-    for i, (emotion, pixels, usage) in enumerate(zip(data["emotion"], data["pixels"],
-                                                     data.get("Usage", pd.Series([""] * len(data))))):
+    for i, (emotion, pixels, usage) in enumerate(
+        zip(data["emotion"], data["pixels"], data.get("Usage", pd.Series([""] * len(data))))
+    ):
         values = np.array(str(pixels).split(), dtype=np.uint8)
         if values.size != 48 * 48:
             raise DatasetError(f"{csv}: row {i} has {values.size} pixels, expected 2304 (48 x 48)")
         path = out_images / f"{i:05d}.png"
         cv2.imwrite(str(path), values.reshape(48, 48))
-        rows.append({"path": path.resolve().as_posix(), "split": SPLIT_NAMES.get(str(usage).lower(), ""),
-                     "label": BASIC7[int(emotion)], "label_set": "basic7"})
+        rows.append(
+            {
+                "path": path.resolve().as_posix(),
+                "split": SPLIT_NAMES.get(str(usage).lower(), ""),
+                "label": BASIC7[int(emotion)],
+                "label_set": "basic7",
+            }
+        )
     return _frame(rows, "fer2013")
 
 
@@ -116,11 +133,22 @@ def import_ferplus(root: Path, **_) -> pd.DataFrame:
     """FER+ ``fer2013new.csv`` votes with images in ``FER2013Train|Valid|Test``; label = majority vote."""
     csv = _need(root / "fer2013new.csv", "fer2013new.csv")
     votes_cols = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
-    names = {"neutral": "neutral", "happiness": "happy", "surprise": "surprise", "sadness": "sad", "anger": "angry",
-             "disgust": "disgust", "fear": "fear", "contempt": "contempt"}
+    names = {
+        "neutral": "neutral",
+        "happiness": "happy",
+        "surprise": "surprise",
+        "sadness": "sad",
+        "anger": "angry",
+        "disgust": "disgust",
+        "fear": "fear",
+        "contempt": "contempt",
+    }
     data = pd.read_csv(csv)
-    folders = {"Training": ("FER2013Train", "train"), "PublicTest": ("FER2013Valid", "val"),
-               "PrivateTest": ("FER2013Test", "test")}
+    folders = {
+        "Training": ("FER2013Train", "train"),
+        "PublicTest": ("FER2013Valid", "val"),
+        "PrivateTest": ("FER2013Test", "test"),
+    }
     rows = []
     for _, r in data.iterrows():
         name = str(r.get("Image name", ""))
@@ -131,9 +159,15 @@ def import_ferplus(root: Path, **_) -> pd.DataFrame:
         if votes.max() <= 0 or votes.max() < other:
             continue  # no face, or "unknown" dominates: FER+ recommends dropping these
         folder, split = folders.get(r["Usage"], ("", ""))
-        rows.append({"path": f"{folder}/{name}", "split": split, "label": names[votes_cols[int(votes.argmax())]],
-                     "label_set": "basic8",
-                     "intensities": ";".join(f"{names[c]}:{int(v)}" for c, v in zip(votes_cols, votes) if v)})
+        rows.append(
+            {
+                "path": f"{folder}/{name}",
+                "split": split,
+                "label": names[votes_cols[int(votes.argmax())]],
+                "label_set": "basic8",
+                "intensities": ";".join(f"{names[c]}:{int(v)}" for c, v in zip(votes_cols, votes) if v),
+            }
+        )
     return _frame(rows, "ferplus")
 
 
@@ -155,8 +189,12 @@ def import_rafdb(root: Path, **_) -> pd.DataFrame:
         stem = Path(name).stem
         aligned = root / "Image" / "aligned" / f"{stem}_aligned.jpg"
         path = aligned if aligned.exists() else root / "Image" / "original" / name
-        row = {"path": _rel(path, root), "split": "train" if name.startswith("train") else "test",
-               "label": RAFDB7[int(label) - 1], "label_set": "rafdb7"}
+        row = {
+            "path": _rel(path, root),
+            "split": "train" if name.startswith("train") else "test",
+            "label": RAFDB7[int(label) - 1],
+            "label_set": "rafdb7",
+        }
         attri = root / "Annotation" / "manual" / f"{stem}_manu_attri.txt"
         if attri.exists():
             values = [int(v) for v in attri.read_text().split()[-3:]]  # after 5 landmark lines: gender race age
@@ -194,8 +232,9 @@ def import_celeba(root: Path, **_) -> pd.DataFrame:
     lines = attr_file.read_text().split("\n")
     names = lines[1].split()
     part_file = root / "list_eval_partition.txt"
-    parts = dict(line.split() for line in part_file.read_text().split("\n") if line.strip()) \
-        if part_file.exists() else {}
+    parts = (
+        dict(line.split() for line in part_file.read_text().split("\n") if line.strip()) if part_file.exists() else {}
+    )
     split_of = {"0": "train", "1": "val", "2": "test"}
     rows = []
     for line in lines[2:]:
@@ -203,9 +242,14 @@ def import_celeba(root: Path, **_) -> pd.DataFrame:
             continue
         fields = line.split()
         attrs = dict(zip(names, (v == "1" for v in fields[1:])))
-        row = {"path": f"img_align_celeba/{fields[0]}", "split": split_of.get(parts.get(fields[0], ""), ""),
-               "label": CELEBA_SMILING[int(attrs["Smiling"])], "label_set": "celeba_smiling",
-               "gender": "male" if attrs["Male"] else "female", "age": "young" if attrs["Young"] else "old"}
+        row = {
+            "path": f"img_align_celeba/{fields[0]}",
+            "split": split_of.get(parts.get(fields[0], ""), ""),
+            "label": CELEBA_SMILING[int(attrs["Smiling"])],
+            "label_set": "celeba_smiling",
+            "gender": "male" if attrs["Male"] else "female",
+            "age": "young" if attrs["Young"] else "old",
+        }
         row |= {n.lower(): int(v) for n, v in attrs.items() if n not in ("Smiling", "Male", "Young")}
         rows.append(row)
     return _frame(rows, "celeba")
@@ -222,8 +266,14 @@ def import_utkface(root: Path, **_) -> pd.DataFrame:
     for img in _images(root):
         m = re.match(r"^(\d+)_([01])_([0-4])_", img.name)
         if m:
-            rows.append({"path": _rel(img, root), "age": int(m.group(1)), "gender": UTK_GENDER[m.group(2)],
-                         "race": UTK_RACE[m.group(3)]})
+            rows.append(
+                {
+                    "path": _rel(img, root),
+                    "age": int(m.group(1)),
+                    "gender": UTK_GENDER[m.group(2)],
+                    "race": UTK_RACE[m.group(3)],
+                }
+            )
     return _frame(rows, "utkface")
 
 
@@ -234,8 +284,15 @@ def import_fairface(root: Path, **_) -> pd.DataFrame:
     for csv, split in (("fairface_label_train.csv", "train"), ("fairface_label_val.csv", "val")):
         if (root / csv).exists():
             for r in pd.read_csv(root / csv).itertuples():
-                rows.append({"path": r.file, "split": split, "age": r.age, "gender": str(r.gender).lower(),
-                             "race": str(r.race).lower().replace(" ", "_")})
+                rows.append(
+                    {
+                        "path": r.file,
+                        "split": split,
+                        "age": r.age,
+                        "gender": str(r.gender).lower(),
+                        "race": str(r.race).lower().replace(" ", "_"),
+                    }
+                )
     if not rows:
         raise DatasetError(f"fairface: expected fairface_label_train.csv or fairface_label_val.csv in {root}")
     return _frame(rows, "fairface")
@@ -253,8 +310,14 @@ def import_ckplus(root: Path, **_) -> pd.DataFrame:
         code = int(float(label_file.read_text().split()[0]))
         frame = label_file.name.replace("_emotion.txt", ".png")
         rel_dir = label_file.parent.relative_to(emotion_root)
-        rows.append({"path": f"cohn-kanade-images/{rel_dir.as_posix()}/{frame}", "label": CKPLUS[code],
-                     "label_set": "basic8", "subject": rel_dir.parts[0]})
+        rows.append(
+            {
+                "path": f"cohn-kanade-images/{rel_dir.as_posix()}/{frame}",
+                "label": CKPLUS[code],
+                "label_set": "basic8",
+                "subject": rel_dir.parts[0],
+            }
+        )
     return _frame(rows, "ckplus")
 
 
@@ -268,8 +331,16 @@ def import_jaffe(root: Path, **_) -> pd.DataFrame:
     for img in _images(root):
         m = re.match(r"^([A-Z]{2})\.([A-Z]{2})\d*\.\d+\.", img.name)
         if m and m.group(2) in JAFFE:
-            rows.append({"path": _rel(img, root), "label": JAFFE[m.group(2)], "label_set": "basic7",
-                         "subject": m.group(1), "gender": "female", "race": "asian"})
+            rows.append(
+                {
+                    "path": _rel(img, root),
+                    "label": JAFFE[m.group(2)],
+                    "label_set": "basic7",
+                    "subject": m.group(1),
+                    "gender": "female",
+                    "race": "asian",
+                }
+            )
     return _frame(rows, "jaffe")
 
 
@@ -281,15 +352,22 @@ def import_au_csv(root: Path, au_set: str = "bp4d", csv: str = "aus.csv", **_) -
     aus = {"bp4d": BP4D12, "disfa": DISFA8}.get(au_set)
     if aus is None:
         raise DatasetError(f"au_set must be bp4d or disfa, got {au_set!r}")
-    missing = [f"AU{a}" for a in aus if f"AU{a}" not in table.columns] + [c for c in ("path", "subject")
-                                                                           if c not in table.columns]
+    missing = [f"AU{a}" for a in aus if f"AU{a}" not in table.columns] + [
+        c for c in ("path", "subject") if c not in table.columns
+    ]
     if missing:
         raise DatasetError(f"{csv}: missing columns {missing}")
     rows = []
     for r in table.to_dict("records"):
         active = [a for a in aus if (r[f"AU{a}"] == 1 if au_set == "bp4d" else r[f"AU{a}"] >= 2)]
-        rows.append({"path": r["path"], "subject": str(r["subject"]), "aus": ";".join(f"{a}:1" for a in active),
-                     "intensities": ";".join(f"{a}:{r[f'AU{a}']}" for a in aus) if au_set == "disfa" else ""})
+        rows.append(
+            {
+                "path": r["path"],
+                "subject": str(r["subject"]),
+                "aus": ";".join(f"{a}:1" for a in active),
+                "intensities": ";".join(f"{a}:{r[f'AU{a}']}" for a in aus) if au_set == "disfa" else "",
+            }
+        )
     return _frame(rows, au_set)
 
 
@@ -303,8 +381,9 @@ def emonet_ratings(root: Path, csv: str = "ratings.csv") -> pd.DataFrame:
     path = _need(Path(root) / csv, f"EmoNet-Face ratings ({csv})")
     table = pd.read_csv(path)
     if "image" not in table.columns:
-        raise DatasetError(f"{csv}: needs an image column (and emotion + rating, one column per category, or a "
-                           "dict column ratings)")
+        raise DatasetError(
+            f"{csv}: needs an image column (and emotion + rating, one column per category, or a dict column ratings)"
+        )
     if "annotator" not in table.columns:
         table["annotator"] = "rater"
     dict_col = next((c for c in ("ratings", "annotation", "emotions") if c in table.columns), None)
@@ -318,18 +397,25 @@ def emonet_ratings(root: Path, csv: str = "ratings.csv") -> pd.DataFrame:
             try:
                 values = ast.literal_eval(cell) if isinstance(cell, str) and cell.strip() else {}
             except (ValueError, SyntaxError):
-                raise DatasetError(f"{csv}: {dict_col} cell {str(cell)[:60]!r} is not a dict of category: rating") \
-                    from None
+                raise DatasetError(
+                    f"{csv}: {dict_col} cell {str(cell)[:60]!r} is not a dict of category: rating"
+                ) from None
             rows += [{"image": r.image, "emotion": k, "annotator": r.annotator, "rating": v} for k, v in values.items()]
         long = pd.DataFrame(rows, columns=["image", "emotion", "annotator", "rating"])
     elif category_cols:
-        long = table.melt(id_vars=["image", "annotator"], value_vars=category_cols, var_name="emotion",
-                          value_name="rating").dropna(subset=["rating"])
+        long = table.melt(
+            id_vars=["image", "annotator"], value_vars=category_cols, var_name="emotion", value_name="rating"
+        ).dropna(subset=["rating"])
     else:
-        raise DatasetError(f"{csv}: needs columns image, emotion, rating (annotator optional), one column per "
-                           "EmoNet-40 category, or a dict column ratings")
-    long = long.assign(emotion=long["emotion"].astype(str).str.split("|").str[-1].str.strip(),
-                       annotator=long["annotator"].astype(str), image=long["image"].astype(str))
+        raise DatasetError(
+            f"{csv}: needs columns image, emotion, rating (annotator optional), one column per "
+            "EmoNet-40 category, or a dict column ratings"
+        )
+    long = long.assign(
+        emotion=long["emotion"].astype(str).str.split("|").str[-1].str.strip(),
+        annotator=long["annotator"].astype(str),
+        image=long["image"].astype(str),
+    )
     unknown = sorted(set(long["emotion"]) - set(EMONET40))
     if unknown:
         raise DatasetError(f"{csv}: unknown EmoNet-40 categories {unknown[:5]}")
@@ -357,10 +443,16 @@ def import_emonet_face(root: Path, csv: str = "ratings.csv", layout: str = "auto
     for image, group in long.groupby("image", sort=True):
         means = group.groupby("emotion")["rating"].mean()
         means = means.reindex([c for c in EMONET40 if c in means.index])
-        rows.append({"path": image, "label": means.idxmax(), "label_set": "emonet40",
-                     "intensities": ";".join(f"{e}:{v:.2f}" for e, v in means.items()),
-                     "rated": "" if layout == "binary" else "all",
-                     "n_annotators": group["annotator"].nunique()})
+        rows.append(
+            {
+                "path": image,
+                "label": means.idxmax(),
+                "label_set": "emonet40",
+                "intensities": ";".join(f"{e}:{v:.2f}" for e, v in means.items()),
+                "rated": "" if layout == "binary" else "all",
+                "n_annotators": group["annotator"].nunique(),
+            }
+        )
     return _frame(rows, "emonet-face")
 
 

@@ -5,6 +5,7 @@ The cache lives in one folder per (alignment template, crop size): ``crops.npy``
 SHA-256 of the file's bytes, so a renamed file is not redone and a changed file is. Re-runs only process new
 content. Images without a face (or unreadable) are listed in ``failed.csv`` with the reason, never dropped silently.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,15 +48,24 @@ def cache_folder(root: str | Path, template: str, size: tuple[int, int]) -> Path
     return Path(root) / f"{template}_{size[0]}x{size[1]}"
 
 
-def build_crop_cache(paths: list[str | Path], root: str | Path, size: tuple[int, int] = (64, 64),
-                     template: str = "fer2013", workers: int = 2, show_progress: bool = False,
-                     progress: ProgressFn | None = None) -> CacheReport:
+def build_crop_cache(
+    paths: list[str | Path],
+    root: str | Path,
+    size: tuple[int, int] = (64, 64),
+    template: str = "fer2013",
+    workers: int = 2,
+    show_progress: bool = False,
+    progress: ProgressFn | None = None,
+) -> CacheReport:
     """Align the faces of ``paths`` into the cache under ``root``; only content not cached yet is processed."""
     folder = cache_folder(root, template, size)
     folder.mkdir(parents=True, exist_ok=True)
     index_path = folder / "index.csv"
-    index = pd.read_csv(index_path, dtype={"sha": str}) if index_path.exists() else pd.DataFrame(
-        {"sha": pd.Series(dtype=str), "row": pd.Series(dtype=int)})
+    index = (
+        pd.read_csv(index_path, dtype={"sha": str})
+        if index_path.exists()
+        else pd.DataFrame({"sha": pd.Series(dtype=str), "row": pd.Series(dtype=int)})
+    )
     known = set(index["sha"])
     hashes = {str(p): _hash(Path(p)) for p in paths}
     todo = sorted({p for p, h in hashes.items() if h not in known}, key=lambda p: hashes[p])
@@ -86,8 +96,9 @@ def build_crop_cache(paths: list[str | Path], root: str | Path, size: tuple[int,
     if len(failed_df):
         previous = pd.read_csv(old_failed) if old_failed.exists() else failed_df.iloc[:0]
         pd.concat([previous, failed_df]).drop_duplicates("path").to_csv(old_failed, index=False)
-    return CacheReport(folder=folder, total=len(paths), added=len(crops), reused=len(paths) - len(todo),
-                       failed=failed_df)
+    return CacheReport(
+        folder=folder, total=len(paths), added=len(crops), reused=len(paths) - len(todo), failed=failed_df
+    )
 
 
 def _append(path: Path, rows: np.ndarray) -> None:

@@ -4,6 +4,7 @@
 label set from :mod:`fer_core.taxonomy`, raising :class:`fer_core.errors.DatasetError` with a message that says
 what is wrong and what to do.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,12 +12,28 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DatasetError
-from ..taxonomy import LABEL_SETS, label_set as _label_set
+from ..taxonomy import LABEL_SETS
+from ..taxonomy import label_set as _label_set
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label")
 #: Columns read as text whatever they contain (so subject "007" stays "007" and empty AU lists stay "").
-TEXT_COLUMNS: tuple[str, ...] = ("path", "split", "label", "label_set", "aus", "subject", "gender", "age", "race",
-                                 "skin_tone", "lighting", "occluder", "mask_path", "source", "true_label")
+TEXT_COLUMNS: tuple[str, ...] = (
+    "path",
+    "split",
+    "label",
+    "label_set",
+    "aus",
+    "subject",
+    "gender",
+    "age",
+    "race",
+    "skin_tone",
+    "lighting",
+    "occluder",
+    "mask_path",
+    "source",
+    "true_label",
+)
 MAX_LISTED = 10
 
 MSG_NOT_FOUND = "manifest {path} does not exist"
@@ -26,12 +43,15 @@ MSG_EMPTY = "manifest has no rows"
 MSG_MISSING_COLUMNS = "manifest is missing required column(s): {missing}; a manifest needs at least: {required}"
 MSG_MISSING_FILES = "{count} file(s) listed in the manifest are missing under {root}: {listed}{more}"
 MSG_UNKNOWN_LABELS = "unknown label(s) {labels} for label set {name!r}; known labels: {known}"
-MSG_MIXED_TAXONOMIES = ("manifest mixes label sets {names}; write one manifest per label set "
-                        "(or map the labels to one set first)")
+MSG_MIXED_TAXONOMIES = (
+    "manifest mixes label sets {names}; write one manifest per label set (or map the labels to one set first)"
+)
 MSG_LABEL_SET_CONFLICT = "manifest rows use label set {found!r} but label set {wanted!r} was requested"
 MSG_UNKNOWN_LABEL_SET = "unknown label set {name!r}; known: {known}"
-MSG_BAD_SPLITS = ("manifest column 'split' has value(s) {values}; every row needs one of train, val, test (or leave "
-                  "the whole column empty to split by subject automatically)")
+MSG_BAD_SPLITS = (
+    "manifest column 'split' has value(s) {values}; every row needs one of train, val, test (or leave "
+    "the whole column empty to split by subject automatically)"
+)
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
@@ -45,8 +65,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         if suffix == ".csv":
             head = pd.read_csv(p, nrows=0)
             dtypes = {c: str for c in head.columns if c in TEXT_COLUMNS}
-            df = pd.read_csv(p, dtype=dtypes, keep_default_na=False, na_values={
-                c: [] for c in head.columns})
+            df = pd.read_csv(p, dtype=dtypes, keep_default_na=False, na_values={c: [] for c in head.columns})
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(p)
         else:
@@ -87,8 +106,7 @@ def _check_splits(df: pd.DataFrame) -> None:
         raise DatasetError(MSG_BAD_SPLITS.format(values=listed))
 
 
-def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_set: str | None = None
-                      ) -> pd.DataFrame:
+def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_set: str | None = None) -> pd.DataFrame:
     """Check a manifest; return it unchanged or raise :class:`DatasetError`.
 
     Checks, in order: required columns (``path``, ``label``); at least one row; a ``split`` column, if present,
@@ -110,8 +128,9 @@ def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_se
         labels = df["label"].astype(str)
         unknown = sorted(set(labels) - set(known))
         if unknown:
-            raise DatasetError(MSG_UNKNOWN_LABELS.format(labels=", ".join(repr(u) for u in unknown), name=name,
-                                                         known=", ".join(known)))
+            raise DatasetError(
+                MSG_UNKNOWN_LABELS.format(labels=", ".join(repr(u) for u in unknown), name=name, known=", ".join(known))
+            )
     if root is not None:
         base = Path(root)
         paths = list(df["path"].astype(str))
@@ -120,8 +139,9 @@ def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_se
         absent = [p for p in paths if not (base / p).is_file()]
         if absent:
             more = f" (and {len(absent) - MAX_LISTED} more)" if len(absent) > MAX_LISTED else ""
-            raise DatasetError(MSG_MISSING_FILES.format(count=len(absent), root=base,
-                                                        listed=", ".join(absent[:MAX_LISTED]), more=more))
+            raise DatasetError(
+                MSG_MISSING_FILES.format(count=len(absent), root=base, listed=", ".join(absent[:MAX_LISTED]), more=more)
+            )
     return df
 
 
@@ -132,7 +152,15 @@ def resolve_paths(df: pd.DataFrame, root: str | Path) -> list[Path]:
 
 
 __all__ = [
-    "MSG_EMPTY", "MSG_LABEL_SET_CONFLICT", "MSG_MISSING_COLUMNS", "MSG_MISSING_FILES", "MSG_MIXED_TAXONOMIES",
-    "MSG_UNKNOWN_LABELS", "MSG_UNKNOWN_LABEL_SET", "REQUIRED_COLUMNS", "read_manifest", "resolve_paths",
+    "MSG_EMPTY",
+    "MSG_LABEL_SET_CONFLICT",
+    "MSG_MISSING_COLUMNS",
+    "MSG_MISSING_FILES",
+    "MSG_MIXED_TAXONOMIES",
+    "MSG_UNKNOWN_LABELS",
+    "MSG_UNKNOWN_LABEL_SET",
+    "REQUIRED_COLUMNS",
+    "read_manifest",
+    "resolve_paths",
     "validate_manifest",
 ]

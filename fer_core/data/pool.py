@@ -1,8 +1,9 @@
 """An unlabelled face pool: a folder of images (searched recursively) or a manifest, as rows and absolute paths."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 

@@ -1,7 +1,8 @@
 """Batch composition: class-balanced sampling and group-balanced batches (the MMD loss needs >= 2 per group)."""
+
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -66,8 +67,11 @@ class GroupBalancedBatchSampler(EpochSampler):
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng((self.seed, self.epoch))
         for _ in range(len(self)):
-            batch = [int(i) for members in self.by_group
-                     for i in rng.choice(members, self.per_group, replace=len(members) < self.per_group)]
+            batch = [
+                int(i)
+                for members in self.by_group
+                for i in rng.choice(members, self.per_group, replace=len(members) < self.per_group)
+            ]
             rest = self.batch_size - len(batch)
             batch += [int(i) for i in rng.choice(self.n, rest, replace=False)] if rest else []
             rng.shuffle(batch)
@@ -92,8 +96,10 @@ class GroupClassBalancedBatchSampler(EpochSampler):
         if 2 * len(self.names) > batch_size:
             raise ValueError(f"batch_size {batch_size} cannot hold 2 of each of {len(self.names)} groups")
         _, y_inv = np.unique(labels, return_inverse=True)
-        self.cells = [[np.flatnonzero((g_inv == g) & (y_inv == c)) for c in np.unique(y_inv[g_inv == g])]
-                      for g in range(len(self.names))]
+        self.cells = [
+            [np.flatnonzero((g_inv == g) & (y_inv == c)) for c in np.unique(y_inv[g_inv == g])]
+            for g in range(len(self.names))
+        ]
         self.n, self.batch_size = len(groups), batch_size
         super().__init__(seed)
 

@@ -3,6 +3,7 @@
 Lives outside ``train/`` so the dashboard and evaluation can re-create a shipped run's SynthFACS images (they are
 deterministic) without importing Lightning.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,9 @@ def default_cache_dir() -> Path:
 
 def _synth_spec(values: dict) -> SynthSpec:
     try:
-        return SynthSpec(**{k: (tuple(v) if isinstance(v, list) and k == "intensity" else v)
-                            for k, v in values.items()})
+        return SynthSpec(
+            **{k: (tuple(v) if isinstance(v, list) and k == "intensity" else v) for k, v in values.items()}
+        )
     except TypeError as exc:
         raise DatasetError(f"synthfacs source: {exc}") from exc
     except ValueError as exc:

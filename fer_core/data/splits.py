@@ -1,4 +1,5 @@
 """Subject-independent splits, written once to a split file and reused by training, evaluation and fairness."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,9 @@ def split_path(folder: str | Path, dataset: str, seed: int) -> Path:
     return Path(folder) / f"{dataset}_{seed}.csv"
 
 
-def write_split(manifest: pd.DataFrame, folder: str | Path, dataset: str, seed: int = 0, k: int = 3,
-                by: str = "subject") -> Path:
+def write_split(
+    manifest: pd.DataFrame, folder: str | Path, dataset: str, seed: int = 0, k: int = 3, by: str = "subject"
+) -> Path:
     """Write ``splits/<dataset>_<seed>.csv`` (path, fold) once; an existing file is kept, never overwritten."""
     path = split_path(folder, dataset, seed)
     if path.exists():

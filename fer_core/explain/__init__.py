@@ -1,4 +1,5 @@
 """Explanations with one call shape: ``create_explainer(method, model).attribute(images, target=...)``."""
+
 from __future__ import annotations
 
 from torch import nn
@@ -7,10 +8,17 @@ from ..models.card import ModelCard
 from ..models.preprocess import input_bounds
 from ..models.vit import VisionTransformer
 from ._base import Explainer, resolve_targets
-from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
 from .canonize import canonical_copy
-from .faithfulness import (PerturbationCurves, abpc, aopc, randomisation_check, region_perturbation,
-                           relevance_mass_accuracy, relevance_rank_accuracy)
+from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
+from .faithfulness import (
+    PerturbationCurves,
+    abpc,
+    aopc,
+    randomisation_check,
+    region_perturbation,
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
+)
 from .lrp import LRPExplainer, zennit_lrp
 from .regions import FILLS, fill_region, occlude_regions, region_share
 from .transformer_lrp import TransformerLRPExplainer
@@ -29,11 +37,34 @@ MSG_METHOD = "unknown explanation method {name!r}; choose from {known}"
 
 
 def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explainer:
-    """Build the explainer for ``method`` (a key of :data:`METHODS`) on a private copy of ``model``."""
+    """Build the explainer for ``method`` (a key of :data:`METHODS`) on a private copy of ``model``.
+
+    Parameters
+    ----------
+    method
+        A key of :data:`METHODS`. For a :class:`~fer_core.models.VisionTransformer` ``lrp`` is conservative
+        propagation (CP-LRP), the only LRP variant with rules for transformers.
+    model
+        The network to explain; copied, never changed.
+    card
+        Its model card: ``lrp_gamma_box`` takes its pixel bounds from the normalisation, ``occlusion`` its window
+        and stride from the input size.
+
+    Returns
+    -------
+    Explainer
+        Ready for ``attribute(images, target=...)`` and ``explain(images, targets)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, or an LRP variant other than ``lrp`` on a vision transformer.
+    """
     if isinstance(model, VisionTransformer) and method.startswith("lrp"):
         if method != "lrp":
-            raise ValueError(f"{method} has no rules for transformers; use 'lrp' (conservative propagation, "
-                             "CP-LRP) for a ViT")
+            raise ValueError(
+                f"{method} has no rules for transformers; use 'lrp' (conservative propagation, CP-LRP) for a ViT"
+            )
         return TransformerLRPExplainer(model)
     if method == "lrp":
         return LRPExplainer(model, "epsilon_plus_flat")
@@ -48,15 +79,38 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
     if method == "gradcam":
         return GradCamExplainer(model)
     if method == "occlusion":
-        return OcclusionExplainer(model, window=max(4, card.input_size[0] // 8), stride=max(2, card.input_size[0] // 16))
+        return OcclusionExplainer(
+            model, window=max(4, card.input_size[0] // 8), stride=max(2, card.input_size[0] // 16)
+        )
     raise ValueError(MSG_METHOD.format(name=method, known=", ".join(METHODS)))
 
 
 __all__ = [
-    "Explainer", "FILLS", "GradCamExplainer", "IntegratedGradientsExplainer", "LRPExplainer", "METHODS",
-    "OcclusionExplainer", "SaliencyExplainer", "TransformerLRPExplainer", "canonical_copy", "class_grid", "colorize",
-    "create_explainer", "fill_region", "occlude_regions", "overlay", "region_share", "resolve_targets", "to_heatmap",
+    "Explainer",
+    "FILLS",
+    "GradCamExplainer",
+    "IntegratedGradientsExplainer",
+    "LRPExplainer",
+    "METHODS",
+    "OcclusionExplainer",
+    "SaliencyExplainer",
+    "TransformerLRPExplainer",
+    "canonical_copy",
+    "class_grid",
+    "colorize",
+    "create_explainer",
+    "fill_region",
+    "occlude_regions",
+    "overlay",
+    "region_share",
+    "resolve_targets",
+    "to_heatmap",
     "zennit_lrp",
-    "PerturbationCurves", "abpc", "aopc", "randomisation_check", "region_perturbation", "relevance_mass_accuracy",
+    "PerturbationCurves",
+    "abpc",
+    "aopc",
+    "randomisation_check",
+    "region_perturbation",
+    "relevance_mass_accuracy",
     "relevance_rank_accuracy",
 ]

@@ -1,9 +1,10 @@
 """The one call shape shared by every explainer: ``attribute(images, target=..., batch_size=...)``."""
+
 from __future__ import annotations
 
 import copy
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -39,6 +40,12 @@ class Explainer:
 
     Subclasses implement ``_attribute(images, targets) -> (N, C, H, W)``; batching, target resolution and the
     all-classes view are handled here. A lock serialises calls, so one explainer can serve several threads.
+
+    Parameters
+    ----------
+    model
+        The network to explain. It is deep-copied (eval mode, weights frozen), so the caller's model is never
+        hooked or changed.
     """
 
     name = "base"
@@ -62,14 +69,18 @@ class Explainer:
     def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def attribute(self, images: torch.Tensor, target: Target = None, batch_size: int = 32,
-                  show_progress: bool = False) -> torch.Tensor:
+    def attribute(
+        self, images: torch.Tensor, target: Target = None, batch_size: int = 32, show_progress: bool = False
+    ) -> torch.Tensor:
         """Attributions shaped like ``images`` for ``target`` (see :func:`resolve_targets`)."""
         images = check_images(images)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        targets = self.logits(images).argmax(1) if target is None else \
-            resolve_targets(target, len(images), self.num_classes(images))
+        targets = (
+            self.logits(images).argmax(1)
+            if target is None
+            else resolve_targets(target, len(images), self.num_classes(images))
+        )
         out = torch.empty_like(images)
         starts = range(0, len(images), batch_size)
         with self._lock:
@@ -78,19 +89,20 @@ class Explainer:
                 out[sl] = self._attribute(images[sl], targets[sl]).to(out.dtype)
         return out
 
-    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False
-                      ) -> torch.Tensor:
+    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
         """Attributions for every class: (N, K, C, H, W). Subclasses may batch the classes (LRP does)."""
         images = check_images(images)
         k = self.num_classes(images)
         n = len(images)
         rows = images.repeat_interleave(k, 0)
         targets = torch.arange(k).repeat(n)
-        return self.attribute(rows, targets, batch_size=batch_size * k,
-                              show_progress=show_progress).view(n, k, *images.shape[1:])
+        return self.attribute(rows, targets, batch_size=batch_size * k, show_progress=show_progress).view(
+            n, k, *images.shape[1:]
+        )
 
-    def explain(self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def explain(
+        self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """zennit's ``(output, attribution)`` shape: the model's logits (N, num_classes) and the attributions of
         ``targets`` (an (N, T) matrix of output indices; default every output), (N, T, C, H, W).
 
@@ -118,8 +130,9 @@ class MultiTargetExplainer(Explainer):
         """(logits (N, num_classes), relevance (N, K, C, H, W)) from the same pass."""
         raise NotImplementedError
 
-    def explain(self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def explain(
+        self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         images = check_images(images)
         if targets is None:
             k = self.num_classes(images)
@@ -141,8 +154,7 @@ class MultiTargetExplainer(Explainer):
     def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.relevance(images, targets[:, None])[:, 0]
 
-    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False
-                      ) -> torch.Tensor:
+    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
         images = check_images(images)
         k = self.num_classes(images)
         step = max(1, self.faces_per_pass(batch_size, k))

@@ -5,6 +5,7 @@ conv followed directly by a pointwise conv (no ReLU between) loses relevance und
 skipped. Both are fixed here by exact rewriting on a *copy*: the caller's model is never touched, so the copy
 is also safe to hook while other threads use the original.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,9 +20,18 @@ from ..models.mini_xception import explain_layers
 def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """conv followed by eval-mode BN as one conv: W' = W * g / sqrt(var + eps), b' = (b - mean) g / sqrt + beta."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                      padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True,
-                      dtype=conv.weight.dtype, device=conv.weight.device)
+    fused = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
+        bias=True,
+        dtype=conv.weight.dtype,
+        device=conv.weight.device,
+    )
     bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
     fused.weight.data.copy_(conv.weight * scale[:, None, None, None])
     fused.bias.data.copy_((bias - bn.running_mean) * scale + bn.bias)

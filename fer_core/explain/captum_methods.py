@@ -1,4 +1,5 @@
 """captum's gradient, path and perturbation methods behind the shared ``attribute`` shape."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -35,8 +36,13 @@ class IntegratedGradientsExplainer(Explainer):
         self.n_steps, self.baseline = n_steps, baseline
 
     def _attribute(self, images, targets):
-        return self._method.attribute(images, baselines=self.baseline, target=targets, n_steps=self.n_steps,
-                                      internal_batch_size=min(256, len(images) * self.n_steps)).detach()
+        return self._method.attribute(
+            images,
+            baselines=self.baseline,
+            target=targets,
+            n_steps=self.n_steps,
+            internal_batch_size=min(256, len(images) * self.n_steps),
+        ).detach()
 
 
 class GradCamExplainer(Explainer):
@@ -72,9 +78,14 @@ class OcclusionExplainer(Explainer):
         c, h, w = images.shape[1:]
         if self.window > min(h, w):
             raise ValueError(f"window must be <= image size {(h, w)}, got {self.window}")
-        return self._method.attribute(images, target=targets, sliding_window_shapes=(c, self.window, self.window),
-                                      strides=(c, self.stride, self.stride), baselines=self.baseline,
-                                      perturbations_per_eval=64).detach()
+        return self._method.attribute(
+            images,
+            target=targets,
+            sliding_window_shapes=(c, self.window, self.window),
+            strides=(c, self.stride, self.stride),
+            baselines=self.baseline,
+            perturbations_per_eval=64,
+        ).detach()
 
 
 __all__ = ["GradCamExplainer", "IntegratedGradientsExplainer", "OcclusionExplainer", "SaliencyExplainer"]

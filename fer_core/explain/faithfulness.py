@@ -11,16 +11,28 @@
 
 Patch size, steps and fill travel with every figure (``PerturbationCurves``), because AOPC means nothing without them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 
-__all__ = ["PerturbationCurves", "region_perturbation", "aopc", "abpc", "relevance_mass_accuracy",
-           "relevance_rank_accuracy", "randomisation_check"]
+if TYPE_CHECKING:
+    from ..models.card import ModelCard
+
+__all__ = [
+    "PerturbationCurves",
+    "region_perturbation",
+    "aopc",
+    "abpc",
+    "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
+    "randomisation_check",
+]
 
 Order = Literal["morf", "lerf"]
 
@@ -74,13 +86,23 @@ def _fill_values(x: torch.Tensor, fill: str | float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def region_perturbation(model: torch.nn.Module, images: torch.Tensor, heatmaps: torch.Tensor | np.ndarray,
-                        targets: torch.Tensor | np.ndarray, patch: int = 8, steps: int = 16,
-                        order: Order = "morf", fill: str | float = "mean",
-                        batch_size: int = 64) -> PerturbationCurves:
+def region_perturbation(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    heatmaps: torch.Tensor | np.ndarray,
+    targets: torch.Tensor | np.ndarray,
+    patch: int = 8,
+    steps: int = 16,
+    order: Order = "morf",
+    fill: str | float = "mean",
+    batch_size: int = 64,
+    card: ModelCard | None = None,
+) -> PerturbationCurves:
     """Perturbation curves for ``images`` (N, C, H, W, model input) explained by ``heatmaps`` (N, H, W).
 
     Builds all N x steps perturbed inputs as cumulative patch masks and classifies them ``batch_size`` at a time.
+    The score that drops is the target's softmax probability, or what ``card`` says the outputs mean (a sigmoid per
+    action unit) when a card is given.
     """
     if order not in ("morf", "lerf"):
         raise ValueError(f"order must be 'morf' or 'lerf', got {order!r}")
@@ -105,19 +127,22 @@ def region_perturbation(model: torch.nn.Module, images: torch.Tensor, heatmaps: 
     dtype = next(model.parameters()).dtype
 
     def probs(batch: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(model(batch.to(dtype)).double(), 1)[torch.arange(len(rows)), y[rows]]
+        logits = model(batch.to(dtype)).double()
+        scores = card.probabilities(logits) if card is not None else torch.softmax(logits, 1)
+        return scores[torch.arange(len(rows)), y[rows]]
 
-    base = torch.cat([probs(x[i:i + batch_size], torch.arange(i, min(i + batch_size, n)))
-                      for i in range(0, n, batch_size)])
+    base = torch.cat(
+        [probs(x[i : i + batch_size], torch.arange(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
+    )
     # job j = (image j // steps, step j % steps): the first k + 1 ranked patches replaced
     jobs = torch.arange(n * steps)
     out = torch.empty(n * steps, dtype=torch.float64)
     for start in range(0, len(jobs), batch_size):
-        idx = jobs[start:start + batch_size]
+        idx = jobs[start : start + batch_size]
         img, k = idx // steps, idx % steps
         hidden = (rank_map[img] <= k[:, None, None])[:, None]  # (B, 1, H, W)
         batch = torch.where(hidden, fills[img], x[img])
-        out[start:start + len(idx)] = probs(batch, img)
+        out[start : start + len(idx)] = probs(batch, img)
     drops = (base[:, None] - out.reshape(n, steps)).numpy()
     return PerturbationCurves(drops=drops, order=order, patch=patch, steps=steps, fill=str(fill))
 
@@ -142,8 +167,11 @@ def _flat(heatmaps: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor)
     return a.reshape(len(a), -1), s.reshape(len(s), -1)
 
 
-def relevance_mass_accuracy(heatmaps: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor,
-                            relevance: Literal["positive", "absolute"] = "positive") -> np.ndarray:
+def relevance_mass_accuracy(
+    heatmaps: np.ndarray | torch.Tensor,
+    masks: np.ndarray | torch.Tensor,
+    relevance: Literal["positive", "absolute"] = "positive",
+) -> np.ndarray:
     """Per image: relevance inside the mask / all relevance (positive part, or absolute values as Quantus's
     default); NaN where the mask is empty."""
     a, s = _flat(heatmaps, masks)
@@ -154,8 +182,11 @@ def relevance_mass_accuracy(heatmaps: np.ndarray | torch.Tensor, masks: np.ndarr
     return out
 
 
-def relevance_rank_accuracy(heatmaps: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor,
-                            relevance: Literal["positive", "absolute", "signed"] = "signed") -> np.ndarray:
+def relevance_rank_accuracy(
+    heatmaps: np.ndarray | torch.Tensor,
+    masks: np.ndarray | torch.Tensor,
+    relevance: Literal["positive", "absolute", "signed"] = "signed",
+) -> np.ndarray:
     """Per image: share of the K = |mask| highest-relevance pixels that lie inside the mask; NaN for empty masks."""
     a, s = _flat(heatmaps, masks)
     if relevance == "absolute":
@@ -176,7 +207,7 @@ def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     rb = np.argsort(np.argsort(b, axis=1), axis=1).astype(np.float64)
     ra -= ra.mean(1, keepdims=True)
     rb -= rb.mean(1, keepdims=True)
-    den = np.sqrt((ra ** 2).sum(1) * (rb ** 2).sum(1))
+    den = np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
     return np.where(den > 0, (ra * rb).sum(1) / np.where(den > 0, den, 1), 0.0)
 
 
@@ -187,8 +218,12 @@ def _randomise(module: torch.nn.Module, gen: torch.Generator) -> None:
                 p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * (p.std() if p.numel() > 1 else 1.0))
 
 
-def randomisation_check(model: torch.nn.Module, explain: Callable[[torch.nn.Module], np.ndarray],
-                        stages: Sequence[tuple[str, torch.nn.Module]] | None = None, seed: int = 0) -> dict:
+def randomisation_check(
+    model: torch.nn.Module,
+    explain: Callable[[torch.nn.Module], np.ndarray],
+    stages: Sequence[tuple[str, torch.nn.Module]] | None = None,
+    seed: int = 0,
+) -> dict:
     """Model-parameter randomisation test (Adebayo et al. 2018), cascading from the output layer down.
 
     ``explain(model)`` returns heatmaps (N, H, W) for a fixed set of inputs and targets. After each stage a copy of the

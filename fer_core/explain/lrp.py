@@ -1,4 +1,5 @@
 """Layer-wise relevance propagation on canonised models: a fast batched engine and zennit as the reference."""
+
 from __future__ import annotations
 
 import torch
@@ -18,9 +19,15 @@ def _spec(composite: str) -> CompositeSpec:
     return COMPOSITES[composite]
 
 
-def zennit_lrp(model: nn.Sequential, images: torch.Tensor, targets: torch.Tensor, composite: str,
-               keep_bias: bool = False, low: torch.Tensor | None = None, high: torch.Tensor | None = None
-               ) -> torch.Tensor:
+def zennit_lrp(
+    model: nn.Sequential,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    composite: str,
+    keep_bias: bool = False,
+    low: torch.Tensor | None = None,
+    high: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Reference LRP through zennit, all (image, target) rows in one batched call: (N, K, C, H, W).
 
     ``model`` must be canonical (BN folded, separable convs fused); the residual ResidualSum gets zennit's Norm
@@ -51,15 +58,31 @@ class LRPExplainer(MultiTargetExplainer):
 
     Parameters
     ----------
-    model : a registry model (e.g. the mini-Xception); a canonical copy is made and the original is untouched.
-    composite : 'epsilon_plus_flat' (default), 'epsilon_gamma_box' or 'epsilon_alpha2_beta1_flat'.
-    engine : 'fast' (own batched engine, equal to zennit to 1e-4) or 'zennit' (hooks; the reference).
-    keep_bias : give biases a share of relevance (zennit default); off, relevance is conserved to the input.
-    bounds : (low, high) input-space bounds per channel for ZBox; needed by 'epsilon_gamma_box'.
+    model
+        A registry model (e.g. the mini-Xception); a canonical copy is made and the original is untouched.
+    composite
+        'epsilon_plus_flat' (default), 'epsilon_gamma_box' or 'epsilon_alpha2_beta1_flat'.
+    engine
+        'fast' (own batched engine, equal to zennit to 1e-4) or 'zennit' (hooks; the reference).
+    keep_bias
+        Give biases a share of relevance (zennit default); off, relevance is conserved to the input.
+    bounds
+        (low, high) input-space bounds per channel for ZBox; needed by 'epsilon_gamma_box'.
+
+    Raises
+    ------
+    ValueError
+        When ``engine`` is unknown, or 'epsilon_gamma_box' is asked for without ``bounds``.
     """
 
-    def __init__(self, model: nn.Module, composite: str = "epsilon_plus_flat", engine: str = "fast",
-                 keep_bias: bool = False, bounds: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        composite: str = "epsilon_plus_flat",
+        engine: str = "fast",
+        keep_bias: bool = False,
+        bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
         self.spec = _spec(composite)
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -77,4 +100,3 @@ class LRPExplainer(MultiTargetExplainer):
             rel = zennit_lrp(self.model, images, targets, self.spec.name, self.keep_bias, self.low, self.high)
             return self.logits(images), rel
         return lrp_all_targets(self.model, images, targets, self.spec, self.keep_bias, self.low, self.high)
-

@@ -5,10 +5,11 @@ per face and every rule's denominators are evaluated at batch N, so all-class ma
 pass. Supported graph: the flat Sequentials that ``canonize.canonical_copy`` produces (Conv2d, Linear, ReLU,
 SamePadMaxPool2d, residual blocks with a ResidualSum merge, AdaptiveAvgPool2d, Flatten, Identity).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -34,12 +35,15 @@ class CompositeSpec:
 
 
 COMPOSITES: dict[str, CompositeSpec] = {
-    "epsilon_plus_flat": CompositeSpec("epsilon_plus_flat", lrp_rules.zplus, lrp_rules.epsilon, lrp_rules.flat,
-                                       "EpsilonPlusFlat"),
-    "epsilon_alpha2_beta1_flat": CompositeSpec("epsilon_alpha2_beta1_flat", lrp_rules.alpha_beta, lrp_rules.epsilon,
-                                               lrp_rules.flat, "EpsilonAlpha2Beta1Flat"),
-    "epsilon_gamma_box": CompositeSpec("epsilon_gamma_box", lrp_rules.gamma, lrp_rules.epsilon, lrp_rules.zbox,
-                                       "EpsilonGammaBox"),
+    "epsilon_plus_flat": CompositeSpec(
+        "epsilon_plus_flat", lrp_rules.zplus, lrp_rules.epsilon, lrp_rules.flat, "EpsilonPlusFlat"
+    ),
+    "epsilon_alpha2_beta1_flat": CompositeSpec(
+        "epsilon_alpha2_beta1_flat", lrp_rules.alpha_beta, lrp_rules.epsilon, lrp_rules.flat, "EpsilonAlpha2Beta1Flat"
+    ),
+    "epsilon_gamma_box": CompositeSpec(
+        "epsilon_gamma_box", lrp_rules.gamma, lrp_rules.epsilon, lrp_rules.zbox, "EpsilonGammaBox"
+    ),
 }
 
 
@@ -94,7 +98,7 @@ class _Walker:
             return r
         if kind == "res":
             _, x, a, b, ta, tb = entry
-            s = (r.reshape(n, -1, *r.shape[1:]) / stabilize(a + b)[:, None])
+            s = r.reshape(n, -1, *r.shape[1:]) / stabilize(a + b)[:, None]
             ra = (a[:, None] * s).reshape(r.shape)
             rb = (b[:, None] * s).reshape(r.shape)
             return self.backward(ta, ra, n) + self.backward(tb, rb, n)
@@ -109,7 +113,7 @@ class _Walker:
             flat.scatter_add_(2, idx.repeat_interleave(k, 0).flatten(2), r.flatten(2))
             left, _, top, _ = module.pads(in_shape[-2], in_shape[-1])
             full = flat.view(r.shape[0], r.shape[1], pad_shape[-2], pad_shape[-1])
-            return full[..., top:top + in_shape[-2], left:left + in_shape[-1]]
+            return full[..., top : top + in_shape[-2], left : left + in_shape[-1]]
         if kind == "gap":
             x = entry[1]
             z = x.mean(dim=(2, 3), keepdim=True)
@@ -121,20 +125,39 @@ class _Walker:
 
 
 @torch.no_grad()
-def lrp_all_targets(model: nn.Sequential, images: torch.Tensor, targets: torch.Tensor, spec: CompositeSpec,
-                    keep_bias: bool = False, low: torch.Tensor | None = None, high: torch.Tensor | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def lrp_all_targets(
+    model: nn.Sequential,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    spec: CompositeSpec,
+    keep_bias: bool = False,
+    low: torch.Tensor | None = None,
+    high: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Relevance maps for every (image, target) pair.
 
     Parameters
     ----------
-    model : canonical Sequential (see ``canonize.canonical_copy``).
-    images : (N, C, H, W) model inputs.
-    targets : (N, K) long tensor of class indices to explain for each image.
+    model
+        Canonical Sequential (see ``canonize.canonical_copy``).
+    images
+        (N, C, H, W) model inputs.
+    targets
+        (N, K) long tensor of class indices to explain for each image.
+    spec
+        The composite's rule per layer kind (one of ``COMPOSITES``).
+    keep_bias
+        Give biases a share of relevance; off, relevance is conserved to the input.
+    low
+        Lowest input value for the first layer's ZBox rule, broadcastable to ``images`` (e.g. (1, C, 1, 1));
+        None when the composite has no ZBox.
+    high
+        Highest input value, as ``low``.
 
     Returns
     -------
-    logits (N, num_classes) and relevance (N, K, C, H, W); the relevance of each target starts as its logit.
+    tuple[torch.Tensor, torch.Tensor]
+        Logits (N, num_classes) and relevance (N, K, C, H, W); the relevance of each target starts as its logit.
     """
     n, k = targets.shape
     walker = _Walker(spec, keep_bias, low, high)

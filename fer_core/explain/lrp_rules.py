@@ -5,6 +5,7 @@ interchangeable; ``tests/explain/test_lrp.py`` checks that against zennit itself
 relevance ``r`` has shape (N * K, ...) ordered face-major; quantities that depend only on ``x`` are computed once
 at batch N and broadcast over K.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,8 +107,12 @@ def gamma(layer, x, r, keep_bias=False, gamma=0.25):
     z_neg = ops.fwd(xp, w_dn, b_dn) + ops.fwd(xn, w_up)
     r_pos = (_k_view(r, n) * (out > 0)[:, None]).reshape(r.shape)
     r_neg = (_k_view(r, n) * (out < 0)[:, None]).reshape(r.shape)
-    return (_times(xp, _backprop(ops, x, w_up, r_pos, z_pos)) + _times(xn, _backprop(ops, x, w_dn, r_pos, z_pos))
-            + _times(xp, _backprop(ops, x, w_dn, r_neg, z_neg)) + _times(xn, _backprop(ops, x, w_up, r_neg, z_neg)))
+    return (
+        _times(xp, _backprop(ops, x, w_up, r_pos, z_pos))
+        + _times(xn, _backprop(ops, x, w_dn, r_pos, z_pos))
+        + _times(xp, _backprop(ops, x, w_dn, r_neg, z_neg))
+        + _times(xn, _backprop(ops, x, w_up, r_neg, z_neg))
+    )
 
 
 def flat(layer, x, r, keep_bias=False):
@@ -122,7 +127,13 @@ def zbox(layer, x, r, keep_bias=False, low=None, high=None):
     w, b = layer.weight, _bias(layer, keep_bias)
     wp, wn = w.clamp(min=0), w.clamp(max=0)
     lo, hi = low.expand_as(x).to(x), high.expand_as(x).to(x)
-    z = ops.fwd(x, w, b) - ops.fwd(lo, wp, None if b is None else b.clamp(min=0)) \
+    z = (
+        ops.fwd(x, w, b)
+        - ops.fwd(lo, wp, None if b is None else b.clamp(min=0))
         - ops.fwd(hi, wn, None if b is None else b.clamp(max=0))
-    return _times(x, _backprop(ops, x, w, r, z)) - _times(lo, _backprop(ops, x, wp, r, z)) \
+    )
+    return (
+        _times(x, _backprop(ops, x, w, r, z))
+        - _times(lo, _backprop(ops, x, wp, r, z))
         - _times(hi, _backprop(ops, x, wn, r, z))
+    )

@@ -5,9 +5,10 @@ groups differ in those shares with a permutation test that shuffles group labels
 group that is merely predicted "happy" more often (and happy faces are read from the mouth) does not count as a
 difference in where the model looks.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -37,16 +38,18 @@ def _between_ss(values: np.ndarray, cell: np.ndarray, stratum_of_cell: np.ndarra
     sums = np.stack([np.bincount(cell, weights=values[:, j], minlength=n_cells) for j in range(values.shape[1])], 1)
     n_strata = int(stratum_of_cell.max()) + 1
     s_counts = np.bincount(stratum_of_cell, weights=counts, minlength=n_strata)
-    s_sums = np.stack([np.bincount(stratum_of_cell, weights=sums[:, j], minlength=n_strata)
-                       for j in range(values.shape[1])], 1)
+    s_sums = np.stack(
+        [np.bincount(stratum_of_cell, weights=sums[:, j], minlength=n_strata) for j in range(values.shape[1])], 1
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         cell_mean = np.where(counts[:, None] > 0, sums / counts[:, None], 0.0)
         s_mean = np.where(s_counts[:, None] > 0, s_sums / s_counts[:, None], 0.0)
     return (counts[:, None] * (cell_mean - s_mean[stratum_of_cell]) ** 2).sum(0)
 
 
-def compare_groups(shares: np.ndarray, groups: Sequence, strata: Sequence | None = None,
-                   num_permutations: int = 1000, seed: int = 0) -> dict:
+def compare_groups(
+    shares: np.ndarray, groups: Sequence, strata: Sequence | None = None, num_permutations: int = 1000, seed: int = 0
+) -> dict:
     """Permutation test of "the groups' mean region shares are equal" (within each stratum, e.g. predicted class).
 
     The statistic is the between-group sum of squares of the shares, per region and summed over regions; group
@@ -62,8 +65,13 @@ def compare_groups(shares: np.ndarray, groups: Sequence, strata: Sequence | None
     _, s_idx = np.unique(s, return_inverse=True)
     n_groups = int(g_idx.max()) + 1 if len(g_idx) else 0
     if n_groups < 2:
-        return {"n": int(len(v)), "p_value": None, "region_p_values": None, "statistic": None,
-                "reason": "fewer than two groups with usable heatmaps"}
+        return {
+            "n": int(len(v)),
+            "p_value": None,
+            "region_p_values": None,
+            "statistic": None,
+            "reason": "fewer than two groups with usable heatmaps",
+        }
     n_cells = (int(s_idx.max()) + 1) * n_groups
     stratum_of_cell = np.arange(n_cells) // n_groups
     observed = _between_ss(v, s_idx * n_groups + g_idx, stratum_of_cell, n_cells)
@@ -80,7 +88,11 @@ def compare_groups(shares: np.ndarray, groups: Sequence, strata: Sequence | None
         stat = _between_ss(v, s_idx * n_groups + perm_g, stratum_of_cell, n_cells)
         exceed += stat >= observed - 1e-12
         exceed_all += stat.sum() >= observed.sum() - 1e-12
-    return {"n": int(len(v)), "num_permutations": int(num_permutations),
-            "p_value": float((1 + exceed_all) / (1 + num_permutations)),
-            "region_p_values": ((1 + exceed) / (1 + num_permutations)).tolist(),
-            "statistic": float(observed.sum()), "region_statistics": observed.tolist()}
+    return {
+        "n": int(len(v)),
+        "num_permutations": int(num_permutations),
+        "p_value": float((1 + exceed_all) / (1 + num_permutations)),
+        "region_p_values": ((1 + exceed) / (1 + num_permutations)).tolist(),
+        "statistic": float(observed.sum()),
+        "region_statistics": observed.tolist(),
+    }

@@ -1,7 +1,8 @@
 """How relevance and probability depend on named face regions."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -55,21 +56,52 @@ def _mask_array(masks: Sequence[Mapping[str, np.ndarray]] | np.ndarray, regions:
 
 
 @torch.no_grad()
-def occlusion_probs(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarray],
-                    masks: Sequence[Mapping[str, np.ndarray]] | np.ndarray, regions: Sequence[str],
-                    fills: Sequence[str] = ("mean",), batch_size: int = 64,
-                    seeds: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities of each crop intact and with each region hidden by each fill, in large batches.
+def occlusion_probs(
+    model: nn.Module,
+    card: ModelCard,
+    crops: Sequence[np.ndarray],
+    masks: Sequence[Mapping[str, np.ndarray]] | np.ndarray,
+    regions: Sequence[str],
+    fills: Sequence[str] = ("mean",),
+    batch_size: int = 64,
+    seeds: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (what the card says the outputs mean: softmax, sigmoid, values) of each crop intact and
+    with each region hidden by each fill, in large batches.
 
     Every crop and fill image is normalised once; each batch of (face, region, fill) variants is composed with one
     ``torch.where`` on the model input, so the cost is the forward passes. Equal to building every variant with
     :func:`fill_region` and classifying it (``fill_image`` is computed in pixels, then normalised, exactly as a
-    filled crop would be). ``masks``: per face a dict of region masks, or a bool array (N, R, H, W).
+    filled crop would be).
+
+    Parameters
+    ----------
+    model
+        The classifier; put in eval mode, inputs cast to its parameters' dtype.
+    card
+        The model's card: input size and normalisation, and how outputs become probabilities.
+    crops
+        N aligned RGB uint8 face crops (resized to the card's input size if they are not at it).
+    masks
+        Per face a dict of region masks, or a bool array (N, R, H, W).
+    regions
+        The R region names to hide, one at a time (keys of the dicts in ``masks``, or the order of its R axis).
+    fills
+        The F fills (see ``FILLS``) tried for each region.
+    batch_size
+        Variants per forward pass.
+    seeds
+        Per crop, the seed of its noise fill; None uses the crop's index.
 
     Returns
     -------
     base : (N, K) probabilities of the intact crops.
     occluded : (N, R, F, K) probabilities with region r hidden by fill f.
+
+    Raises
+    ------
+    ValueError
+        When ``masks`` is not (N, R, H, W) for these crops and regions at the model's input size.
     """
     n, r_count, f_count = len(crops), len(regions), len(fills)
     k = card.num_classes
@@ -85,9 +117,9 @@ def occlusion_probs(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarra
         raise ValueError(f"masks must be (N, R, H, W) = {(n, r_count, *x.shape[2:])}, got {tuple(m.shape)}")
 
     def probs(batch: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(model(batch.to(dtype)).double(), 1)
+        return card.probabilities(model(batch.to(dtype)).double())
 
-    base = torch.cat([probs(x[i:i + batch_size]) for i in range(0, n, batch_size)])
+    base = torch.cat([probs(x[i : i + batch_size]) for i in range(0, n, batch_size)])
     per_face = r_count * f_count
     out = torch.empty(n * per_face, k, dtype=torch.float64)
     for start in range(0, n * per_face, batch_size):
@@ -97,10 +129,36 @@ def occlusion_probs(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarra
     return base.numpy(), out.reshape(n, r_count, f_count, k).numpy()
 
 
-def occlude_regions(model: nn.Module, card: ModelCard, crops: Sequence[np.ndarray],
-                    masks: Sequence[Mapping[str, np.ndarray]], regions: Sequence[str], fill: str = "mean",
-                    batch_size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def occlude_regions(
+    model: nn.Module,
+    card: ModelCard,
+    crops: Sequence[np.ndarray],
+    masks: Sequence[Mapping[str, np.ndarray]],
+    regions: Sequence[str],
+    fill: str = "mean",
+    batch_size: int = 64,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities before and after hiding each region of each face with one fill.
+
+    Parameters
+    ----------
+    model
+        The classifier.
+    card
+        The model's card (input size, normalisation, output meaning).
+    crops
+        N aligned RGB uint8 face crops.
+    masks
+        Per face a dict of region masks.
+    regions
+        The R region names to hide, one at a time.
+    fill
+        What replaces a hidden region (see ``FILLS``).
+    batch_size
+        Variants per forward pass.
+    seed
+        Seed of the noise fill, the same for every crop.
 
     Returns
     -------

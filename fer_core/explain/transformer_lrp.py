@@ -9,6 +9,7 @@ input up to biases, so gradient x input of that network *is* LRP-0, computed by 
 target. Relevance is conserved: with biases, position embeddings and the class token at zero, the input relevance
 sums to the explained logit (tested). zennit has no transformer rules, hence this module.
 """
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """Faces: safe decoding, detection, similarity alignment and named region masks."""
+
 from __future__ import annotations
 
 from .align import LANDMARK_NAMES, TEMPLATES, align_face, similarity_transform, template_points
@@ -8,8 +9,20 @@ from .pipeline import Face, aligned_crop, default_detector, find_faces
 from .regions import parse_regions, region_masks
 
 __all__ = [
-    "DetectedFace", "Face", "FaceDetector", "LANDMARK_NAMES", "MAX_BYTES", "MAX_PIXELS", "TEMPLATES", "align_face",
+    "DetectedFace",
+    "Face",
+    "FaceDetector",
+    "LANDMARK_NAMES",
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "TEMPLATES",
+    "align_face",
     "aligned_crop",
-    "default_detector", "find_faces", "load_image", "parse_regions", "region_masks", "similarity_transform",
+    "default_detector",
+    "find_faces",
+    "load_image",
+    "parse_regions",
+    "region_masks",
+    "similarity_transform",
     "template_points",
 ]

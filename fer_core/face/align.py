@@ -1,4 +1,5 @@
 """Similarity alignment of 5 facial landmarks to a model's canonical template."""
+
 from __future__ import annotations
 
 import cv2
@@ -51,8 +52,9 @@ def apply_transform(m: np.ndarray, points: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
-def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int], template: str = "fer2013"
-               ) -> tuple[np.ndarray, np.ndarray]:
+def align_face(
+    image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int], template: str = "fer2013"
+) -> tuple[np.ndarray, np.ndarray]:
     """Warp ``image`` so that ``landmarks`` (5 x 2, image pixels) land on the template.
 
     Returns the (H, W, 3) crop and the 2 x 3 matrix from image to crop coordinates.

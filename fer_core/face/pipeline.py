@@ -1,4 +1,5 @@
 """Photo -> aligned face crops with landmarks and region masks, the input of every explanation."""
+
 from __future__ import annotations
 
 import functools
@@ -14,16 +15,36 @@ from .regions import region_masks
 
 CROP_FALLBACK_MAX_SIDE = 160  # small images with no face, or one filling the frame, are taken as ready-made crops
 CROP_FACE_FILL = 0.35  # ... where "filling" means a detected box of at least this share of the image area
-MSG_NO_FACE = ("no face found in the {w} x {h} image. Try a photo where the face is frontal, at least ~40 px "
-               "wide and not cut off; images of at most {limit} px are used directly as aligned face crops.")
+MSG_NO_FACE = (
+    "no face found in the {w} x {h} image. Try a photo where the face is frontal, at least ~40 px "
+    "wide and not cut off; images of at most {limit} px are used directly as aligned face crops."
+)
 
 
 @dataclass
 class Face:
     """An aligned face: crop (H, W, 3) uint8 RGB at the model's input size, with landmarks and region masks.
 
-    ``box`` and ``landmarks`` are in the original photo's pixels; ``crop_landmarks`` in the crop's.
-    ``used_as_crop`` is True when the whole image was taken as an already-aligned crop (no detection).
+    Built by :func:`find_faces` and :func:`aligned_crop`, rarely by hand.
+
+    Parameters
+    ----------
+    crop
+        (H, W, 3) uint8 RGB, aligned to the model's template at its input size.
+    box
+        (x, y, width, height) of the face in the original photo's pixels; the whole image when used as a crop.
+    landmarks
+        (5, 2) eyes, nose tip and mouth corners in the original photo's pixels.
+    crop_landmarks
+        The same five points in the crop's pixels.
+    score
+        Detector confidence; NaN when no detector saw the face.
+    used_as_crop
+        True when the whole image was taken as an already-aligned crop (resized, not warped).
+    to_crop
+        The 2 x 3 affine matrix from photo pixels to crop pixels.
+    regions
+        Region name -> (H, W) bool mask on the crop (see :func:`fer_core.face.region_masks`).
     """
 
     crop: np.ndarray
@@ -38,8 +59,9 @@ class Face:
 
 def resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """An already aligned crop at ``size`` (height, width): area averaging when shrinking, bilinear when growing."""
-    return cv2.resize(image, (size[1], size[0]),
-                      interpolation=cv2.INTER_AREA if image.shape[0] > size[0] else cv2.INTER_LINEAR)
+    return cv2.resize(
+        image, (size[1], size[0]), interpolation=cv2.INTER_AREA if image.shape[0] > size[0] else cv2.INTER_LINEAR
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -66,9 +88,16 @@ def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: Detec
     else:
         pts, regions = _template_regions(template, tuple(size))
         pts, regions = pts.copy(), dict(regions)
-    return Face(crop=crop, box=(0.0, 0.0, float(w), float(h)), landmarks=apply_transform(inv, pts),
-                crop_landmarks=pts, score=det.score if det is not None else float("nan"), used_as_crop=True,
-                to_crop=to_crop, regions=regions)
+    return Face(
+        crop=crop,
+        box=(0.0, 0.0, float(w), float(h)),
+        landmarks=apply_transform(inv, pts),
+        crop_landmarks=pts,
+        score=det.score if det is not None else float("nan"),
+        used_as_crop=True,
+        to_crop=to_crop,
+        regions=regions,
+    )
 
 
 def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tight") -> Face:
@@ -80,16 +109,47 @@ def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tigh
 def _from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
     crop, m = align_face(image, det.landmarks, size, template)
     crop_pts = apply_transform(m, det.landmarks)
-    return Face(crop=crop, box=det.box, landmarks=det.landmarks, crop_landmarks=crop_pts, score=det.score,
-                used_as_crop=False, to_crop=m, regions=region_masks(crop_pts, size))
+    return Face(
+        crop=crop,
+        box=det.box,
+        landmarks=det.landmarks,
+        crop_landmarks=crop_pts,
+        score=det.score,
+        used_as_crop=False,
+        to_crop=m,
+        regions=region_masks(crop_pts, size),
+    )
 
 
-def find_faces(image: np.ndarray, size: tuple[int, int], template: str = "fer2013",
-               detector: FaceDetector | None = None, max_faces: int = 16) -> list[Face]:
+def find_faces(
+    image: np.ndarray,
+    size: tuple[int, int],
+    template: str = "fer2013",
+    detector: FaceDetector | None = None,
+    max_faces: int = 16,
+) -> list[Face]:
     """Detect, align and mask every face (largest first, at most ``max_faces``).
 
     Small images (at most ``CROP_FALLBACK_MAX_SIDE`` px) that hold no detectable face, or one face filling most
     of the frame, are dataset-style crops (FER2013's 48 x 48): they are used as aligned crops, unwarped.
+
+    Parameters
+    ----------
+    image
+        (H, W, 3) uint8 RGB photo.
+    size
+        (height, width) of the crops: the model's input size.
+    template
+        Alignment template (a key of ``align.TEMPLATES``), the landmark layout the model was trained on.
+    detector
+        A shared detector; None uses the process-wide :func:`default_detector`.
+    max_faces
+        Most faces returned; the smaller ones beyond it are dropped.
+
+    Returns
+    -------
+    list[Face]
+        Largest face first; a single face for a small image taken as a crop.
 
     Raises
     ------
@@ -112,7 +172,13 @@ _DEFAULT: FaceDetector | None = None
 
 
 def default_detector() -> FaceDetector:
-    """A process-wide detector (loading the ONNX nets costs ~50 ms; the detector is thread-safe)."""
+    """A process-wide detector (loading the ONNX nets costs ~50 ms; the detector is thread-safe).
+
+    Returns
+    -------
+    FaceDetector
+        The same instance on every call, created with the default thresholds on the first.
+    """
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = FaceDetector()

@@ -3,6 +3,7 @@
 Geometry is expressed in units of the inter-ocular distance d along the eye axis (u) and its normal pointing
 to the mouth (v), so masks follow the face's scale and roll.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,9 @@ import numpy as np
 from ..taxonomy import FACE_REGIONS
 
 
-def _ellipse(shape: tuple[int, int], center: np.ndarray, u: np.ndarray, v: np.ndarray, a: float, b: float
-             ) -> np.ndarray:
+def _ellipse(
+    shape: tuple[int, int], center: np.ndarray, u: np.ndarray, v: np.ndarray, a: float, b: float
+) -> np.ndarray:
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w]
     dx, dy = xx + 0.5 - center[0], yy + 0.5 - center[1]
@@ -25,8 +27,20 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.
 
     Parameters
     ----------
-    landmarks : (5, 2) array, crop pixels: left eye, right eye, nose tip, mouth left, mouth right (image-left).
-    shape : (height, width) of the crop.
+    landmarks
+        (5, 2) array, crop pixels: left eye, right eye, nose tip, mouth left, mouth right (image-left).
+    shape
+        (height, width) of the crop.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        Region name -> (H, W) bool mask, in ``FACE_REGIONS`` order (``eyes`` is the union of the two eyes).
+
+    Raises
+    ------
+    ValueError
+        When ``landmarks`` is not (5, 2) or the two eye landmarks coincide.
     """
     pts = np.asarray(landmarks, dtype=np.float64)
     if pts.shape != (5, 2):
@@ -47,14 +61,16 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.
     m["right_eye"] = _ellipse(shape, re, u, v, 0.30 * d, 0.17 * d)
     m["eyes"] = m["left_eye"] | m["right_eye"]
     brows = _ellipse(shape, le - 0.29 * d * v, u, v, 0.36 * d, 0.13 * d) | _ellipse(
-        shape, re - 0.29 * d * v, u, v, 0.36 * d, 0.13 * d)
+        shape, re - 0.29 * d * v, u, v, 0.36 * d, 0.13 * d
+    )
     m["brows"] = brows & ~m["eyes"]
     nose_len = max(float(np.dot(nose - mid_eye, v)), 0.3 * d)
     m["nose"] = _ellipse(shape, mid_eye + 0.62 * nose_len * v, u, v, 0.22 * d, 0.55 * nose_len) & ~m["eyes"]
     mouth_half = float(np.hypot(*(mr - ml))) / 2
     m["mouth"] = _ellipse(shape, mouth, u, v, mouth_half + 0.16 * d, 0.24 * d)
     cheeks = _ellipse(shape, le + 0.62 * d * v - 0.05 * d * u, u, v, 0.24 * d, 0.22 * d) | _ellipse(
-        shape, re + 0.62 * d * v + 0.05 * d * u, u, v, 0.24 * d, 0.22 * d)
+        shape, re + 0.62 * d * v + 0.05 * d * u, u, v, 0.24 * d, 0.22 * d
+    )
     m["cheeks"] = cheeks & ~(m["nose"] | m["mouth"] | m["eyes"])
     m["forehead"] = _ellipse(shape, mid_eye - 0.80 * d * v, u, v, 0.80 * d, 0.30 * d) & ~(m["brows"] | m["eyes"])
     return {name: m[name] for name in FACE_REGIONS}

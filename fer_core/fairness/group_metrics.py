@@ -4,6 +4,7 @@ The per-group arithmetic is delegated to fairlearn's ``MetricFrame``; this modul
 on top of it (per-class TPR/FPR tables, the many-class generalisations of equal opportunity and equalized odds, flagged
 small groups and bootstrap confidence intervals), with one return type per attribute whatever the input.
 """
+
 from __future__ import annotations
 
 import math
@@ -176,28 +177,45 @@ class GroupMetrics:
 
     Parameters
     ----------
-    y_true, y_pred : array-like, (N,)
-        Class labels (strings from ``labels``, or integer indices into ``labels``).
-    groups : pandas Series or DataFrame, N rows
-        Sensitive attribute(s), matched to the labels by position. Several columns mean intersectional groups
-        (use :func:`group_report` for one report per attribute).
-    labels : sequence, optional
-        Class order (e.g. ``EMOTIONS``); defaults to the sorted union of the values seen.
-    min_group_size : int
+    y_true
+        (N,) true class labels (strings from ``labels``, or integer indices into ``labels``).
+    y_pred
+        (N,) predicted class labels, in the same form as ``y_true``.
+    groups
+        pandas Series or DataFrame of N rows: the sensitive attribute(s), matched to the labels by position. Several
+        columns mean intersectional groups (use :func:`group_report` for one report per attribute).
+    labels
+        Class order (e.g. ``EMOTIONS``); None takes the sorted union of the values seen.
+    min_group_size
         Groups with fewer samples are flagged ``small``.
-    n_boot, ci, random_state : int, float, int
-        With ``n_boot > 0``, percentile bootstrap intervals at level ``ci`` for each group's accuracy and for the
-        accuracy gap, resampling rows within each group, seeded by ``random_state``.
+    n_boot
+        Bootstrap resamples; with ``n_boot > 0``, percentile intervals for each group's accuracy and for the
+        accuracy gap, resampling rows within each group. 0 computes no interval.
+    ci
+        Level of those intervals (strictly between 0 and 1).
+    random_state
+        Seed of the bootstrap resampling.
 
     Raises
     ------
     ValueError
-        Mismatched lengths, a label outside ``labels``, missing group values, or bad parameters.
+        Mismatched lengths or no samples; also, from the input checks, ``y_true`` or ``y_pred`` not 1-D, a label outside
+        ``labels``, duplicate ``labels``, ``groups`` that is not a Series / DataFrame or has missing values, or
+        bad ``min_group_size``, ``n_boot`` or ``ci``.
     """
 
-    def __init__(self, *, y_true: Any, y_pred: Any, groups: pd.Series | pd.DataFrame,
-                 labels: Sequence[Any] | None = None, min_group_size: int = 30, n_boot: int = 0, ci: float = 0.95,
-                 random_state: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        y_true: Any,
+        y_pred: Any,
+        groups: pd.Series | pd.DataFrame,
+        labels: Sequence[Any] | None = None,
+        min_group_size: int = 30,
+        n_boot: int = 0,
+        ci: float = 0.95,
+        random_state: int = 0,
+    ) -> None:
         _check_params(min_group_size, n_boot, ci)
         y_true, y_pred = _as_1d(y_true, "y_true"), _as_1d(y_pred, "y_pred")
         frame = _as_frame(groups)
@@ -231,8 +249,14 @@ class GroupMetrics:
         return table.loc[self._by_group.index, list(self.labels)].astype(float)
 
     def _bootstrap(self, correct: np.ndarray, frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float]]:
-        empty = pd.DataFrame({"group": pd.Series(dtype=object), "metric": pd.Series(dtype=str),
-                              "low": pd.Series(dtype=float), "high": pd.Series(dtype=float)})
+        empty = pd.DataFrame(
+            {
+                "group": pd.Series(dtype=object),
+                "metric": pd.Series(dtype=str),
+                "low": pd.Series(dtype=float),
+                "high": pd.Series(dtype=float),
+            }
+        )
         if self.n_boot == 0:
             return empty, (math.nan, math.nan)
         cols = list(frame.columns)
@@ -249,8 +273,11 @@ class GroupMetrics:
         small = self._by_group.index[self._by_group["small"]]
         if len(small):
             names = ", ".join(f"{_key(g)} (n={self._by_group.loc[g, 'n']})" for g in small)
-            warnings.warn(MSG_SMALL.format(k=len(small), attr=self.attribute, size=self.min_group_size, groups=names),
-                          SmallGroupWarning, stacklevel=3)
+            warnings.warn(
+                MSG_SMALL.format(k=len(small), attr=self.attribute, size=self.min_group_size, groups=names),
+                SmallGroupWarning,
+                stacklevel=3,
+            )
 
     # --- lookups -----------------------------------------------------------------------------------------------------
     @property
@@ -273,13 +300,15 @@ class GroupMetrics:
         """Group x class false-positive rate P(pred = c | true != c); NaN where the group has only class c."""
         return self._fpr.copy()
 
-    def difference(self, metric: str = "accuracy",
-                   method: Literal["between_groups", "to_overall"] = "between_groups") -> float:
+    def difference(
+        self, metric: str = "accuracy", method: Literal["between_groups", "to_overall"] = "between_groups"
+    ) -> float:
         """Max - min over groups (``between_groups``) or the largest |group - overall| (``to_overall``)."""
         return float(self._aggregate("difference", metric, method))
 
-    def ratio(self, metric: str = "accuracy",
-              method: Literal["between_groups", "to_overall"] = "between_groups") -> float:
+    def ratio(
+        self, metric: str = "accuracy", method: Literal["between_groups", "to_overall"] = "between_groups"
+    ) -> float:
         """Min / max over groups (Xu et al.'s fairness ratio for accuracy), or the smallest group/overall ratio."""
         return float(self._aggregate("ratio", metric, method))
 
@@ -335,17 +364,29 @@ class GroupMetrics:
         tpr = {_key(g): {k: _json(v) for k, v in row.items()} for g, row in self._tpr.iterrows()}
         boot = None
         if self.n_boot:
-            boot = {"n_boot": self.n_boot, "ci": self.ci, "random_state": self.random_state,
-                    "accuracy": {_key(r.group): [_json(r.low), _json(r.high)] for r in self._by_group_ci.itertuples()},
-                    "accuracy_gap": [_json(v) for v in self._gap_ci]}
-        return {"attribute": self.attribute, "labels": list(self.labels), "min_group_size": self.min_group_size,
-                "overall": {k: _json(v) for k, v in self._overall.items()}, "by_group": by_group, "tpr": tpr,
-                "small_groups": [_key(g) for g in self._by_group.index[self._by_group["small"]]],
-                "worst_group_accuracy": _json(self.worst_group_accuracy), "accuracy_gap": _json(self.accuracy_gap),
-                "accuracy_ratio": _json(self.ratio("accuracy")),
-                "equal_opportunity_gap": _json(self.equal_opportunity_gap),
-                "equalized_odds_gap": _json(self.equalized_odds_gap),
-                "equalized_odds_definition": EQUALIZED_ODDS_DEFINITION, "bootstrap": boot}
+            boot = {
+                "n_boot": self.n_boot,
+                "ci": self.ci,
+                "random_state": self.random_state,
+                "accuracy": {_key(r.group): [_json(r.low), _json(r.high)] for r in self._by_group_ci.itertuples()},
+                "accuracy_gap": [_json(v) for v in self._gap_ci],
+            }
+        return {
+            "attribute": self.attribute,
+            "labels": list(self.labels),
+            "min_group_size": self.min_group_size,
+            "overall": {k: _json(v) for k, v in self._overall.items()},
+            "by_group": by_group,
+            "tpr": tpr,
+            "small_groups": [_key(g) for g in self._by_group.index[self._by_group["small"]]],
+            "worst_group_accuracy": _json(self.worst_group_accuracy),
+            "accuracy_gap": _json(self.accuracy_gap),
+            "accuracy_ratio": _json(self.ratio("accuracy")),
+            "equal_opportunity_gap": _json(self.equal_opportunity_gap),
+            "equalized_odds_gap": _json(self.equalized_odds_gap),
+            "equalized_odds_definition": EQUALIZED_ODDS_DEFINITION,
+            "bootstrap": boot,
+        }
 
 
 def group_report(y_true: Any, y_pred: Any, attributes: pd.DataFrame, **kw: Any) -> dict[str, GroupMetrics]:
@@ -353,5 +394,6 @@ def group_report(y_true: Any, y_pred: Any, attributes: pd.DataFrame, **kw: Any) 
     rather than on their intersections; ``kw`` goes to every constructor."""
     if not isinstance(attributes, pd.DataFrame):
         raise ValueError(MSG_ATTRIBUTES_TYPE.format(type(attributes).__name__))
-    return {str(col): GroupMetrics(y_true=y_true, y_pred=y_pred, groups=attributes[col], **kw)
-            for col in attributes.columns}
+    return {
+        str(col): GroupMetrics(y_true=y_true, y_pred=y_pred, groups=attributes[col], **kw) for col in attributes.columns
+    }

@@ -9,6 +9,7 @@ chunk by chunk.
 Kernel everywhere: k(x, y) = exp(-||x - y||^2 / (2 sigma^2)). Both estimators return the unbiased U-statistic by
 default (``unbiased=False``: the biased V-statistic, which includes the k(x, x) = 1 diagonal terms).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,14 @@ from scipy.spatial.distance import pdist
 
 from ..losses.mmd import shrinkage_weight_from_means
 
-__all__ = ["MMDTestResult", "exact_mmd2", "rff_mmd2", "mmd_permutation_test", "median_bandwidth_np",
-           "shrinkage_rff_mmd2"]
+__all__ = [
+    "MMDTestResult",
+    "exact_mmd2",
+    "rff_mmd2",
+    "mmd_permutation_test",
+    "median_bandwidth_np",
+    "shrinkage_rff_mmd2",
+]
 
 MAX_BANDWIDTH_ROWS = 1024
 RFF_BLOCK = 8192
@@ -95,8 +102,16 @@ def median_bandwidth_np(z: Any, max_rows: int = MAX_BANDWIDTH_ROWS) -> float:
     return max(float(np.median(pdist(arr))), 1e-3)
 
 
-def _combine(s_aa: torch.Tensor, s_bb: torch.Tensor, s_ab: torch.Tensor, diag_a: torch.Tensor, diag_b: torch.Tensor,
-             n_a: int, n_b: int, unbiased: bool) -> torch.Tensor:
+def _combine(
+    s_aa: torch.Tensor,
+    s_bb: torch.Tensor,
+    s_ab: torch.Tensor,
+    diag_a: torch.Tensor,
+    diag_b: torch.Tensor,
+    n_a: int,
+    n_b: int,
+    unbiased: bool,
+) -> torch.Tensor:
     """MMD^2 from kernel sums (float64): s_xx include their diagonals, diag_x are those diagonals' sums."""
     if unbiased:
         return (s_aa - diag_a) / (n_a * (n_a - 1)) + (s_bb - diag_b) / (n_b * (n_b - 1)) - 2.0 * s_ab / (n_a * n_b)
@@ -115,7 +130,7 @@ def _block_sum(a: torch.Tensor, b: torch.Tensor, gamma: float, block: int, symme
     for i in range(0, a.shape[0], block):
         start_j = i if symmetric else 0
         for j in range(start_j, b.shape[0], block):
-            k = _kernel_block(a[i:i + block], b[j:j + block], gamma, same=symmetric and i == j)
+            k = _kernel_block(a[i : i + block], b[j : j + block], gamma, same=symmetric and i == j)
             s = float(k.sum(dtype=torch.float64))
             total += s if not symmetric or i == j else 2.0 * s
     return total
@@ -140,8 +155,15 @@ def exact_mmd2(x: Any, y: Any, sigma: float, block: int = 4096, unbiased: bool =
     return float(_combine(s_aa, s_bb, s_ab, diag_a, diag_b, n_a, n_b, unbiased))
 
 
-def _rff_frequencies(dim: int, sigma: float, num_features: int, seed: int, dtype: torch.dtype,
-                     device: torch.device, orthogonal: bool = True) -> torch.Tensor:
+def _rff_frequencies(
+    dim: int,
+    sigma: float,
+    num_features: int,
+    seed: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    orthogonal: bool = True,
+) -> torch.Tensor:
     """(dim, num_features / 2) frequencies for the RBF kernel: i.i.d. N(0, I / sigma^2), or orthogonal random features.
 
     Orthogonal random features (Yu et al., NeurIPS 2016): blocks of a Haar-random orthogonal matrix with chi_dim row
@@ -165,8 +187,9 @@ def _rff_frequencies(dim: int, sigma: float, num_features: int, seed: int, dtype
     return (w / sigma).to(device=device, dtype=dtype)
 
 
-def _rff_group_sums(parts: tuple[torch.Tensor, ...], w: torch.Tensor, assign: torch.Tensor,
-                    block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+def _rff_group_sums(
+    parts: tuple[torch.Tensor, ...], w: torch.Tensor, assign: torch.Tensor, block: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
     """Per column of ``assign`` (n x G, 0/1): feature sum and sum of ||phi||^2; plus both totals over all rows.
 
     phi(z) = [cos(zW), sin(zW)] / sqrt(D/2), so phi(x).phi(y) is an unbiased estimate of k(x, y) and ||phi|| = 1 up to
@@ -181,10 +204,10 @@ def _rff_group_sums(parts: tuple[torch.Tensor, ...], w: torch.Tensor, assign: to
     offset = 0
     for part in parts:
         for i in range(0, part.shape[0], block):
-            proj = part[i:i + block] @ w
+            proj = part[i : i + block] @ w
             phi = torch.cat([torch.cos(proj), torch.sin(proj)], dim=1).mul_(scale)
             norms = phi.pow(2).sum(1)
-            m = assign[offset + i:offset + i + proj.shape[0]].to(device=phi.device, dtype=phi.dtype)
+            m = assign[offset + i : offset + i + proj.shape[0]].to(device=phi.device, dtype=phi.dtype)
             sums += (m.T @ phi).double()
             total += phi.sum(0, dtype=torch.float64)
             sq += (m.T @ norms).double()
@@ -193,8 +216,9 @@ def _rff_group_sums(parts: tuple[torch.Tensor, ...], w: torch.Tensor, assign: to
     return sums, total, sq, sq_total
 
 
-def _rff_stats(sums: torch.Tensor, total: torch.Tensor, sq: torch.Tensor, sq_total: float, n_a: int, n_b: int,
-               unbiased: bool) -> torch.Tensor:
+def _rff_stats(
+    sums: torch.Tensor, total: torch.Tensor, sq: torch.Tensor, sq_total: float, n_a: int, n_b: int, unbiased: bool
+) -> torch.Tensor:
     s_b = total.unsqueeze(0) - sums
     s_aa = (sums * sums).sum(1)
     s_bb = (s_b * s_b).sum(1)
@@ -202,8 +226,16 @@ def _rff_stats(sums: torch.Tensor, total: torch.Tensor, sq: torch.Tensor, sq_tot
     return _combine(s_aa, s_bb, s_ab, sq, sq_total - sq, n_a, n_b, unbiased)
 
 
-def rff_mmd2(x: Any, y: Any, sigma: float, num_features: int = 2048, seed: int = 0, unbiased: bool = True,
-             block: int = RFF_BLOCK, orthogonal: bool = True) -> float:
+def rff_mmd2(
+    x: Any,
+    y: Any,
+    sigma: float,
+    num_features: int = 2048,
+    seed: int = 0,
+    unbiased: bool = True,
+    block: int = RFF_BLOCK,
+    orthogonal: bool = True,
+) -> float:
     """MMD^2 with random Fourier features: O(n d D) time, O(block D) memory, float32 features, float64 sums.
 
     ``num_features`` is the feature dimension D (D/2 frequencies, each with a cos and a sin). Its expectation over
@@ -214,15 +246,16 @@ def rff_mmd2(x: Any, y: Any, sigma: float, num_features: int = 2048, seed: int =
     sigma = _check_sigma(sigma)
     num_features = _check_int("num_features", num_features, 2)
     assign = torch.zeros(tx.shape[0] + ty.shape[0], 1)
-    assign[:tx.shape[0]] = 1.0
+    assign[: tx.shape[0]] = 1.0
     with torch.no_grad():
         w = _rff_frequencies(tx.shape[1], sigma, num_features, seed, tx.dtype, tx.device, orthogonal)
         stats = _rff_group_sums((tx, ty), w, assign, _check_int("block", block, 1))
         return float(_rff_stats(*stats, tx.shape[0], ty.shape[0], unbiased)[0])
 
 
-def _exact_perm_stats(parts: tuple[torch.Tensor, ...], gamma: float, assign: torch.Tensor, block: int,
-                      unbiased: bool) -> torch.Tensor:
+def _exact_perm_stats(
+    parts: tuple[torch.Tensor, ...], gamma: float, assign: torch.Tensor, block: int, unbiased: bool
+) -> torch.Tensor:
     """Exact MMD^2 for every column of ``assign`` at once: per tile, K_IJ @ [M_J, 1] gives m'Km and m'K1 sums."""
     z = torch.cat(parts)
     n, n_a = z.shape[0], int(assign[:, 0].sum())
@@ -233,8 +266,8 @@ def _exact_perm_stats(parts: tuple[torch.Tensor, ...], gamma: float, assign: tor
     for i in range(0, n, block):
         acc = torch.zeros(min(block, n - i), ext.shape[1], dtype=torch.float64, device=z.device)
         for j in range(0, n, block):
-            acc += (_kernel_block(z[i:i + block], z[j:j + block], gamma, same=i == j) @ ext[j:j + block]).double()
-        m_i = ext[i:i + block, :-1].double()
+            acc += (_kernel_block(z[i : i + block], z[j : j + block], gamma, same=i == j) @ ext[j : j + block]).double()
+        m_i = ext[i : i + block, :-1].double()
         q += (m_i * acc[:, :-1]).sum(0)
         r += (m_i * acc[:, -1:]).sum(0)
         t += float(acc[:, -1].sum())
@@ -251,9 +284,18 @@ def _pooled_bandwidth(x: torch.Tensor, y: torch.Tensor) -> float:
     return median_bandwidth_np(rows)
 
 
-def mmd_permutation_test(x: Any, y: Any, sigma: float | None = None, num_permutations: int = 200, seed: int = 0,
-                         method: Literal["rff", "exact"] = "rff", num_features: int = 2048, unbiased: bool = True,
-                         block: int | None = None, orthogonal: bool = True) -> MMDTestResult:
+def mmd_permutation_test(
+    x: Any,
+    y: Any,
+    sigma: float | None = None,
+    num_permutations: int = 200,
+    seed: int = 0,
+    method: Literal["rff", "exact"] = "rff",
+    num_features: int = 2048,
+    unbiased: bool = True,
+    block: int | None = None,
+    orthogonal: bool = True,
+) -> MMDTestResult:
     """Permutation test of H0: x and y come from the same distribution, statistic = MMD^2 (U-statistic default).
 
     Group labels are reshuffled ``num_permutations`` times; p = (1 + #{null >= observed}) / (1 + P). With
@@ -276,22 +318,38 @@ def mmd_permutation_test(x: Any, y: Any, sigma: float | None = None, num_permuta
         assign[torch.from_numpy(rng.permutation(n)[:n_a]), p] = 1.0
     with torch.no_grad():
         if method == "rff":
-            w = _rff_frequencies(tx.shape[1], sigma, _check_int("num_features", num_features, 2), seed, tx.dtype,
-                                 tx.device, orthogonal)
+            w = _rff_frequencies(
+                tx.shape[1], sigma, _check_int("num_features", num_features, 2), seed, tx.dtype, tx.device, orthogonal
+            )
             stats = _rff_group_sums((tx, ty), w, assign, _check_int("block", block or RFF_BLOCK, 1))
             values = _rff_stats(*stats, n_a, n_b, unbiased)
         else:
-            values = _exact_perm_stats((tx, ty), 1.0 / (2.0 * sigma**2), assign,
-                                       _check_int("block", block or 2048, 1), unbiased)
+            values = _exact_perm_stats(
+                (tx, ty), 1.0 / (2.0 * sigma**2), assign, _check_int("block", block or 2048, 1), unbiased
+            )
     observed, null = float(values[0]), values[1:].cpu().numpy()
     p_value = (1.0 + float(np.sum(null >= observed))) / (1.0 + num_permutations)
-    return MMDTestResult(mmd2=observed, p_value=p_value, null_mean=float(null.mean()), null_std=float(null.std(ddof=1))
-                         if num_permutations > 1 else 0.0, method=method, sigma=sigma,
-                         num_permutations=num_permutations, unbiased=unbiased)
+    return MMDTestResult(
+        mmd2=observed,
+        p_value=p_value,
+        null_mean=float(null.mean()),
+        null_std=float(null.std(ddof=1)) if num_permutations > 1 else 0.0,
+        method=method,
+        sigma=sigma,
+        num_permutations=num_permutations,
+        unbiased=unbiased,
+    )
 
 
-def shrinkage_rff_mmd2(x: Any, y: Any, sigma: float, num_features: int = 2048, seed: int = 0,
-                       block: int = RFF_BLOCK, orthogonal: bool = True) -> dict[str, float]:
+def shrinkage_rff_mmd2(
+    x: Any,
+    y: Any,
+    sigma: float,
+    num_features: int = 2048,
+    seed: int = 0,
+    block: int = RFF_BLOCK,
+    orthogonal: bool = True,
+) -> dict[str, float]:
     """Corpus-scale shrinkage-MMD^2 (METHODS 1.4) with random Fourier features, never an n x n matrix.
 
     Every quantity the shrinkage estimator needs is a function of the groups' feature sums: rho_xy (mean of a Gram
@@ -306,8 +364,9 @@ def shrinkage_rff_mmd2(x: Any, y: Any, sigma: float, num_features: int = 2048, s
     assign = torch.zeros(n_a + n_b, 1)
     assign[:n_a] = 1.0
     with torch.no_grad():
-        w = _rff_frequencies(tx.shape[1], sigma, _check_int("num_features", num_features, 2), seed, tx.dtype,
-                             tx.device, orthogonal)
+        w = _rff_frequencies(
+            tx.shape[1], sigma, _check_int("num_features", num_features, 2), seed, tx.dtype, tx.device, orthogonal
+        )
         sums, total, sq, sq_total = _rff_group_sums((tx, ty), w, assign, _check_int("block", block, 1))
     s_a, s_b = sums[0], total - sums[0]
     rho_aa, rho_bb, rho_ab = s_a @ s_a / n_a**2, s_b @ s_b / n_b**2, s_a @ s_b / (n_a * n_b)
@@ -315,5 +374,9 @@ def shrinkage_rff_mmd2(x: Any, y: Any, sigma: float, num_features: int = 2048, s
     w_a = float(shrinkage_weight_from_means(n_a, rho_aa, vr_a))
     w_b = float(shrinkage_weight_from_means(n_b, rho_bb, vr_b))
     rho_aa, rho_bb, rho_ab = float(rho_aa), float(rho_bb), float(rho_ab)
-    return {"mmd2": w_a**2 * rho_aa + w_b**2 * rho_bb - 2.0 * w_a * w_b * rho_ab,
-            "plain": rho_aa + rho_bb - 2.0 * rho_ab, "w_a": w_a, "w_b": w_b}
+    return {
+        "mmd2": w_a**2 * rho_aa + w_b**2 * rho_bb - 2.0 * w_a * w_b * rho_ab,
+        "plain": rho_aa + rho_bb - 2.0 * rho_ab,
+        "w_a": w_a,
+        "w_b": w_b,
+    }

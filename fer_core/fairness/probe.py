@@ -3,6 +3,7 @@
 A fair representation should hide the group, so the probe's cross-validated accuracy should sit near chance (the
 majority group's share); accuracy near 1.0 means the group is linearly encoded and a head could exploit it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,13 +35,13 @@ def probe_accuracy(embeddings: Any, groups: Any, folds: int = 5, seed: int = 0) 
 
     Parameters
     ----------
-    embeddings : array-like or Tensor, (N, D), float
-        One embedding per sample.
-    groups : array-like, (N,)
-        Sensitive group of each sample (any hashable values).
-    folds : int
-        Number of stratified CV folds (shuffled, seeded by ``seed``).
-    seed : int
+    embeddings
+        (N, D) embeddings, one per sample (a Tensor is detached and moved to the CPU); must be finite.
+    groups
+        (N,) sensitive group of each sample (any hashable values; none missing).
+    folds
+        Number of stratified CV folds (shuffled, seeded by ``seed``), at least 2.
+    seed
         Seed of the fold split and the solver.
 
     Returns
@@ -51,7 +52,8 @@ def probe_accuracy(embeddings: Any, groups: Any, folds: int = 5, seed: int = 0) 
     Raises
     ------
     ValueError
-        Bad shapes, fewer than two groups, or a group with fewer than ``folds`` samples.
+        Bad shapes or lengths, non-finite embeddings, ``folds`` below 2, missing groups, fewer than two groups,
+        or a group with fewer than ``folds`` samples.
     """
     x = _as_array(embeddings).astype(np.float64, copy=False)
     y = pd.Series(_as_array(groups).reshape(-1), dtype=object)

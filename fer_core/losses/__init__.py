@@ -3,6 +3,7 @@
 Shrinkage-MMD (fairness), gradient reversal (adversarial heads), InfoNCE/SupCon (contrastive) and the
 FixMatch/FlexMatch/FreeMatch/DTM confidence thresholds used by the semi-supervised recipe.
 """
+
 from __future__ import annotations
 
 from .grl import GradientReversal, GradReverse, grad_reverse
@@ -11,8 +12,18 @@ from .mmd import group_mmd_loss, median_bandwidth, rbf_kernel, shrinkage_mmd2, s
 from .thresholds import DynamicThreshold, FixedThreshold, FlexMatchThreshold, FreeMatchThreshold
 
 __all__ = [
-    "GradReverse", "GradientReversal", "grad_reverse",
-    "info_nce", "supcon",
-    "group_mmd_loss", "median_bandwidth", "rbf_kernel", "shrinkage_mmd2", "shrinkage_weight",
-    "DynamicThreshold", "FixedThreshold", "FlexMatchThreshold", "FreeMatchThreshold",
+    "GradReverse",
+    "GradientReversal",
+    "grad_reverse",
+    "info_nce",
+    "supcon",
+    "group_mmd_loss",
+    "median_bandwidth",
+    "rbf_kernel",
+    "shrinkage_mmd2",
+    "shrinkage_weight",
+    "DynamicThreshold",
+    "FixedThreshold",
+    "FlexMatchThreshold",
+    "FreeMatchThreshold",
 ]

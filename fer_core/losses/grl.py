@@ -3,6 +3,7 @@
 Identity on the forward pass and -lambda * grad on the backward pass, so one optimiser step trains the adversary to
 predict the nuisance (identity, group) while pushing the shared features to hide it.
 """
+
 from __future__ import annotations
 
 import math

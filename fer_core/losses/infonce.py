@@ -3,6 +3,7 @@
 Whether Yu et al. use a contrastive term, and with which positives, is not confirmed (METHODS 3.2/3.3); both common
 choices are offered so the semi-supervised recipe can try either.
 """
+
 from __future__ import annotations
 
 import math

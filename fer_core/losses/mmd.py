@@ -5,6 +5,7 @@ gradient mostly chases noise; shrinking each group's kernel mean towards zero wi
 Muandet et al. (JMLR 2016) damps that noise. Batch-sized Gram matrices only: for corpus-scale statistics use
 ``fer_core.fairness.mmd_stats``, which never forms an n x n matrix.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["rbf_kernel", "median_bandwidth", "shrinkage_weight", "shrinkage_weight_from_means", "shrinkage_mmd2",
-           "group_mmd_loss"]
+__all__ = [
+    "rbf_kernel",
+    "median_bandwidth",
+    "shrinkage_weight",
+    "shrinkage_weight_from_means",
+    "shrinkage_mmd2",
+    "group_mmd_loss",
+]
 
 MAX_BANDWIDTH_ROWS = 1024
 MIN_BANDWIDTH = 1e-3
@@ -109,8 +116,13 @@ def _check_bandwidths(bandwidths: Sequence[float]) -> tuple[float, ...]:
     return values
 
 
-def shrinkage_mmd2(za: torch.Tensor, zb: torch.Tensor, sigma: float | torch.Tensor | None = None, shrink: bool = True,
-                   bandwidths: Sequence[float] = (1.0,)) -> torch.Tensor:
+def shrinkage_mmd2(
+    za: torch.Tensor,
+    zb: torch.Tensor,
+    sigma: float | torch.Tensor | None = None,
+    shrink: bool = True,
+    bandwidths: Sequence[float] = (1.0,),
+) -> torch.Tensor:
     """Squared MMD between two groups, w_a^2 rho_aa + w_b^2 rho_bb - 2 w_a w_b rho_ab (METHODS 1.4).
 
     The kernel is the sum of RBFs with bandwidths ``m * sigma`` for m in ``bandwidths``; ``sigma`` defaults to the
@@ -138,8 +150,13 @@ def shrinkage_mmd2(za: torch.Tensor, zb: torch.Tensor, sigma: float | torch.Tens
     return wa**2 * kaa.mean() + wb**2 * kbb.mean() - 2.0 * wa * wb * kab.mean()
 
 
-def group_mmd_loss(z: torch.Tensor, groups: torch.Tensor | Sequence[int], sigma: float | torch.Tensor | None = None,
-                   shrink: bool = True, bandwidths: Sequence[float] = (1.0,)) -> torch.Tensor:
+def group_mmd_loss(
+    z: torch.Tensor,
+    groups: torch.Tensor | Sequence[int],
+    sigma: float | torch.Tensor | None = None,
+    shrink: bool = True,
+    bandwidths: Sequence[float] = (1.0,),
+) -> torch.Tensor:
     """Mean pairwise shrinkage-MMD^2 over the groups present in the batch with >= 2 members.
 
     One bandwidth (default: median over the whole batch) is shared by all pairs so pair terms are comparable. With
@@ -157,6 +174,8 @@ def group_mmd_loss(z: torch.Tensor, groups: torch.Tensor | Sequence[int], sigma:
         keep = torch.isin(g, torch.as_tensor(usable, device=z.device, dtype=g.dtype))
         sigma = median_bandwidth(z[keep])
     members = {v: z[g == v] for v in usable}
-    terms = [shrinkage_mmd2(members[a], members[b], sigma=sigma, shrink=shrink, bandwidths=bandwidths)
-             for a, b in combinations(usable, 2)]
+    terms = [
+        shrinkage_mmd2(members[a], members[b], sigma=sigma, shrink=shrink, bandwidths=bandwidths)
+        for a, b in combinations(usable, 2)
+    ]
     return torch.stack(terms).mean()

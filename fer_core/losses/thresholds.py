@@ -5,6 +5,7 @@ state, ``thresholds()`` returns the current per-class thresholds T (C,), and ``m
 ``max(probs) >= T[argmax(probs)]``. They are plain stateful objects, not nn.Modules: their state is bookkeeping, not
 parameters, and must not follow the model to another device or into its state_dict.
 """
+
 from __future__ import annotations
 
 import math

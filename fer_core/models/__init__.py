@@ -1,4 +1,5 @@
 """Model registry, architectures, model cards and checkpoints."""
+
 from __future__ import annotations
 
 from ._registry import ASSETS_DIR, create_model, list_models, register_model, register_pretrained
@@ -38,6 +39,18 @@ def vit_base(*, num_classes: int = 7, in_chans: int = 3, img_size: int = 48, **o
 register_pretrained(DEFAULT_MODEL, "mini_xception", ASSETS_DIR / "models" / f"{DEFAULT_MODEL}.safetensors")
 
 __all__ = [
-    "DEFAULT_MODEL", "LoadedModel", "MiniXception", "VIT_PRESETS", "VisionTransformer", "ModelCard", "create_model", "list_models", "load_checkpoint",
-    "load_model", "read_card", "register_model", "register_pretrained", "save_checkpoint",
+    "DEFAULT_MODEL",
+    "LoadedModel",
+    "MiniXception",
+    "VIT_PRESETS",
+    "VisionTransformer",
+    "ModelCard",
+    "create_model",
+    "list_models",
+    "load_checkpoint",
+    "load_model",
+    "read_card",
+    "register_model",
+    "register_pretrained",
+    "save_checkpoint",
 ]

@@ -1,10 +1,11 @@
 """timm-style registry: architectures are small decorated factories; weights are looked up by name."""
+
 from __future__ import annotations
 
 import difflib
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from torch import nn
 
@@ -38,7 +39,19 @@ def _unknown(name: str) -> UnknownModelError:
 
 
 def list_models(pretrained: bool = False) -> list[str]:
-    """Architecture names, or the names of loadable pretrained weights if ``pretrained``."""
+    """Architecture names, or the names of loadable pretrained weights if ``pretrained``.
+
+    Parameters
+    ----------
+    pretrained
+        List the weights :func:`~fer_core.models.load_model` finds by name (shipped, registered by a user,
+        ``run:<name>``) instead of the architectures :func:`create_model` builds.
+
+    Returns
+    -------
+    list[str]
+        The names, sorted.
+    """
     return sorted(_PRETRAINED if pretrained else _ARCHS)
 
 

@@ -1,4 +1,5 @@
 """The model card that travels inside every checkpoint, so preprocessing is never guessed from literals."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ OUTPUT_KINDS: tuple[str, ...] = ("softmax", "sigmoid", "regression", "embedding"
 
 def _legacy_output(extra: dict) -> str:
     """The output kind of a card written before cards named it: what the recipe that wrote it produces."""
-    if isinstance(extra, dict) and (extra.get("recipe") in ("au_iat", "emonet40") or extra.get("task") in
-                                    ("au", "emonet40")):
+    if isinstance(extra, dict) and (
+        extra.get("recipe") in ("au_iat", "emonet40") or extra.get("task") in ("au", "emonet40")
+    ):
         return "sigmoid"
     if isinstance(extra, dict) and extra.get("recipe") == "mae_pretrain":
         return "embedding"
@@ -28,15 +30,38 @@ def _legacy_output(extra: dict) -> str:
 class ModelCard:
     """What a user and the input pipeline need to know about a set of weights.
 
+    Construction validates the fields (ValueError naming the field), so a card read from a checkpoint is never
+    half-valid.
+
     Parameters
     ----------
-    arch : registry name of the architecture that these weights fit.
-    input_size : (height, width) of the model input in pixels.
-    in_chans : 1 for grey, 3 for RGB.
-    mean, std : per-channel normalisation applied to pixels scaled to [0, 1].
-    label_names : output order of the classifier.
-    template : name of the face alignment template (see ``fer_core.face.align.TEMPLATES``).
-    output : what the outputs mean: ``softmax`` (one class of ``label_names``), ``sigmoid`` (each output its own
+    arch
+        Registry name of the architecture that these weights fit.
+    input_size
+        (height, width) of the model input in pixels, each 1-4096.
+    in_chans
+        1 for grey, 3 for RGB.
+    mean
+        Per-channel mean subtracted from pixels scaled to [0, 1] (``in_chans`` values).
+    std
+        Per-channel positive divisor applied after ``mean`` (``in_chans`` values).
+    label_names
+        Output order of the model: at least two distinct, non-empty names.
+    template
+        Name of the face alignment template (see ``fer_core.face.align.TEMPLATES``) the model was trained on.
+    origin
+        Where the weights come from (the recipe and run, or the converted source), for model cards and reports.
+    licence
+        Terms the weights may be used under.
+    training_data
+        What the model was trained on.
+    notes
+        Anything else a user should know (how to read the outputs, how the weights were converted).
+    extra
+        Machine-readable details: ``arch_kwargs`` to rebuild the architecture, and the ``recipe``, ``run`` and
+        ``target`` that trained it.
+    output
+        What the outputs mean: ``softmax`` (one class of ``label_names``), ``sigmoid`` (each output its own
         probability: action units, EmoNet-40 intensities), ``regression`` (values, e.g. valence and arousal) or
         ``embedding`` (an encoder whose head is untrained). Pages, studies and the CLI read it from here.
     """
@@ -57,11 +82,15 @@ class ModelCard:
 
     def __post_init__(self) -> None:
         size = self.input_size
-        if (not isinstance(size, (tuple, list)) or len(size) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
-                or not all(MIN_INPUT_SIDE <= v <= MAX_INPUT_SIDE for v in size)):
-            raise ValueError(f"input_size must be (height, width) in pixels, each {MIN_INPUT_SIDE}-{MAX_INPUT_SIDE}, "
-                             f"got {size!r}")
+        if (
+            not isinstance(size, (tuple, list))
+            or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+            or not all(MIN_INPUT_SIDE <= v <= MAX_INPUT_SIDE for v in size)
+        ):
+            raise ValueError(
+                f"input_size must be (height, width) in pixels, each {MIN_INPUT_SIDE}-{MAX_INPUT_SIDE}, got {size!r}"
+            )
         if self.output not in OUTPUT_KINDS:
             raise ValueError(f"output must be one of {', '.join(OUTPUT_KINDS)}, got {self.output!r}")
         if self.in_chans not in (1, 3):
@@ -75,15 +104,16 @@ class ModelCard:
             raise ValueError(f"std must be positive, got {self.std}")
         if len(self.label_names) < 2:
             raise ValueError("a classifier card needs at least two label names")
-        if not all(isinstance(n, str) and n.strip() for n in self.label_names) or \
-                len(set(self.label_names)) != len(self.label_names):
+        if not all(isinstance(n, str) and n.strip() for n in self.label_names) or len(set(self.label_names)) != len(
+            self.label_names
+        ):
             raise ValueError(f"label_names must be distinct non-empty strings, got {list(self.label_names)}")
 
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
 
-    def probabilities(self, logits: "np.ndarray | torch.Tensor"):
+    def probabilities(self, logits: np.ndarray | torch.Tensor):
         """What the model's raw outputs mean as numbers to show: a softmax over classes, a sigmoid per output, the
         values themselves (regression and embeddings). Works on numpy arrays and torch tensors, (N, K)."""
         import numpy as np
@@ -102,7 +132,7 @@ class ModelCard:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelCard":
+    def from_json(cls, text: str) -> ModelCard:
         """The card in a checkpoint's metadata; ValueError (naming the field) for anything missing or malformed."""
         raw = json.loads(text)
         if not isinstance(raw, dict):

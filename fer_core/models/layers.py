@@ -1,4 +1,5 @@
 """Small layers that make Keras-trained graphs exact in PyTorch and explicit for LRP."""
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,9 @@ class SeparableConv2d(nn.Module):
 
     def __init__(self, in_chans: int, out_chans: int, kernel_size: int = 3) -> None:
         super().__init__()
-        self.depthwise = nn.Conv2d(in_chans, in_chans, kernel_size, padding=kernel_size // 2, groups=in_chans,
-                                   bias=False)
+        self.depthwise = nn.Conv2d(
+            in_chans, in_chans, kernel_size, padding=kernel_size // 2, groups=in_chans, bias=False
+        )
         self.pointwise = nn.Conv2d(in_chans, out_chans, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,8 +50,15 @@ class SeparableConv2d(nn.Module):
     def fused(self) -> nn.Conv2d:
         """One dense conv equal to this pair: W[o, i] = P[o, i] * D[i] (exact; LRP needs no linear-linear pair)."""
         dw, pw = self.depthwise, self.pointwise
-        conv = nn.Conv2d(dw.in_channels, pw.out_channels, dw.kernel_size, padding=dw.padding, bias=False,
-                         dtype=dw.weight.dtype, device=dw.weight.device)
+        conv = nn.Conv2d(
+            dw.in_channels,
+            pw.out_channels,
+            dw.kernel_size,
+            padding=dw.padding,
+            bias=False,
+            dtype=dw.weight.dtype,
+            device=dw.weight.device,
+        )
         weight = pw.weight[:, :, 0, 0, None, None] * dw.weight[:, 0][None]  # [O, I, k, k]
         conv.weight.data.copy_(weight)
         return conv

@@ -1,6 +1,7 @@
 """Masked autoencoder (He et al. 2022; METHODS.md 2.1) around the registry ViT: mask 75 % of the patches, encode the
 visible ones, reconstruct every patch with a light decoder, and score only the masked ones (per-patch normalised
 pixels by default). The encoder is then an ordinary ``VisionTransformer`` for every other recipe."""
+
 from __future__ import annotations
 
 import torch
@@ -20,14 +21,20 @@ def patchify(images: torch.Tensor, p: int) -> torch.Tensor:
 
 def unpatchify(patches: torch.Tensor, p: int, c: int) -> torch.Tensor:
     n, length, _ = patches.shape
-    g = int(round(length ** 0.5))
+    g = int(round(length**0.5))
     x = patches.reshape(n, g, g, p, p, c).permute(0, 5, 1, 3, 2, 4)
     return x.reshape(n, c, g * p, g * p)
 
 
 class MaskedAutoencoder(nn.Module):
-    def __init__(self, encoder: VisionTransformer, decoder_dim: int = 128, decoder_depth: int = 2,
-                 decoder_heads: int = 4, norm_pix_loss: bool = True) -> None:
+    def __init__(
+        self,
+        encoder: VisionTransformer,
+        decoder_dim: int = 128,
+        decoder_depth: int = 2,
+        decoder_heads: int = 4,
+        norm_pix_loss: bool = True,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.norm = nn.LayerNorm(encoder.num_features, eps=1e-6)
@@ -36,13 +43,14 @@ class MaskedAutoencoder(nn.Module):
         self.register_buffer("decoder_pos", sincos_pos_embed(decoder_dim, encoder.grid)[None], persistent=False)
         self.decoder = nn.Sequential(*[Block(decoder_dim, decoder_heads) for _ in range(decoder_depth)])
         self.decoder_norm = nn.LayerNorm(decoder_dim, eps=1e-6)
-        self.decoder_pred = nn.Linear(decoder_dim, encoder.patch_size ** 2 * encoder.in_chans)
+        self.decoder_pred = nn.Linear(decoder_dim, encoder.patch_size**2 * encoder.in_chans)
         self.norm_pix_loss = norm_pix_loss
         nn.init.normal_(self.mask_token, std=0.02)
 
     @staticmethod
-    def random_masking(n: int, length: int, ratio: float, generator: torch.Generator | None = None,
-                       device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    def random_masking(
+        n: int, length: int, ratio: float, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per image, ``keep`` indices of the visible patches (N, L_keep) and a (N, L) mask, 1 = hidden."""
         keep_n = max(1, int(round(length * (1 - ratio))))
         noise = torch.rand(n, length, generator=generator).to(device)
@@ -52,8 +60,9 @@ class MaskedAutoencoder(nn.Module):
         mask.scatter_(1, keep, 0.0)
         return keep, mask
 
-    def forward(self, images: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(loss, predicted patches (N, L, p*p*C), mask (N, L))."""
         enc = self.encoder
         tokens = enc.tokens(images)
@@ -81,8 +90,9 @@ class MaskedAutoencoder(nn.Module):
         return (per_patch * mask).sum() / mask.sum().clamp_min(1)
 
     @torch.no_grad()
-    def reconstruct(self, images: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def reconstruct(
+        self, images: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(masked input, reconstruction) as images, visible patches pasted back; normalised targets are mapped back
         with each patch's own mean and spread."""
         _, pred, mask = self(images, mask_ratio, generator)

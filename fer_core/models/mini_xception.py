@@ -1,4 +1,5 @@
 """The FER2013 mini-Xception (Arriaga et al. 2017) as a plain nn.Module, laid out to mirror the Keras graph."""
+
 from __future__ import annotations
 
 import torch
@@ -9,8 +10,9 @@ from .layers import ResidualSum, SamePadMaxPool2d, SeparableConv2d
 
 def _conv_bn(in_chans: int, out_chans: int, kernel: int, stride: int = 1) -> nn.Sequential:
     # Keras BatchNormalization default epsilon is 1e-3.
-    return nn.Sequential(nn.Conv2d(in_chans, out_chans, kernel, stride=stride, bias=False),
-                         nn.BatchNorm2d(out_chans, eps=1e-3))
+    return nn.Sequential(
+        nn.Conv2d(in_chans, out_chans, kernel, stride=stride, bias=False), nn.BatchNorm2d(out_chans, eps=1e-3)
+    )
 
 
 class XceptionBlock(nn.Module):
@@ -19,8 +21,11 @@ class XceptionBlock(nn.Module):
     def __init__(self, in_chans: int, out_chans: int) -> None:
         super().__init__()
         self.main = nn.Sequential(
-            SeparableConv2d(in_chans, out_chans), nn.BatchNorm2d(out_chans, eps=1e-3), nn.ReLU(),
-            SeparableConv2d(out_chans, out_chans), nn.BatchNorm2d(out_chans, eps=1e-3),
+            SeparableConv2d(in_chans, out_chans),
+            nn.BatchNorm2d(out_chans, eps=1e-3),
+            nn.ReLU(),
+            SeparableConv2d(out_chans, out_chans),
+            nn.BatchNorm2d(out_chans, eps=1e-3),
             SamePadMaxPool2d(3, 2),
         )
         self.shortcut = _conv_bn(in_chans, out_chans, 1, stride=2)

@@ -1,7 +1,8 @@
 """Crops -> model input tensors, built from the model card (never from literals)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -34,18 +35,24 @@ def input_bounds(card: ModelCard) -> tuple[torch.Tensor, torch.Tensor]:
     return (0 - mean) / std, (1 - mean) / std
 
 
-MSG_NOT_FINITE = ("the model's outputs are NaN or infinite on this input: its weights overflow (a diverged or "
-                  "corrupt checkpoint?); no result is shown rather than a meaningless one")
+MSG_NOT_FINITE = (
+    "the model's outputs are NaN or infinite on this input: its weights overflow (a diverged or "
+    "corrupt checkpoint?); no result is shown rather than a meaningless one"
+)
 
 
 @torch.no_grad()
-def predict_probs(model: torch.nn.Module, card: ModelCard, crops: Sequence[np.ndarray], batch_size: int = 128
-                  ) -> np.ndarray:
-    """(N, K) float64 class probabilities for RGB uint8 crops, in batches, in the model's own dtype."""
+def predict_probs(
+    model: torch.nn.Module, card: ModelCard, crops: Sequence[np.ndarray], batch_size: int = 128
+) -> np.ndarray:
+    """(N, K) float64 scores for RGB uint8 crops (the card's output kind: softmax, sigmoid or values), in batches,
+    in the model's own dtype."""
     model = model.eval()
     dtype = next(model.parameters()).dtype
-    out = [torch.softmax(model(to_model_input(crops[i:i + batch_size], card).to(dtype)).double(), 1).numpy()
-           for i in range(0, len(crops), batch_size)]
+    out = [
+        card.probabilities(model(to_model_input(crops[i : i + batch_size], card).to(dtype)).double()).numpy()
+        for i in range(0, len(crops), batch_size)
+    ]
     probs = np.concatenate(out) if out else np.zeros((0, card.num_classes))
     if not np.isfinite(probs).all():
         raise CheckpointError(MSG_NOT_FINITE)

@@ -1,6 +1,7 @@
 """A plain Vision Transformer (MAE / timm layout) for faces: tiny, small and base presets, patch 16 (or 8 for small
 images), fixed 2-D sine-cosine position embeddings, mean-pooled patch tokens -> LayerNorm -> head (METHODS.md 2.2).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,6 +32,7 @@ def sincos_pos_embed(dim: int, grid: int, cls_token: bool = True) -> torch.Tenso
     def emb(pos: np.ndarray) -> np.ndarray:
         out = np.einsum("m,d->md", pos.reshape(-1), omega)
         return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
     table = np.concatenate([emb(xs), emb(ys)], axis=1)
     if cls_token:
         table = np.concatenate([np.zeros((1, dim)), table], axis=0)
@@ -74,9 +76,18 @@ class Block(nn.Module):
 class VisionTransformer(nn.Module):
     """ViT with a class token (kept for MAE compatibility) and mean pooling of the patch tokens for the head."""
 
-    def __init__(self, img_size: int = 48, patch_size: int | None = None, in_chans: int = 3, num_classes: int = 7,
-                 embed_dim: int = 192, depth: int = 12, num_heads: int = 3, mlp_ratio: float = 4.0,
-                 drop_path: float = 0.0) -> None:
+    def __init__(
+        self,
+        img_size: int = 48,
+        patch_size: int | None = None,
+        in_chans: int = 3,
+        num_classes: int = 7,
+        embed_dim: int = 192,
+        depth: int = 12,
+        num_heads: int = 3,
+        mlp_ratio: float = 4.0,
+        drop_path: float = 0.0,
+    ) -> None:
         super().__init__()
         patch_size = patch_size or default_patch(img_size)
         if img_size % patch_size:

@@ -12,13 +12,8 @@ Typical use::
 
 Each submodule re-exports its public names here, one block per module.
 """
+
 from __future__ import annotations
-
-# --- data: what a report holds (plain dataclasses)
-from .data import FairnessSection, LocalisationSection, ReportData, RunSummary, SampleFace, SkippedInput
-
-# --- inputs: the report's images (a folder, or in-memory uploads) and the report's error
-from .inputs import IMAGE_SUFFIXES, ImageInput, ReportError, images_from_folder
 
 # --- audit: which run, its fairness report and the planted-truth benchmark
 from .audit import fairness_section, localisation_section, resolve_model, resolve_run
@@ -26,19 +21,40 @@ from .audit import fairness_section, localisation_section, resolve_model, resolv
 # --- build: gather a ReportData from fer_core's public functions
 from .build import DEFAULT_REGIONS, build_report
 
+# --- data: what a report holds (plain dataclasses)
+from .data import FairnessSection, LocalisationSection, ReportData, RunSummary, SampleFace, SkippedInput
+
 # --- html / pdf: render it
 from .html import render_html
+
+# --- inputs: the report's images (a folder, or in-memory uploads) and the report's error
+from .inputs import IMAGE_SUFFIXES, ImageInput, ReportError, images_from_folder
 from .pdf import PdfRendererNotFoundError, find_pdf_renderer, html_to_pdf
 
 __all__ = [
     # data
-    "FairnessSection", "LocalisationSection", "ReportData", "RunSummary", "SampleFace", "SkippedInput",
+    "FairnessSection",
+    "LocalisationSection",
+    "ReportData",
+    "RunSummary",
+    "SampleFace",
+    "SkippedInput",
     # inputs
-    "IMAGE_SUFFIXES", "ImageInput", "ReportError", "images_from_folder",
+    "IMAGE_SUFFIXES",
+    "ImageInput",
+    "ReportError",
+    "images_from_folder",
     # audit
-    "fairness_section", "localisation_section", "resolve_model", "resolve_run",
+    "fairness_section",
+    "localisation_section",
+    "resolve_model",
+    "resolve_run",
     # build
-    "DEFAULT_REGIONS", "build_report",
+    "DEFAULT_REGIONS",
+    "build_report",
     # html / pdf
-    "render_html", "PdfRendererNotFoundError", "find_pdf_renderer", "html_to_pdf",
+    "render_html",
+    "PdfRendererNotFoundError",
+    "find_pdf_renderer",
+    "html_to_pdf",
 ]

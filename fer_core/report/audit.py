@@ -1,12 +1,14 @@
 """The run-level parts of a report: which run, its config in a few lines, its fairness report on the test set, and
 the planted-truth localisation benchmark when the test set is SynthFACS (evidence masks known)."""
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .._utils.progress import ProgressFn
 from ..errors import FerCoreError
@@ -29,6 +31,18 @@ MSG_NO_MASKS = "the run's test set has no evidence masks (column {column!r}); on
 def resolve_run(run: str | Path | RunFolder | None, model: str | LoadedModel | None = None) -> RunFolder | None:
     """The run a report covers: ``run`` (a run folder, or the name of a run in the runs folder or the shipped demo
     runs), else the run whose model ``model`` is (``run:<name>`` or a checkpoint inside a run folder), else None.
+
+    Parameters
+    ----------
+    run
+        A run folder, its path, or a run's name (``run:`` prefix allowed); None or blank to go by ``model``.
+    model
+        The explained model, or its name; used only when ``run`` is not given.
+
+    Returns
+    -------
+    RunFolder or None
+        The run, or None when the report covers no run (a registered model, a loose checkpoint).
 
     Raises
     ------
@@ -83,8 +97,11 @@ def describe_source(value: Any) -> str:
             text += f" at {spec['size']} px"
         if spec.get("seed") is not None:
             text += f" (seed {spec['seed']})"
-        biases = [f"{b.get('attribute')} = {b.get('group')} → {b.get('label')} (strength {b.get('strength')})"
-                  for b in spec.get("bias") or [] if isinstance(b, dict)]
+        biases = [
+            f"{b.get('attribute')} = {b.get('group')} → {b.get('label')} (strength {b.get('strength')})"
+            for b in spec.get("bias") or []
+            if isinstance(b, dict)
+        ]
         return text + (f"; planted bias: {'; '.join(biases)}" if biases else "")
     if value is None or value == "":
         return "–"
@@ -100,25 +117,47 @@ def run_summary(run: RunFolder) -> RunSummary:
     cfg, status = run.config, run.status
     data, model, optim, fair = (cfg.get(k) or {} for k in ("data", "model", "optim", "fair"))
     sensitive = data.get("sensitive")
-    rows = [("training data", describe_source(data.get("manifest"))),
-            ("test data", describe_source(data.get("test_manifest")) if data.get("test_manifest")
-             else f"held-out split of the training data ({data.get('test_fraction', '?')})"),
-            ("target", str(data.get("target", "label"))),
-            ("sensitive attributes", ", ".join(sensitive) if isinstance(sensitive, list) else str(sensitive or "–")),
-            ("architecture", f"{model.get('arch', '?')}, {model.get('input_size', '?')} px input"
-             + "".join(f", {k} {_words(v)}" for k, v in (model.get("arch_kwargs") or {}).items())),
-            ("training", f"{optim.get('epochs', '?')} epochs, batch {optim.get('batch_size', '?')}, "
-                         f"learning rate {optim.get('lr', '?')} ({optim.get('schedule', '?')})"),
-            ("seed", str((cfg.get("trainer") or {}).get("seed", "?")))]
+    rows = [
+        ("training data", describe_source(data.get("manifest"))),
+        (
+            "test data",
+            describe_source(data.get("test_manifest"))
+            if data.get("test_manifest")
+            else f"held-out split of the training data ({data.get('test_fraction', '?')})",
+        ),
+        ("target", str(data.get("target", "label"))),
+        ("sensitive attributes", ", ".join(sensitive) if isinstance(sensitive, list) else str(sensitive or "–")),
+        (
+            "architecture",
+            f"{model.get('arch', '?')}, {model.get('input_size', '?')} px input"
+            + "".join(f", {k} {_words(v)}" for k, v in (model.get("arch_kwargs") or {}).items()),
+        ),
+        (
+            "training",
+            f"{optim.get('epochs', '?')} epochs, batch {optim.get('batch_size', '?')}, "
+            f"learning rate {optim.get('lr', '?')} ({optim.get('schedule', '?')})",
+        ),
+        ("seed", str((cfg.get("trainer") or {}).get("seed", "?"))),
+    ]
     if cfg.get("recipe") == "fair_mmd":
         on = fair.get("attributes") or "the first sensitive attribute"
-        rows.append(("fairness terms", f"MMD weight {fair.get('lambda_mmd')}, adversary weight "
-                                       f"{fair.get('lambda_adv')}, on {on}"))
+        rows.append(
+            (
+                "fairness terms",
+                f"MMD weight {fair.get('lambda_mmd')}, adversary weight {fair.get('lambda_adv')}, on {on}",
+            )
+        )
     test = status.get("test") or {}
-    return RunSummary(name=run.name, folder=str(run.folder), model_name=run_model_name(run),
-                      recipe=str(cfg.get("recipe") or status.get("recipe") or "?"),
-                      status=str(status.get("status", "?")), config_rows=rows,
-                      test_accuracy=test.get("accuracy"), test_macro_f1=test.get("macro_f1"))
+    return RunSummary(
+        name=run.name,
+        folder=str(run.folder),
+        model_name=run_model_name(run),
+        recipe=str(cfg.get("recipe") or status.get("recipe") or "?"),
+        status=str(status.get("status", "?")),
+        config_rows=rows,
+        test_accuracy=test.get("accuracy"),
+        test_macro_f1=test.get("macro_f1"),
+    )
 
 
 def _sensitive(run: RunFolder, columns: Sequence[str], attributes: Sequence[str] | None) -> list[str]:
@@ -127,8 +166,13 @@ def _sensitive(run: RunFolder, columns: Sequence[str], attributes: Sequence[str]
     return [a for a in wanted if a in columns]
 
 
-def fairness_section(run: RunFolder, attributes: Sequence[str] | None = None, n_boot: int = 200,
-                     num_permutations: int = 200, reuse_evaluation: bool = True) -> FairnessSection:
+def fairness_section(
+    run: RunFolder,
+    attributes: Sequence[str] | None = None,
+    n_boot: int = 200,
+    num_permutations: int = 200,
+    reuse_evaluation: bool = True,
+) -> FairnessSection:
     """Per-group accuracy (bootstrap intervals), gaps and MMD between groups' embeddings (permutation p-values) on
     the run's test predictions, as :func:`fer_core.fairness.report.fairness_report` computes them.
 
@@ -137,29 +181,44 @@ def fairness_section(run: RunFolder, attributes: Sequence[str] | None = None, n_
     and the Fairness page shows the same numbers. Otherwise the report is computed now.
     """
     if not run.has(RunFolder.PREDICTIONS):
-        return FairnessSection(run.name, reason=MSG_NO_PREDICTIONS.format(name=run.name,
-                                                                         status=run.status.get("status")))
+        return FairnessSection(
+            run.name, reason=MSG_NO_PREDICTIONS.format(name=run.name, status=run.status.get("status"))
+        )
     preds = run.predictions()
     cols = _sensitive(run, preds.columns, attributes)
     if reuse_evaluation and run.has(RunFolder.EVALUATION):
         ev = run.evaluation()
         if ev.get("n") == len(preds) and all(a in ev.get("attributes", {}) for a in cols):
-            return FairnessSection(run.name, "evaluation.json",
-                                   ev | {"attributes": {a: ev["attributes"][a] for a in cols}})
+            return FairnessSection(
+                run.name, RunFolder.EVALUATION, ev | {"attributes": {a: ev["attributes"][a] for a in cols}}
+            )
     labels = [c[2:] for c in preds.columns if c.startswith("p_")]
     emb = run.embeddings() if run.has(RunFolder.EMBEDDINGS) else None
     seed = int((run.config.get("trainer") or {}).get("seed", 0) or 0)
     try:
-        report = fairness_report(preds["target"], preds["pred"], labels, preds[cols], emb, n_boot=n_boot,
-                                 num_permutations=num_permutations, seed=seed)
+        report = fairness_report(
+            preds["target"],
+            preds["pred"],
+            labels,
+            preds[cols],
+            emb,
+            n_boot=n_boot,
+            num_permutations=num_permutations,
+            seed=seed,
+        )
     except (FerCoreError, ValueError, KeyError) as exc:
         return FairnessSection(run.name, reason=f"the fairness report failed on run {run.name}: {exc}")
     return FairnessSection(run.name, "computed", report)
 
 
-def localisation_section(run: RunFolder, loaded: LoadedModel | None = None, methods: Sequence[str] = ("lrp", "random"),
-                         limit: int = 64, mask_column: str = "mask_path",
-                         progress: ProgressFn | None = None) -> LocalisationSection:
+def localisation_section(
+    run: RunFolder,
+    loaded: LoadedModel | None = None,
+    methods: Sequence[str] = ("lrp", "random"),
+    limit: int = 64,
+    mask_column: str = "mask_path",
+    progress: ProgressFn | None = None,
+) -> LocalisationSection:
     """Relevance mass accuracy (and the benchmark's other figures) of ``methods`` inside SynthFACS's planted evidence
     masks, on at most ``limit`` test faces of the run, with the run's own model (``loaded`` if it is that model).
     Returns the reason instead when the test set has no evidence masks or the benchmark cannot run."""
@@ -169,14 +228,18 @@ def localisation_section(run: RunFolder, loaded: LoadedModel | None = None, meth
         return LocalisationSection(run.name, reason="the planted-truth check was switched off")
     try:
         manifest = run.test_manifest()
-        columns = pd.read_csv(manifest, nrows=0).columns if manifest.suffix.lower() == ".csv" else \
-            pd.read_parquet(manifest).columns
+        columns = (
+            pd.read_csv(manifest, nrows=0).columns
+            if manifest.suffix.lower() == ".csv"
+            else pd.read_parquet(manifest).columns
+        )
         if mask_column not in columns:
             return LocalisationSection(run.name, reason=MSG_NO_MASKS.format(column=mask_column))
         model = loaded if loaded is not None and is_runs_model(loaded, run) else run.model()
         target = (run.config.get("data") or {}).get("target", "label")
-        result = localisation_benchmark(model, manifest, list(methods), limit=limit, mask_column=mask_column,
-                                        target=target, progress=progress)
+        result = localisation_benchmark(
+            model, manifest, list(methods), limit=limit, mask_column=mask_column, target=target, progress=progress
+        )
     except (FerCoreError, ValueError, OSError) as exc:
         logger.info("localisation benchmark skipped for run %s: %s", run.name, exc)
         return LocalisationSection(run.name, reason=str(exc))

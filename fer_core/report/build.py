@@ -1,18 +1,19 @@
 """Gather a report's data from fer_core's public functions: faces, heatmaps, occlusion, faithfulness, fairness."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .._utils.progress import ProgressFn
-from ..analysis import explain_faces, face_faithfulness, occlude_faces
 from ..errors import FaceNotFoundError, ImageLoadError
 from ..explain import FILLS, METHODS, Explainer, create_explainer
 from ..face import FaceDetector, find_faces, parse_regions
 from ..models import LoadedModel
 from ..runs import RunFolder
+from ..workflows import explain_faces, face_faithfulness, occlude_faces
 from .audit import fairness_section, is_runs_model, localisation_section, resolve_model, resolve_run, run_summary
 from .data import ReportData, SampleFace, SkippedInput
 from .inputs import ImageInput, ReportError, as_inputs
@@ -63,9 +64,17 @@ def _validate(method: str, fill: str, max_faces: int, regions: str | Sequence[st
     return tuple(parse_regions(regions))
 
 
-def _sample_faces(inputs: list[ImageInput], loaded: LoadedModel, explainer: Explainer, regions: tuple[str, ...],
-                  fill: str, max_faces: int, faithfulness_steps: int, detector: FaceDetector | None,
-                  step: _Progress) -> tuple[list[SampleFace], list[SkippedInput]]:
+def _sample_faces(
+    inputs: list[ImageInput],
+    loaded: LoadedModel,
+    explainer: Explainer,
+    regions: tuple[str, ...],
+    fill: str,
+    max_faces: int,
+    faithfulness_steps: int,
+    detector: FaceDetector | None,
+    step: _Progress,
+) -> tuple[list[SampleFace], list[SkippedInput]]:
     """Detect, explain, occlude and measure faithfulness for the faces of ``inputs``, up to ``max_faces``."""
     faces: list[SampleFace] = []
     skipped: list[SkippedInput] = []
@@ -85,10 +94,11 @@ def _sample_faces(inputs: list[ImageInput], loaded: LoadedModel, explainer: Expl
             skipped.append(SkippedInput(item.name, str(exc)))
             step.advance(desc="faces")
             continue
-        used = found[:max_faces - len(faces)]
+        used = found[: max_faces - len(faces)]
         if len(used) < len(found):
-            skipped.append(SkippedInput(item.name, MSG_CAP_IN_IMAGE.format(extra=len(found) - len(used),
-                                                                           cap=max_faces)))
+            skipped.append(
+                SkippedInput(item.name, MSG_CAP_IN_IMAGE.format(extra=len(found) - len(used), cap=max_faces))
+            )
         results = explain_faces(loaded, used, explainer=explainer)
         occluded = occlude_faces(used, loaded, list(regions), fill)
         for i, (result, occ) in enumerate(zip(results, occluded)):
@@ -98,43 +108,81 @@ def _sample_faces(inputs: list[ImageInput], loaded: LoadedModel, explainer: Expl
     return faces, skipped
 
 
-def build_report(images: str | Path | Iterable[ImageInput | tuple[str, bytes | Path]],
-                 model: str | Path | LoadedModel | None = None, run: str | Path | RunFolder | None = None, *,
-                 max_faces: int = 8, method: str = "lrp", regions: str | Sequence[str] = DEFAULT_REGIONS,
-                 fill: str = "mean", faithfulness_steps: int = 32, fairness_attributes: Sequence[str] | None = None,
-                 n_boot: int = 200, num_permutations: int = 200, reuse_evaluation: bool = True,
-                 localisation_limit: int = 64, detector: FaceDetector | None = None,
-                 explainer: Explainer | None = None, show_progress: bool = False,
-                 progress: ProgressFn | None = None) -> ReportData:
+def build_report(
+    images: str | Path | Iterable[ImageInput | tuple[str, bytes | Path]],
+    model: str | Path | LoadedModel | None = None,
+    run: str | Path | RunFolder | None = None,
+    *,
+    max_faces: int = 8,
+    method: str = "lrp",
+    regions: str | Sequence[str] = DEFAULT_REGIONS,
+    fill: str = "mean",
+    faithfulness_steps: int = 32,
+    fairness_attributes: Sequence[str] | None = None,
+    n_boot: int = 200,
+    num_permutations: int = 200,
+    reuse_evaluation: bool = True,
+    localisation_limit: int = 64,
+    detector: FaceDetector | None = None,
+    explainer: Explainer | None = None,
+    show_progress: bool = False,
+    progress: ProgressFn | None = None,
+) -> ReportData:
     """Everything a stakeholder report shows, computed with the same functions as the CLI and the dashboard.
+
+    An unknown model, method, fill or region raises UnknownModelError or ValueError (from the loader and the
+    argument checks) before any face is processed.
 
     Parameters
     ----------
-    images : a folder (every image file directly inside it), or ``(name, bytes | path)`` pairs held in memory.
-    model : a registered name, ``run:<name>``, a checkpoint path or a LoadedModel (default: the run's model, else
+    images
+        A folder (every image file directly inside it), or ``(name, bytes | path)`` pairs held in memory.
+    model
+        A registered name, ``run:<name>``, a checkpoint path or a LoadedModel (default: the run's model, else
         the FER2013 mini-Xception).
-    run : a run folder or run name; adds its config, fairness on its test set and, for SynthFACS runs, the
+    run
+        A run folder or run name; adds its config, fairness on its test set and, for SynthFACS runs, the
         planted-truth localisation benchmark. Default: the run the model comes from, if any.
-    max_faces : at most this many faces (images after the cap are listed as not used).
-    method : attribution method of the heatmaps (``fer_core.explain.METHODS``).
-    regions, fill : occlusion test: face regions hidden one at a time and what replaces them.
-    faithfulness_steps : steps of each face's pixel-flipping curves (:func:`fer_core.analysis.face_faithfulness`).
-    fairness_attributes : sensitive columns to report (default: the run's ``data.sensitive``).
-    n_boot, num_permutations, reuse_evaluation : see :func:`fer_core.report.audit.fairness_section`.
-    localisation_limit : SynthFACS test faces for the planted-truth check (0 switches it off).
-    detector, explainer : shared instances (the dashboard's cached ones); created when None.
-    show_progress, progress : a tqdm bar, and/or ``progress(done, total)`` after each step.
+    max_faces
+        At most this many faces (images after the cap are listed as not used).
+    method
+        Attribution method of the heatmaps (``fer_core.explain.METHODS``).
+    regions
+        Occlusion test: face regions hidden one at a time (names or a comma-separated string).
+    fill
+        Occlusion test: what replaces a hidden region (``fer_core.explain.FILLS``).
+    faithfulness_steps
+        Steps of each face's pixel-flipping curves (:func:`fer_core.workflows.face_faithfulness`).
+    fairness_attributes
+        Sensitive columns to report (default: the run's ``data.sensitive``).
+    n_boot
+        Bootstrap resamples of the per-group accuracy intervals; see :func:`fer_core.report.audit.fairness_section`.
+    num_permutations
+        Permutations of the MMD p-values; see :func:`fer_core.report.audit.fairness_section`.
+    reuse_evaluation
+        Use the run's ``evaluation.json`` when it covers the same rows and attributes; see
+        :func:`fer_core.report.audit.fairness_section`.
+    localisation_limit
+        SynthFACS test faces for the planted-truth check (0 switches it off).
+    detector
+        A shared face detector (the dashboard's cached one); created when None.
+    explainer
+        A shared explainer for ``method`` (the dashboard's cached one); created when None.
+    show_progress
+        Show a tqdm bar over the report's steps.
+    progress
+        Called as ``progress(done, total)`` after each step (with or without the bar).
 
     Returns
     -------
     ReportData
+        The sample faces and their explanations, the skipped inputs and, with a run, its fairness and
+        planted-truth sections: what the HTML report (and its PDF) shows.
 
     Raises
     ------
     ReportError
         Missing or empty folder, unknown run, or no usable face in any image (each failure is named).
-    UnknownModelError, ValueError
-        Unknown model, method, fill or region.
     """
     region_names = _validate(method, fill, max_faces, regions)
     inputs, skipped = as_inputs(images)
@@ -145,27 +193,42 @@ def build_report(images: str | Path | Iterable[ImageInput | tuple[str, bytes | P
     step = _Progress(len(inputs) + run_steps, show_progress, progress)
     try:
         explainer = explainer or create_explainer(method, loaded.model, loaded.card)
-        faces, more_skipped = _sample_faces(inputs, loaded, explainer, region_names, fill, max_faces,
-                                            faithfulness_steps, detector, step)
+        faces, more_skipped = _sample_faces(
+            inputs, loaded, explainer, region_names, fill, max_faces, faithfulness_steps, detector, step
+        )
         skipped += more_skipped
         if not faces:
             details = "; ".join(f"{s.name}: {s.reason}" for s in skipped)
             raise ReportError(MSG_NO_FACE.format(n=len(inputs), details=details))
-        data = ReportData(created=datetime.now().astimezone(), model_name=loaded.name, card=loaded.card,
-                          num_parameters=sum(p.numel() for p in loaded.model.parameters()), method=method,
-                          regions=region_names, fill=fill, max_faces=max_faces, faces=faces, skipped=skipped)
+        data = ReportData(
+            created=datetime.now().astimezone(),
+            model_name=loaded.name,
+            card=loaded.card,
+            num_parameters=sum(p.numel() for p in loaded.model.parameters()),
+            method=method,
+            regions=region_names,
+            fill=fill,
+            max_faces=max_faces,
+            faces=faces,
+            skipped=skipped,
+        )
         if run_info is not None:
             data.run = run_summary(run_info)
             if not is_runs_model(loaded, run_info):
-                data.notes.append(f"The fairness and planted-truth figures describe the run's own model "
-                                  f"({data.run.model_name}); the sample faces are explained by {loaded.name}.")
-            data.fairness = fairness_section(run_info, fairness_attributes, n_boot, num_permutations,
-                                             reuse_evaluation)
+                data.notes.append(
+                    f"The fairness and planted-truth figures describe the run's own model "
+                    f"({data.run.model_name}); the sample faces are explained by {loaded.name}."
+                )
+            data.fairness = fairness_section(run_info, fairness_attributes, n_boot, num_permutations, reuse_evaluation)
             step.advance(desc="fairness")
             base = step.done
             data.localisation = localisation_section(
-                run_info, loaded, loc_methods, localisation_limit,
-                progress=lambda d, t: step.advance(base + d - step.done, desc="planted truth"))
+                run_info,
+                loaded,
+                loc_methods,
+                localisation_limit,
+                progress=lambda d, t: step.advance(base + d - step.done, desc="planted truth"),
+            )
             step.advance(step.total - step.done)
         return data
     finally:

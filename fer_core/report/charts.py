@@ -3,21 +3,31 @@
 Figures are built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never pyplot, so no global state
 is touched and several dashboard sessions can draw at once.
 """
+
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ..analysis import FaceResult
 from ..explain import class_grid
+from ..workflows import FaceResult
 from .data import SampleFace
 
-__all__ = ["accuracy_chart", "aopc_chart", "heatmap_grid", "image_png", "localisation_chart", "mmd_chart",
-           "occlusion_chart", "png_bytes", "probability_chart"]
+__all__ = [
+    "accuracy_chart",
+    "aopc_chart",
+    "heatmap_grid",
+    "image_png",
+    "localisation_chart",
+    "mmd_chart",
+    "occlusion_chart",
+    "png_bytes",
+    "probability_chart",
+]
 
 BLUE, RED, GREY, GREEN, INK = "#2e6da4", "#c0392b", "#9aa5b1", "#2e8b57", "#1f2933"
 DPI = 110
@@ -54,12 +64,12 @@ def heatmap_grid(result: FaceResult, columns: int = 4, size: int = 144) -> np.nd
     shared colour scale (fer_core.explain.class_grid)."""
     row = class_grid(result.face.crop, list(result.heatmaps), result.labels, list(result.probs), size=size)
     tile_w = row.shape[1] // (len(result.labels) + 1)
-    tiles = [row[:, i * tile_w:(i + 1) * tile_w] for i in range(len(result.labels) + 1)]
+    tiles = [row[:, i * tile_w : (i + 1) * tile_w] for i in range(len(result.labels) + 1)]
     gap = 6
     padded = [np.pad(t, ((0, gap), (0, gap), (0, 0)), constant_values=255) for t in tiles]
     blank = np.full_like(padded[0], 255)
     padded += [blank] * (-len(padded) % columns)
-    rows = [np.hstack(padded[i:i + columns]) for i in range(0, len(padded), columns)]
+    rows = [np.hstack(padded[i : i + columns]) for i in range(0, len(padded), columns)]
     return np.vstack(rows)[:-gap, :-gap]
 
 
@@ -71,8 +81,15 @@ def probability_chart(labels: Sequence[str], probs: Sequence[float]) -> bytes:
     ax.barh(y, p, color=[RED if i == p.argmax() else BLUE for i in range(len(p))], height=0.7)
     for yi, v in zip(y, p):
         inside = v > 0.75
-        ax.text(v - 0.02 if inside else v + 0.02, yi, f"{v:.0%}", va="center", ha="right" if inside else "left",
-                fontsize=9, color="white" if inside else INK)
+        ax.text(
+            v - 0.02 if inside else v + 0.02,
+            yi,
+            f"{v:.0%}",
+            va="center",
+            ha="right" if inside else "left",
+            fontsize=9,
+            color="white" if inside else INK,
+        )
     ax.set_yticks(y, list(labels))
     ax.tick_params(labelsize=9)
     ax.set_xlim(0, 1)
@@ -126,8 +143,7 @@ def accuracy_chart(rep: dict, attribute: str) -> bytes:
     ax.bar(x, acc, color=[RED if a == acc.min() else BLUE for a in acc], width=0.6)
     ax.errorbar(x, acc, yerr=[acc - lo, hi - acc], fmt="none", ecolor=INK, capsize=4, lw=1)
     for xi, a in zip(x, acc):
-        ax.text(xi, (a + floor) / 2, f"{a:.1%}", ha="center", va="center", color="white", fontsize=8,
-                fontweight="bold")
+        ax.text(xi, (a + floor) / 2, f"{a:.1%}", ha="center", va="center", color="white", fontsize=8, fontweight="bold")
     overall = rep["overall"]["accuracy"]
     ax.axhline(overall, ls=":", color=INK, lw=1)
     small = set(rep.get("small_groups", []))
@@ -160,8 +176,15 @@ def mmd_chart(rep: dict, attribute: str) -> bytes | None:
         star = "*" if p["p_value"] < 0.05 else ""
         for a, b in ((i, j), (j, i)):
             dark = z[a, b] > 0.55 * top
-            ax.text(b, a, f"{p['mmd2']:.4f}{star}\np={p['p_value']:.3f}", ha="center", va="center", fontsize=7,
-                    color="white" if dark else INK)
+            ax.text(
+                b,
+                a,
+                f"{p['mmd2']:.4f}{star}\np={p['p_value']:.3f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else INK,
+            )
     ax.set_xticks(range(len(names)), names)
     ax.set_yticks(range(len(names)), names)
     ax.set_title(f"MMD² between {attribute} groups", fontsize=10)

@@ -1,4 +1,5 @@
 """What a stakeholder report holds: plain data gathered from fer_core's public functions, no rendering."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import FaceResult
 from ..models import ModelCard
+from ..workflows import FaceResult
 
 __all__ = ["FairnessSection", "LocalisationSection", "ReportData", "RunSummary", "SampleFace", "SkippedInput"]
 
@@ -25,8 +26,8 @@ class SkippedInput:
 class SampleFace:
     """One face of a user's image: its explanation, occlusion test and faithfulness figures.
 
-    ``occlusion`` is one entry of :func:`fer_core.analysis.occlude_faces`; ``faithfulness`` is the output of
-    :func:`fer_core.analysis.face_faithfulness` for the predicted class.
+    ``occlusion`` is one entry of :func:`fer_core.workflows.occlude_faces`; ``faithfulness`` is the output of
+    :func:`fer_core.workflows.face_faithfulness` for the predicted class.
     """
 
     source: str

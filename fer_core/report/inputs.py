@@ -1,9 +1,10 @@
 """The report's face images: every image file of a folder, or (name, bytes) pairs held in memory (uploads)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -40,6 +41,16 @@ class ImageInput:
 def images_from_folder(folder: str | Path) -> tuple[list[ImageInput], list[SkippedInput]]:
     """Image files directly inside ``folder`` (sorted by name), and the other files, listed as skipped.
 
+    Parameters
+    ----------
+    folder
+        The folder to read; subfolders and hidden files are ignored.
+
+    Returns
+    -------
+    tuple[list[ImageInput], list[SkippedInput]]
+        The images (by suffix, not yet decoded) and the non-image files with the reason they were skipped.
+
     Raises
     ------
     ReportError
@@ -63,8 +74,9 @@ def images_from_folder(folder: str | Path) -> tuple[list[ImageInput], list[Skipp
     return images, skipped
 
 
-def as_inputs(images: str | Path | Iterable[ImageInput | tuple[str, bytes | Path]]
-              ) -> tuple[list[ImageInput], list[SkippedInput]]:
+def as_inputs(
+    images: str | Path | Iterable[ImageInput | tuple[str, bytes | Path]],
+) -> tuple[list[ImageInput], list[SkippedInput]]:
     """Normalise what a caller passes as the report's images: a folder, or (name, bytes | path) pairs."""
     if isinstance(images, (str, Path)):
         return images_from_folder(images)

@@ -17,6 +17,7 @@ A run folder holds:
     previews/              mae_pretrain: one reconstruction grid per epoch
     train.log              output of a run started in the background
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,14 @@ class RunNotFoundError(FerCoreError, ValueError):
 
 @dataclass
 class RunFolder:
-    """One run folder, read lazily and written only through these methods."""
+    """One run folder, read lazily and written only through these methods.
+
+    Parameters
+    ----------
+    folder
+        The run's folder (made a Path); nothing is read until asked for, so it need not exist yet. Use
+        :func:`open_run` to check that it is a run.
+    """
 
     folder: Path
 
@@ -162,8 +170,7 @@ class RunFolder:
 
     def predictions(self) -> pd.DataFrame:
         """test_predictions.csv: path, source, rel_path, split, target, pred, confidence, groups, p_<class>."""
-        preds = pd.read_csv(self._need(self.PREDICTIONS), dtype={"path": str, "rel_path": str},
-                            keep_default_na=False)
+        preds = pd.read_csv(self._need(self.PREDICTIONS), dtype={"path": str, "rel_path": str}, keep_default_na=False)
         for col, default in (("source", "manifest"), ("rel_path", "")):
             if col not in preds:
                 preds[col] = default
@@ -266,11 +273,28 @@ def read_status(folder: str | Path) -> dict:
 
 
 def open_run(path: str | Path) -> RunFolder:
-    """The run folder at ``path``; RunNotFoundError (saying where runs live) when it is none."""
+    """The run folder at ``path``; RunNotFoundError (saying where runs live) when it is none.
+
+    Parameters
+    ----------
+    path
+        A run's folder: one that holds a ``run.json``.
+
+    Returns
+    -------
+    RunFolder
+        The run, read lazily.
+
+    Raises
+    ------
+    RunNotFoundError
+        ``path`` is not a run folder (no ``run.json``).
+    """
     from .listing import default_runs_dir
 
     folder = Path(path)
     if not is_run_dir(folder):
-        raise RunNotFoundError(f"{folder} is not a run folder (no {RunFolder.STATUS}); runs live under "
-                               f"{default_runs_dir()}/<name>")
+        raise RunNotFoundError(
+            f"{folder} is not a run folder (no {RunFolder.STATUS}); runs live under {default_runs_dir()}/<name>"
+        )
     return RunFolder(folder)

@@ -1,4 +1,5 @@
 """Training runs in background processes (the dashboard's Runs page): start, resume, stop."""
+
 from __future__ import annotations
 
 import os
@@ -6,8 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import FerCoreError
 from .folder import RunFolder, open_run, write_status
@@ -21,8 +22,13 @@ def default_run_name(recipe: str) -> str:
     return f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def launch_run(recipe: str, config: str | Path | None = None, overrides: Sequence[str] = (), name: str | None = None,
-               out_dir: str | Path | None = None) -> Path:
+def launch_run(
+    recipe: str,
+    config: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    name: str | None = None,
+    out_dir: str | Path | None = None,
+) -> Path:
     """Start ``fer-core train`` in a background process (it survives the caller) and return the run folder.
 
     Output goes to the run's ``train.log``; progress is in ``run.json`` as for any run. Stop it with
@@ -59,8 +65,9 @@ def _spawn(cmd: list[str], folder: Path) -> int:
     root = Path(__file__).resolve().parents[2]
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     with (folder / RunFolder.LOG).open("a", encoding="utf-8") as log:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True).pid
+        return subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        ).pid
 
 
 def stop_run(folder: str | Path) -> bool:

@@ -1,5 +1,6 @@
 """Where runs live and which there are: the user's runs folder and the embedded demo runs, the models of finished runs
 made loadable by name (``run:<name>``), and a run folder made small enough to share."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,15 @@ from pathlib import Path
 from ..errors import FerCoreError
 from .folder import RunFolder, RunNotFoundError, is_run_dir, read_status, write_status
 
-__all__ = ["EMBEDDED_RUNS_DIR", "SHIPPED_CONFIGS_DIR", "default_runs_dir", "list_runs", "register_run_models",
-           "run_model_name", "slim_for_sharing"]
+__all__ = [
+    "EMBEDDED_RUNS_DIR",
+    "SHIPPED_CONFIGS_DIR",
+    "default_runs_dir",
+    "list_runs",
+    "register_run_models",
+    "run_model_name",
+    "slim_for_sharing",
+]
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 EMBEDDED_RUNS_DIR = ASSETS_DIR / "runs"
@@ -22,7 +30,19 @@ def default_runs_dir() -> Path:
 
 
 def list_runs(*roots: str | Path) -> list[RunFolder]:
-    """Run folders directly under ``roots`` (default: the runs folder and the embedded demo runs), newest first."""
+    """Run folders directly under ``roots`` (default: the runs folder and the embedded demo runs), newest first.
+
+    Parameters
+    ----------
+    *roots
+        Folders to look in; a root that does not exist is skipped. None given: ``$FER_CORE_RUNS`` (else
+        ``runs``) and the demo runs that ship in ``assets/runs``.
+
+    Returns
+    -------
+    list[RunFolder]
+        Every folder with a ``run.json``, newest start first (runs with no readable start time last).
+    """
     roots = roots or (default_runs_dir(), EMBEDDED_RUNS_DIR)
     runs = []
     for root in roots:
@@ -35,6 +55,7 @@ def list_runs(*roots: str | Path) -> list[RunFolder]:
             return float(read_status(r.folder).get("started", 0))
         except RunNotFoundError:
             return 0.0
+
     return sorted(runs, key=started, reverse=True)
 
 

@@ -1,5 +1,6 @@
 """Is the process that owns an active run still there? A run records its pid, host and the pid's start time; a reader
 on the same host can then tell a live run from one whose process was killed (or whose pid a later process reuses)."""
+
 from __future__ import annotations
 
 import os

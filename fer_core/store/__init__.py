@@ -6,6 +6,7 @@ PostgreSQL server for a team). Two annotators on one queue never get the same it
 lose or duplicate a decision (one transaction each, one live review per item and reviewer), and a crash loses
 nothing that was committed.
 """
+
 from __future__ import annotations
 
 from ..errors import StoreError
@@ -16,5 +17,20 @@ from ._records import REJECTED, Item, Progress, Review, final_label
 from ._schema import DECISIONS, SCHEMA_VERSION
 from ._store import DEFAULT_LEASE_S, Store
 
-__all__ = ["DB_ENV", "DECISIONS", "DEFAULT_LEASE_S", "Item", "MANIFEST_COLUMNS", "Progress", "REJECTED", "Review",
-           "SCHEMA_VERSION", "Store", "StoreError", "UPGRADES", "default_db_path", "final_label", "resolve_url"]
+__all__ = [
+    "DB_ENV",
+    "DECISIONS",
+    "DEFAULT_LEASE_S",
+    "Item",
+    "MANIFEST_COLUMNS",
+    "Progress",
+    "REJECTED",
+    "Review",
+    "SCHEMA_VERSION",
+    "Store",
+    "StoreError",
+    "UPGRADES",
+    "default_db_path",
+    "final_label",
+    "resolve_url",
+]

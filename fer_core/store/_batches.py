@@ -1,9 +1,11 @@
 """The runs index and pseudo-label batches: registering runs, creating batches in bulk, listing them."""
+
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -11,16 +13,41 @@ import sqlalchemy as sa
 from ..errors import StoreError
 from ..taxonomy import LABEL_SETS
 from ._records import (
-    MSG_BAD_ITEM, MSG_BATCH_EXISTS, MSG_NO_ITEMS, MSG_RUN_EXISTS, MSG_UNKNOWN_BATCH, MSG_UNKNOWN_LABEL,
+    MSG_BAD_ITEM,
+    MSG_BATCH_EXISTS,
+    MSG_NO_ITEMS,
+    MSG_RUN_EXISTS,
+    MSG_UNKNOWN_BATCH,
+    MSG_UNKNOWN_LABEL,
     MSG_UNKNOWN_RUN,
 )
 from ._schema import batches, items, runs
 
-__all__ = ["add_run", "list_runs", "run_id", "create_batch", "batch_row", "list_batches", "batch_items", "check_label",
-           "ITEM_COLUMNS"]
+__all__ = [
+    "add_run",
+    "list_runs",
+    "run_id",
+    "create_batch",
+    "batch_row",
+    "list_batches",
+    "batch_items",
+    "check_label",
+    "ITEM_COLUMNS",
+]
 
-ITEM_COLUMNS: tuple[str, ...] = ("id", "path", "label", "probs", "confidence", "threshold", "above_threshold",
-                                 "true_label", "claimed_by", "claim_expires", "num_reviews")
+ITEM_COLUMNS: tuple[str, ...] = (
+    "id",
+    "path",
+    "label",
+    "probs",
+    "confidence",
+    "threshold",
+    "above_threshold",
+    "true_label",
+    "claimed_by",
+    "claim_expires",
+    "num_reviews",
+)
 _INSERT_CHUNK = 5_000  # rows per executemany: bounded memory for pools of millions
 
 
@@ -31,8 +58,9 @@ def add_run(conn: sa.Connection, name: str, path: str | None, recipe: str | None
         if row.path != path:
             raise StoreError(MSG_RUN_EXISTS.format(name=name, path=row.path))
         return row.id
-    return conn.execute(runs.insert().values(name=name, path=path, recipe=recipe, created=now)
-                        .returning(runs.c.id)).scalar_one()
+    return conn.execute(
+        runs.insert().values(name=name, path=path, recipe=recipe, created=now).returning(runs.c.id)
+    ).scalar_one()
 
 
 def list_runs(conn: sa.Connection) -> pd.DataFrame:
@@ -73,8 +101,9 @@ def check_label(label: Any, label_set: str | None) -> str:
     if not isinstance(label, str) or not label:
         raise ValueError(f"a label must be a non-empty string, got {label!r}")
     if label_set is not None and label not in LABEL_SETS[label_set]:
-        raise ValueError(MSG_UNKNOWN_LABEL.format(label=label, label_set=label_set,
-                                                  known=", ".join(LABEL_SETS[label_set])))
+        raise ValueError(
+            MSG_UNKNOWN_LABEL.format(label=label, label_set=label_set, known=", ".join(LABEL_SETS[label_set]))
+        )
     return label
 
 
@@ -98,8 +127,10 @@ def _probs(value: Any, label_set: str | None) -> dict[str, float] | None:
     if isinstance(value, Mapping):
         return {str(k): _unit(f"probs[{k!r}]", p) for k, p in value.items()}
     if label_set is None:
-        raise ValueError("probs given as a sequence need the batch's label_set to name the classes; "
-                         "pass a {label: probability} mapping instead")
+        raise ValueError(
+            "probs given as a sequence need the batch's label_set to name the classes; "
+            "pass a {label: probability} mapping instead"
+        )
     labels = LABEL_SETS[label_set]
     if len(value) != len(labels):
         raise ValueError(f"probs has {len(value)} values, label set {label_set!r} has {len(labels)} classes")
@@ -124,13 +155,29 @@ def _item_row(raw: Mapping[str, Any], batch_id: int, label_set: str | None) -> d
         above = confidence >= threshold
     true_label = raw.get("true_label")
     true_label = None if true_label is None else check_label(true_label, label_set)
-    return {"batch_id": batch_id, "path": str(raw["path"]), "label": check_label(raw.get("label"), label_set),
-            "probs": probs, "confidence": confidence, "threshold": threshold,
-            "above_threshold": None if above is None else bool(above), "true_label": true_label}
+    return {
+        "batch_id": batch_id,
+        "path": str(raw["path"]),
+        "label": check_label(raw.get("label"), label_set),
+        "probs": probs,
+        "confidence": confidence,
+        "threshold": threshold,
+        "above_threshold": None if above is None else bool(above),
+        "true_label": true_label,
+    }
 
 
-def create_batch(conn: sa.Connection, name: str, rows: Iterable[Mapping[str, Any]], *, run: int | str | None,
-                 pool: str, label_set: str | None, reviews_per_item: int, now: float) -> int:
+def create_batch(
+    conn: sa.Connection,
+    name: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    run: int | str | None,
+    pool: str,
+    label_set: str | None,
+    reviews_per_item: int,
+    now: float,
+) -> int:
     """Insert a batch and all its items (validated first: a bad item inserts nothing)."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a batch name must be a non-empty string, got {name!r}")
@@ -141,9 +188,18 @@ def create_batch(conn: sa.Connection, name: str, rows: Iterable[Mapping[str, Any
     if conn.execute(sa.select(batches.c.id).where(batches.c.name == name)).first() is not None:
         raise StoreError(MSG_BATCH_EXISTS.format(name=name))
     rid = None if run is None else run_id(conn, run)
-    batch_id = conn.execute(batches.insert().values(
-        name=name, run_id=rid, created=now, pool=pool or "", label_set=label_set, reviews_per_item=reviews_per_item,
-    ).returning(batches.c.id)).scalar_one()
+    batch_id = conn.execute(
+        batches.insert()
+        .values(
+            name=name,
+            run_id=rid,
+            created=now,
+            pool=pool or "",
+            label_set=label_set,
+            reviews_per_item=reviews_per_item,
+        )
+        .returning(batches.c.id)
+    ).scalar_one()
     records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
     chunk: list[dict[str, Any]] = []
     count = 0
@@ -166,19 +222,31 @@ def create_batch(conn: sa.Connection, name: str, rows: Iterable[Mapping[str, Any
 def list_batches(conn: sa.Connection) -> pd.DataFrame:
     """One row per batch: id, name, run, created, pool, label_set, reviews_per_item, num_items, num_done."""
     done = sa.case((items.c.num_reviews >= batches.c.reviews_per_item, 1), else_=0)
-    query = (sa.select(batches.c.id, batches.c.name, runs.c.name.label("run"), batches.c.created, batches.c.pool,
-                       batches.c.label_set, batches.c.reviews_per_item,
-                       sa.func.count(items.c.id).label("num_items"),
-                       sa.func.coalesce(sa.func.sum(done), 0).label("num_done"))
-             .select_from(batches.outerjoin(runs, runs.c.id == batches.c.run_id)
-                          .outerjoin(items, items.c.batch_id == batches.c.id))
-             .group_by(batches.c.id, runs.c.name).order_by(batches.c.id))
-    return _frame(conn.execute(query), ["id", "name", "run", "created", "pool", "label_set", "reviews_per_item",
-                                        "num_items", "num_done"])
+    query = (
+        sa.select(
+            batches.c.id,
+            batches.c.name,
+            runs.c.name.label("run"),
+            batches.c.created,
+            batches.c.pool,
+            batches.c.label_set,
+            batches.c.reviews_per_item,
+            sa.func.count(items.c.id).label("num_items"),
+            sa.func.coalesce(sa.func.sum(done), 0).label("num_done"),
+        )
+        .select_from(
+            batches.outerjoin(runs, runs.c.id == batches.c.run_id).outerjoin(items, items.c.batch_id == batches.c.id)
+        )
+        .group_by(batches.c.id, runs.c.name)
+        .order_by(batches.c.id)
+    )
+    return _frame(
+        conn.execute(query),
+        ["id", "name", "run", "created", "pool", "label_set", "reviews_per_item", "num_items", "num_done"],
+    )
 
 
-def batch_items(conn: sa.Connection, batch: sa.Row, done: bool | None, labels: Sequence[str] | None
-                ) -> pd.DataFrame:
+def batch_items(conn: sa.Connection, batch: sa.Row, done: bool | None, labels: Sequence[str] | None) -> pd.DataFrame:
     """The items of a batch in queue order; ``done`` keeps only complete (True) or open (False) items."""
     query = sa.select(*(items.c[name] for name in ITEM_COLUMNS)).where(items.c.batch_id == batch.id)
     if done is not None:

@@ -7,6 +7,7 @@ run outside any transaction; the driver is therefore put in autocommit mode and 
 ``BEGIN IMMEDIATE`` (takes the write lock up front: two writers queue, they never interleave). Read-only
 transactions start with a plain ``BEGIN`` so they never wait for a writer.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,12 +58,12 @@ def create_store_engine(url: URL, echo: bool = False) -> sa.Engine:
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url, echo=echo, pool_pre_ping=True)
     if _is_memory(url):  # one shared connection, or every connection would see its own empty database
-        engine = sa.create_engine(url, echo=echo, poolclass=StaticPool,
-                                  connect_args={"check_same_thread": False})
+        engine = sa.create_engine(url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
-                                                                 "check_same_thread": False})
+        engine = sa.create_engine(
+            url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
     sa.event.listen(engine, "connect", _configure_sqlite)
     sa.event.listen(engine, "begin", _begin_sqlite)
     return engine

@@ -5,10 +5,11 @@ version ``v`` runs ``UPGRADES[v - 1:]`` in order, the upgrade step to version ``
 in one transaction (SQLite and PostgreSQL both have transactional DDL), so a failing step leaves the database as
 it was. A database newer than this code is refused: guessing at a schema we do not know could corrupt it.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -25,8 +26,10 @@ UPGRADES: list[Callable[[sa.Connection], None]] = []
 
 _LOCK_KEY = 0x4645525354  # 'FERST': any constant that other applications on the server do not use
 
-MSG_TOO_NEW = ("the store at {url} has schema version {found}, newer than this fer_core knows ({known}); "
-               "upgrade fer_core, or point FER_CORE_DB at another database")
+MSG_TOO_NEW = (
+    "the store at {url} has schema version {found}, newer than this fer_core knows ({known}); "
+    "upgrade fer_core, or point FER_CORE_DB at another database"
+)
 MSG_UPGRADE_FAILED = "upgrading the store at {url} from schema version {version} failed (nothing was changed): {error}"
 
 

@@ -6,17 +6,25 @@ reviewers can never hold the same item even where transactions do interleave (Po
 re-checks the WHERE after waiting for the row; candidates are picked with ``FOR UPDATE SKIP LOCKED`` so
 reviewers do not queue behind each other's rows). A reviewer holds at most one claim per batch.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sqlalchemy as sa
 
 from ..errors import StoreError
 from ._batches import batch_row, check_label
 from ._records import (
-    MSG_CHANGED_MIND, MSG_CLAIMED, MSG_COMPLETE, MSG_DECISION, MSG_NEW_LABEL, MSG_UNKNOWN_ITEM, Item, Review,
+    MSG_CHANGED_MIND,
+    MSG_CLAIMED,
+    MSG_COMPLETE,
+    MSG_DECISION,
+    MSG_NEW_LABEL,
+    MSG_UNKNOWN_ITEM,
+    Item,
+    Review,
 )
 from ._schema import DECISIONS, batches, items, reviews
 
@@ -36,8 +44,9 @@ class QueueFilter:
     below_threshold: bool | None = None
 
     @classmethod
-    def of(cls, label: str | Sequence[str] | None, band: tuple[float, float] | None,
-           below_threshold: bool | None) -> "QueueFilter":
+    def of(
+        cls, label: str | Sequence[str] | None, band: tuple[float, float] | None, below_threshold: bool | None
+    ) -> QueueFilter:
         labels = None if label is None else ((label,) if isinstance(label, str) else tuple(label))
         if band is not None:
             lo, hi = (float(v) for v in band)
@@ -59,8 +68,9 @@ class QueueFilter:
 
 def _open_for(reviewer: str, needed: int, now: float) -> list[sa.ColumnElement[bool]]:
     """Items that still need a review, that ``reviewer`` has not decided, and that nobody else holds."""
-    decided = sa.exists().where(reviews.c.item_id == items.c.id, reviews.c.reviewer == reviewer,
-                                reviews.c.undone == sa.false())
+    decided = sa.exists().where(
+        reviews.c.item_id == items.c.id, reviews.c.reviewer == reviewer, reviews.c.undone == sa.false()
+    )
     free = sa.or_(items.c.claimed_by.is_(None), items.c.claim_expires <= now, items.c.claimed_by == reviewer)
     return [items.c.num_reviews < needed, sa.not_(decided), free]
 
@@ -89,26 +99,34 @@ def release(conn: sa.Connection, batch_id: int, reviewer: str, keep: int | None 
     return conn.execute(query.values(claimed_by=None, claim_expires=None)).rowcount
 
 
-def claim_next(conn: sa.Connection, batch: int | str, reviewer: str, filt: QueueFilter, lease_s: float,
-               now: float) -> Item | None:
-    """Claim the first open item (:data:`QUEUE_ORDER`) that matches ``filt``, or hand back the one ``reviewer`` holds."""
+def claim_next(
+    conn: sa.Connection, batch: int | str, reviewer: str, filt: QueueFilter, lease_s: float, now: float
+) -> Item | None:
+    """Claim the first open item (:data:`QUEUE_ORDER`) matching ``filt``, or hand back the one ``reviewer`` holds."""
     _check_reviewer(reviewer)
     lease_s = _check_lease(lease_s)
     row = batch_row(conn, batch)
     base = [items.c.batch_id == row.id, *_open_for(reviewer, row.reviews_per_item, now), *filt.where()]
-    held = conn.execute(sa.select(items.c.id).where(*base, items.c.claimed_by == reviewer,
-                                                    items.c.claim_expires > now).limit(1)).scalar()
+    held = conn.execute(
+        sa.select(items.c.id).where(*base, items.c.claimed_by == reviewer, items.c.claim_expires > now).limit(1)
+    ).scalar()
     release(conn, row.id, reviewer, keep=held)  # one claim per reviewer: a held item outside the filter goes back
     candidates = [held] if held is not None else []
     for _ in range(_MAX_TRIES):
         if not candidates:
-            candidates = conn.execute(sa.select(items.c.id).where(*base).order_by(*QUEUE_ORDER).limit(1)
-                                      .with_for_update(skip_locked=True)).scalars().all()
+            candidates = (
+                conn.execute(
+                    sa.select(items.c.id).where(*base).order_by(*QUEUE_ORDER).limit(1).with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
         if not candidates:
             return None
         item_id = candidates.pop()
-        claimed = conn.execute(items.update().where(items.c.id == item_id, *base)
-                               .values(claimed_by=reviewer, claim_expires=now + lease_s)).rowcount
+        claimed = conn.execute(
+            items.update().where(items.c.id == item_id, *base).values(claimed_by=reviewer, claim_expires=now + lease_s)
+        ).rowcount
         if claimed == 1:
             return _item(conn, item_id)
     raise StoreError(f"could not claim an item of batch {row.name!r} after {_MAX_TRIES} tries; try again")
@@ -123,24 +141,41 @@ def _check_decision(decision: str, new_label: str | None, label_set: str | None)
         check_label(new_label, label_set)
 
 
-def decide(conn: sa.Connection, item_id: int, reviewer: str, decision: str, new_label: str | None,
-           now: float) -> Review:
+def decide(
+    conn: sa.Connection, item_id: int, reviewer: str, decision: str, new_label: str | None, now: float
+) -> Review:
     """Record ``reviewer``'s decision on an item and release the claim.
 
     Submitting the same decision twice returns the first review (no second row); a different decision on an
     item the reviewer already decided raises (undo first). A decision is refused if the item is complete or if
     another reviewer holds it under a live lease (the caller's own lease ran out and the item moved on).
     """
-    row = conn.execute(sa.select(items.c.id, items.c.claimed_by, items.c.claim_expires, items.c.num_reviews,
-                                 batches.c.reviews_per_item, batches.c.label_set)
-                       .join(batches, batches.c.id == items.c.batch_id).where(items.c.id == item_id)
-                       .with_for_update(of=items)).first()
+    row = conn.execute(
+        sa.select(
+            items.c.id,
+            items.c.claimed_by,
+            items.c.claim_expires,
+            items.c.num_reviews,
+            batches.c.reviews_per_item,
+            batches.c.label_set,
+        )
+        .join(batches, batches.c.id == items.c.batch_id)
+        .where(items.c.id == item_id)
+        .with_for_update(of=items)
+    ).first()
     if row is None:
         raise StoreError(MSG_UNKNOWN_ITEM.format(item_id=item_id))
     _check_reviewer(reviewer)
     _check_decision(decision, new_label, row.label_set)
-    existing = conn.execute(sa.select(reviews).where(reviews.c.item_id == item_id, reviews.c.reviewer == reviewer,
-                                                     reviews.c.undone == sa.false())).mappings().first()
+    existing = (
+        conn.execute(
+            sa.select(reviews).where(
+                reviews.c.item_id == item_id, reviews.c.reviewer == reviewer, reviews.c.undone == sa.false()
+            )
+        )
+        .mappings()
+        .first()
+    )
     if existing is not None:
         if (existing["decision"], existing["new_label"]) == (decision, new_label):
             return Review.from_row(existing)  # a double submission: the decision is already recorded
@@ -149,12 +184,17 @@ def decide(conn: sa.Connection, item_id: int, reviewer: str, decision: str, new_
         raise StoreError(MSG_COMPLETE.format(item_id=item_id, needed=row.reviews_per_item))
     if row.claimed_by not in (None, reviewer) and row.claim_expires > now:
         raise StoreError(MSG_CLAIMED.format(item_id=item_id, holder=row.claimed_by))
-    review_id = conn.execute(reviews.insert().values(item_id=item_id, reviewer=reviewer, decision=decision,
-                                                     new_label=new_label, created=now)
-                             .returning(reviews.c.id)).scalar_one()
+    review_id = conn.execute(
+        reviews.insert()
+        .values(item_id=item_id, reviewer=reviewer, decision=decision, new_label=new_label, created=now)
+        .returning(reviews.c.id)
+    ).scalar_one()
     # the claim goes whoever held it: an expired lease of another reviewer is void once the item is decided
-    conn.execute(items.update().where(items.c.id == item_id)
-                 .values(num_reviews=items.c.num_reviews + 1, claimed_by=None, claim_expires=None))
+    conn.execute(
+        items.update()
+        .where(items.c.id == item_id)
+        .values(num_reviews=items.c.num_reviews + 1, claimed_by=None, claim_expires=None)
+    )
     return Review(review_id, item_id, reviewer, decision, new_label, now, False)
 
 
@@ -163,17 +203,23 @@ def undo_last(conn: sa.Connection, batch: int | str, reviewer: str, lease_s: flo
     lease (unless another reviewer holds it now). Returns that item, or None when there is nothing to undo."""
     lease_s = _check_lease(lease_s)
     row = batch_row(conn, batch)
-    last = conn.execute(sa.select(reviews.c.id, reviews.c.item_id)
-                        .join(items, items.c.id == reviews.c.item_id)
-                        .where(items.c.batch_id == row.id, reviews.c.reviewer == reviewer,
-                               reviews.c.undone == sa.false())
-                        .order_by(reviews.c.created.desc(), reviews.c.id.desc()).limit(1)).first()
+    last = conn.execute(
+        sa.select(reviews.c.id, reviews.c.item_id)
+        .join(items, items.c.id == reviews.c.item_id)
+        .where(items.c.batch_id == row.id, reviews.c.reviewer == reviewer, reviews.c.undone == sa.false())
+        .order_by(reviews.c.created.desc(), reviews.c.id.desc())
+        .limit(1)
+    ).first()
     if last is None:
         return None
-    item = conn.execute(sa.select(items.c.claimed_by, items.c.claim_expires).where(items.c.id == last.item_id)
-                        .with_for_update()).one()
-    done = conn.execute(reviews.update().where(reviews.c.id == last.id, reviews.c.undone == sa.false())
-                        .values(undone=True, undone_at=now)).rowcount
+    item = conn.execute(
+        sa.select(items.c.claimed_by, items.c.claim_expires).where(items.c.id == last.item_id).with_for_update()
+    ).one()
+    done = conn.execute(
+        reviews.update()
+        .where(reviews.c.id == last.id, reviews.c.undone == sa.false())
+        .values(undone=True, undone_at=now)
+    ).rowcount
     if done != 1:  # a concurrent undo of the same review won (PostgreSQL); nothing left for us to do
         return None
     values: dict = {"num_reviews": items.c.num_reviews - 1}

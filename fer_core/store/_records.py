@@ -1,16 +1,34 @@
 """What the store hands back: plain dataclasses (never rows or cursors), and the message templates of its errors."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
-
-__all__ = ["Item", "Review", "Progress", "REJECTED", "final_label", "MSG_UNKNOWN_BATCH", "MSG_UNKNOWN_RUN",
-           "MSG_BATCH_EXISTS", "MSG_RUN_EXISTS", "MSG_DECISION", "MSG_NEW_LABEL", "MSG_UNKNOWN_LABEL",
-           "MSG_UNKNOWN_ITEM", "MSG_CLAIMED", "MSG_COMPLETE", "MSG_CHANGED_MIND", "MSG_NO_ITEMS", "MSG_BAD_ITEM",
-           "MSG_NOTHING_TO_EXPORT"]
+__all__ = [
+    "Item",
+    "Review",
+    "Progress",
+    "REJECTED",
+    "final_label",
+    "MSG_UNKNOWN_BATCH",
+    "MSG_UNKNOWN_RUN",
+    "MSG_BATCH_EXISTS",
+    "MSG_RUN_EXISTS",
+    "MSG_DECISION",
+    "MSG_NEW_LABEL",
+    "MSG_UNKNOWN_LABEL",
+    "MSG_UNKNOWN_ITEM",
+    "MSG_CLAIMED",
+    "MSG_COMPLETE",
+    "MSG_CHANGED_MIND",
+    "MSG_NO_ITEMS",
+    "MSG_BAD_ITEM",
+    "MSG_NOTHING_TO_EXPORT",
+]
 
 #: The final label of a rejected review: a category of its own, so accept-vs-reject counts as a disagreement.
 REJECTED = "rejected"
@@ -23,12 +41,14 @@ MSG_DECISION = "decision must be one of {allowed}, got {decision!r}"
 MSG_NEW_LABEL = "new_label is required for 'relabel' and not allowed for {decision!r}, got {new_label!r}"
 MSG_UNKNOWN_LABEL = "label {label!r} is not in label set {label_set!r}: {known}"
 MSG_UNKNOWN_ITEM = "no item {item_id} in the store"
-MSG_CLAIMED = ("item {item_id} is claimed by {holder!r} (your claim on it expired); your decision was not recorded: "
-               "claim the next item")
-MSG_COMPLETE = ("item {item_id} already has the {needed} review(s) it needs; your decision was not recorded: "
-                "claim the next item")
-MSG_CHANGED_MIND = ("{reviewer!r} already decided item {item_id} ({existing}); undo that decision before "
-                    "deciding again")
+MSG_CLAIMED = (
+    "item {item_id} is claimed by {holder!r} (your claim on it expired); your decision was not recorded: "
+    "claim the next item"
+)
+MSG_COMPLETE = (
+    "item {item_id} already has the {needed} review(s) it needs; your decision was not recorded: claim the next item"
+)
+MSG_CHANGED_MIND = "{reviewer!r} already decided item {item_id} ({existing}); undo that decision before deciding again"
 MSG_NO_ITEMS = "a batch needs at least one item"
 MSG_BAD_ITEM = "item {index}: {problem}"
 MSG_NOTHING_TO_EXPORT = "batch {batch!r} has no reviewed item with a label to export (reviewed: {reviewed})"
@@ -57,7 +77,7 @@ class Item:
     num_reviews: int
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Item":
+    def from_row(cls, row: Mapping[str, Any]) -> Item:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
@@ -74,7 +94,7 @@ class Review:
     undone: bool
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Review":
+    def from_row(cls, row: Mapping[str, Any]) -> Review:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 

@@ -6,6 +6,7 @@ rejected (a category of its own, so "accept" against "reject" is a disagreement 
 Consensus of an item with several reviews: the final label with most votes; a tie goes to the tied label that was
 decided first. An item whose consensus is ``"rejected"`` has no trusted label and is left out of exports.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,17 +22,39 @@ from ._schema import DECISIONS, items, reviews
 
 __all__ = ["review_frame", "progress", "agreement", "consensus", "accepted", "REVIEW_COLUMNS", "BY_REVIEWER_COLUMNS"]
 
-REVIEW_COLUMNS: tuple[str, ...] = ("id", "item_id", "path", "label", "reviewer", "decision", "new_label",
-                                   "final_label", "created", "undone")
+REVIEW_COLUMNS: tuple[str, ...] = (
+    "id",
+    "item_id",
+    "path",
+    "label",
+    "reviewer",
+    "decision",
+    "new_label",
+    "final_label",
+    "created",
+    "undone",
+)
 BY_REVIEWER_COLUMNS: tuple[str, ...] = ("reviewer", "reviews", *DECISIONS, "per_minute", "last")
 
 
 def review_frame(conn: sa.Connection, batch: sa.Row, include_undone: bool = False) -> pd.DataFrame:
     """Every review of a batch, oldest first, with the proposed label and each review's final label."""
-    query = (sa.select(reviews.c.id, reviews.c.item_id, items.c.path, items.c.label, reviews.c.reviewer,
-                       reviews.c.decision, reviews.c.new_label, reviews.c.created, reviews.c.undone)
-             .join(items, items.c.id == reviews.c.item_id).where(items.c.batch_id == batch.id)
-             .order_by(reviews.c.created, reviews.c.id))
+    query = (
+        sa.select(
+            reviews.c.id,
+            reviews.c.item_id,
+            items.c.path,
+            items.c.label,
+            reviews.c.reviewer,
+            reviews.c.decision,
+            reviews.c.new_label,
+            reviews.c.created,
+            reviews.c.undone,
+        )
+        .join(items, items.c.id == reviews.c.item_id)
+        .where(items.c.batch_id == batch.id)
+        .order_by(reviews.c.created, reviews.c.id)
+    )
     if not include_undone:
         query = query.where(reviews.c.undone == sa.false())
     rows = [dict(r) for r in conn.execute(query).mappings()]
@@ -43,16 +66,25 @@ def review_frame(conn: sa.Connection, batch: sa.Row, include_undone: bool = Fals
 def progress(conn: sa.Connection, batch: int | str, window_s: float, now: float) -> Progress:
     """Counts of a batch and its decision rate over the last ``window_s`` seconds, overall and per reviewer."""
     row = batch_row(conn, batch)
-    counts = conn.execute(sa.select(
-        sa.func.count(items.c.id),
-        sa.func.coalesce(sa.func.sum(sa.case((items.c.num_reviews >= row.reviews_per_item, 1), else_=0)), 0),
-        sa.func.coalesce(sa.func.sum(sa.case((items.c.claim_expires > now, 1), else_=0)), 0),
-    ).where(items.c.batch_id == row.id)).one()
+    counts = conn.execute(
+        sa.select(
+            sa.func.count(items.c.id),
+            sa.func.coalesce(sa.func.sum(sa.case((items.c.num_reviews >= row.reviews_per_item, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((items.c.claim_expires > now, 1), else_=0)), 0),
+        ).where(items.c.batch_id == row.id)
+    ).one()
     revs = review_frame(conn, row)
     recent = revs["created"] > now - window_s
-    return Progress(batch=row.name, num_items=int(counts[0]), num_done=int(counts[1]), num_reviews=len(revs),
-                    num_claimed=int(counts[2]), per_minute=float(recent.sum()) / (window_s / 60.0),
-                    window_s=float(window_s), by_reviewer=_by_reviewer(revs, recent, window_s / 60.0))
+    return Progress(
+        batch=row.name,
+        num_items=int(counts[0]),
+        num_done=int(counts[1]),
+        num_reviews=len(revs),
+        num_claimed=int(counts[2]),
+        per_minute=float(recent.sum()) / (window_s / 60.0),
+        window_s=float(window_s),
+        by_reviewer=_by_reviewer(revs, recent, window_s / 60.0),
+    )
 
 
 def _by_reviewer(revs: pd.DataFrame, recent: pd.Series, minutes: float) -> pd.DataFrame:
@@ -82,8 +114,15 @@ def agreement(conn: sa.Connection, batch: int | str) -> pd.DataFrame:
             continue
         defined = len(set(both[a]) | set(both[b])) > 1  # one label throughout: chance agreement is 1, 0/0
         kappa = cohen_kappa_score(both[a], both[b]) if defined else np.nan
-        out.append({"reviewer_a": a, "reviewer_b": b, "num_items": len(both),
-                    "agree": float((both[a] == both[b]).mean()), "kappa": float(kappa)})
+        out.append(
+            {
+                "reviewer_a": a,
+                "reviewer_b": b,
+                "num_items": len(both),
+                "agree": float((both[a] == both[b]).mean()),
+                "kappa": float(kappa),
+            }
+        )
     return pd.DataFrame(out, columns=["reviewer_a", "reviewer_b", "num_items", "agree", "kappa"])
 
 
@@ -102,19 +141,36 @@ def consensus(conn: sa.Connection, batch: sa.Row, min_reviews: int) -> pd.DataFr
     ``label`` is ``"rejected"`` when the reviewers threw the proposal out.
     """
     revs = review_frame(conn, batch)
-    extra = pd.DataFrame([dict(r) for r in conn.execute(
-        sa.select(items.c.id.label("item_id"), items.c.confidence, items.c.true_label)
-        .where(items.c.batch_id == batch.id)).mappings()], columns=["item_id", "confidence", "true_label"])
+    extra = pd.DataFrame(
+        [
+            dict(r)
+            for r in conn.execute(
+                sa.select(items.c.id.label("item_id"), items.c.confidence, items.c.true_label).where(
+                    items.c.batch_id == batch.id
+                )
+            ).mappings()
+        ],
+        columns=["item_id", "confidence", "true_label"],
+    )
     rows = []
     for item_id, group in revs.groupby("item_id", sort=True):
         if len(group) < min_reviews:
             continue
         label, votes = _vote(list(group["final_label"]))
-        rows.append({"item_id": item_id, "path": group["path"].iat[0], "proposed_label": group["label"].iat[0],
-                     "label": label, "votes": votes, "num_reviews": len(group),
-                     "reviewers": ",".join(group["reviewer"])})
-    frame = pd.DataFrame(rows, columns=["item_id", "path", "proposed_label", "label", "votes", "num_reviews",
-                                        "reviewers"])
+        rows.append(
+            {
+                "item_id": item_id,
+                "path": group["path"].iat[0],
+                "proposed_label": group["label"].iat[0],
+                "label": label,
+                "votes": votes,
+                "num_reviews": len(group),
+                "reviewers": ",".join(group["reviewer"]),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["item_id", "path", "proposed_label", "label", "votes", "num_reviews", "reviewers"]
+    )
     return frame.merge(extra, on="item_id", how="left")
 
 

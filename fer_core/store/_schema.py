@@ -4,6 +4,7 @@ Times are seconds since the epoch (UTC) stored as doubles: the same comparisons 
 PostgreSQL, and an injectable clock for tests. A review is never deleted: undo marks it ``undone``, so the
 audit trail keeps every decision ever made; a partial unique index allows one live review per (item, reviewer).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -17,13 +18,15 @@ DECISIONS: tuple[str, ...] = ("accept", "reject", "relabel")
 metadata = sa.MetaData()
 
 schema_version = sa.Table(
-    "schema_version", metadata,
+    "schema_version",
+    metadata,
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("applied", sa.Double, nullable=False),
 )
 
 runs = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String, nullable=False, unique=True),
     sa.Column("path", sa.String),
@@ -32,7 +35,8 @@ runs = sa.Table(
 )
 
 batches = sa.Table(
-    "batches", metadata,
+    "batches",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String, nullable=False, unique=True),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
@@ -44,7 +48,8 @@ batches = sa.Table(
 )
 
 items = sa.Table(
-    "items", metadata,
+    "items",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
     sa.Column("path", sa.String, nullable=False),
@@ -63,7 +68,8 @@ items = sa.Table(
 sa.Index("ix_items_queue", items.c.batch_id, items.c.num_reviews.desc(), items.c.id)
 
 reviews = sa.Table(
-    "reviews", metadata,
+    "reviews",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     sa.Column("reviewer", sa.String, nullable=False),
@@ -78,5 +84,6 @@ reviews = sa.Table(
 )
 
 _live = reviews.c.undone == sa.false()
-sa.Index("uq_reviews_live", reviews.c.item_id, reviews.c.reviewer, unique=True,
-         sqlite_where=_live, postgresql_where=_live)
+sa.Index(
+    "uq_reviews_live", reviews.c.item_id, reviews.c.reviewer, unique=True, sqlite_where=_live, postgresql_where=_live
+)

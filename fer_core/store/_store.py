@@ -1,10 +1,12 @@
 """``Store``: the one object callers hold. Each method is one transaction around a function of the modules beside it."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -28,6 +30,13 @@ class Store:
     Open it with :meth:`Store.open`. One ``Store`` is safe to share between threads (each call takes its own
     connection from the pool); several processes may open the same database at once.
 
+    Parameters
+    ----------
+    engine
+        A SQLAlchemy engine on a database whose schema is current (what :meth:`Store.open` makes).
+    clock
+        Seconds since the epoch, for every timestamp the store writes; injectable so tests can move time.
+
     Examples
     --------
     >>> store = Store.open("reviews.sqlite")                       # doctest: +SKIP
@@ -41,8 +50,9 @@ class Store:
         self.clock = clock
 
     @classmethod
-    def open(cls, url: str | Path | URL | None = None, *, clock: Callable[[], float] = time.time,
-             echo: bool = False) -> "Store":
+    def open(
+        cls, url: str | Path | URL | None = None, *, clock: Callable[[], float] = time.time, echo: bool = False
+    ) -> Store:
         """Connect to ``url`` (default ``$FER_CORE_DB``, else ``<cache>/store.sqlite``), creating or upgrading
         the schema. ``clock`` (seconds since the epoch) is injectable so tests can move time."""
         engine = create_store_engine(resolve_url(url), echo=echo)
@@ -60,7 +70,7 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,30 +102,59 @@ class Store:
         with self._read() as conn:
             return _batches.list_runs(conn)
 
-    def create_batch(self, name: str, items: Iterable[Mapping[str, Any]] | pd.DataFrame, *,
-                     run: int | str | None = None, pool: str = "", label_set: str | None = None,
-                     reviews_per_item: int = 1) -> int:
+    def create_batch(
+        self,
+        name: str,
+        items: Iterable[Mapping[str, Any]] | pd.DataFrame,
+        *,
+        run: int | str | None = None,
+        pool: str = "",
+        label_set: str | None = None,
+        reviews_per_item: int = 1,
+    ) -> int:
         """Store a batch of pseudo-labels in one transaction; returns the batch id.
 
         Parameters
         ----------
-        items : mappings (or DataFrame rows) with ``path`` and ``label`` (the proposed label), and optionally
+        name
+            A non-empty name, unique in the store.
+        items
+            Mappings (or DataFrame rows) with ``path`` and ``label`` (the proposed label), and optionally
             ``probs`` ({label: p}, or a sequence in ``label_set`` order), ``confidence`` (default max(probs)),
             ``threshold`` (the class threshold in force), ``above_threshold`` (default confidence >= threshold)
-            and ``true_label`` (known truth, e.g. SynthFACS).
-        run : id or name of a run registered with :meth:`add_run` that proposed the labels.
-        pool : a free-text description of the unlabeled face pool.
-        label_set : a :mod:`fer_core.taxonomy` label-set name; labels and relabels are checked against it.
-        reviews_per_item : distinct reviewers an item needs before it leaves the queue (2+ for agreement).
+            and ``true_label`` (known truth, e.g. SynthFACS). An invalid item raises ValueError naming it, and
+            nothing is stored.
+        run
+            Id or name of a run registered with :meth:`add_run` that proposed the labels.
+        pool
+            A free-text description of the unlabeled face pool.
+        label_set
+            A :mod:`fer_core.taxonomy` label-set name; labels and relabels are checked against it.
+        reviews_per_item
+            Distinct reviewers an item needs before it leaves the queue (2+ for agreement).
+
+        Returns
+        -------
+        int
+            The new batch's id.
 
         Raises
         ------
-        StoreError if a batch of that name exists; ValueError (naming the item) for an invalid item.
+        StoreError
+            If a batch of that name exists.
         """
         try:
             with self._write() as conn:
-                return _batches.create_batch(conn, name, items, run=run, pool=pool, label_set=label_set,
-                                             reviews_per_item=reviews_per_item, now=self.clock())
+                return _batches.create_batch(
+                    conn,
+                    name,
+                    items,
+                    run=run,
+                    pool=pool,
+                    label_set=label_set,
+                    reviews_per_item=reviews_per_item,
+                    now=self.clock(),
+                )
         except sa.exc.IntegrityError as exc:  # another process created the same name between our check and insert
             raise StoreError(MSG_BATCH_EXISTS.format(name=name)) from exc
 
@@ -124,16 +163,24 @@ class Store:
         with self._read() as conn:
             return _batches.list_batches(conn)
 
-    def batch_items(self, batch: int | str, *, done: bool | None = None,
-                    labels: Sequence[str] | None = None) -> pd.DataFrame:
+    def batch_items(
+        self, batch: int | str, *, done: bool | None = None, labels: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """A batch's items in queue order (``done``: only complete / only open items; ``labels``: proposed)."""
         with self._read() as conn:
             return _batches.batch_items(conn, _batches.batch_row(conn, batch), done, labels)
 
     # the review queue ------------------------------------------------------------------------------------------
-    def claim_next(self, batch: int | str, reviewer: str, *, label: str | Sequence[str] | None = None,
-                   band: tuple[float, float] | None = None, below_threshold: bool | None = None,
-                   lease_s: float = DEFAULT_LEASE_S) -> Item | None:
+    def claim_next(
+        self,
+        batch: int | str,
+        reviewer: str,
+        *,
+        label: str | Sequence[str] | None = None,
+        band: tuple[float, float] | None = None,
+        below_threshold: bool | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+    ) -> Item | None:
         """Claim the next open item for ``reviewer`` for ``lease_s`` seconds, or None when none is left.
 
         Open means: fewer live reviews than the batch needs, not decided by this reviewer, not under another
@@ -192,8 +239,9 @@ class Store:
             row = _batches.batch_row(conn, batch)
             return _reports.consensus(conn, row, row.reviews_per_item if min_reviews is None else min_reviews)
 
-    def export_manifest(self, batch: int | str, out_path: str | Path, *, min_reviews: int | None = None,
-                        root: str | Path | None = None) -> Path:
+    def export_manifest(
+        self, batch: int | str, out_path: str | Path, *, min_reviews: int | None = None, root: str | Path | None = None
+    ) -> Path:
         """Write the batch's reviewed labels as a manifest CSV (``source`` = ``review:<batch>``) and return it.
 
         Items with fewer than ``min_reviews`` live reviews (default: the batch's ``reviews_per_item``) and items

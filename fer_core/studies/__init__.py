@@ -3,11 +3,27 @@
 * :func:`occlusion_study` — how much each class's probability depends on each face region (paper 5's question);
 * :func:`region_relevance_study` — where the heatmaps put the evidence, per demographic group, with a test;
 * :func:`localisation_benchmark` — which explanation methods find SynthFACS's planted evidence, and how faithful
-  they are (relevance mass / rank accuracy, AOPC, ABPC).
+  they are (relevance mass / rank accuracy, AOPC, ABPC);
+* :func:`compare_models` — two or more models (e.g. transfer runs from different bases) on the same faces: where
+  each looks, with paired tests.
 """
-from .localisation import localisation_benchmark
+
+from .compare_transfer import compare_models
+from .localisation import LOCALISATION_METHODS, localisation_benchmark
 from .occlusion import OcclusionStudy, occlusion_study
 from .relevance import SHARE_REGIONS, RegionRelevanceStudy, region_relevance_study
+from .transfer_comparison import TARGET_RULES, TransferComparison, format_p
 
-__all__ = ["OcclusionStudy", "RegionRelevanceStudy", "SHARE_REGIONS", "localisation_benchmark", "occlusion_study",
-           "region_relevance_study"]
+__all__ = [
+    "LOCALISATION_METHODS",
+    "OcclusionStudy",
+    "RegionRelevanceStudy",
+    "SHARE_REGIONS",
+    "TARGET_RULES",
+    "TransferComparison",
+    "compare_models",
+    "format_p",
+    "localisation_benchmark",
+    "occlusion_study",
+    "region_relevance_study",
+]

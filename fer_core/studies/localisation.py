@@ -6,10 +6,11 @@ relevance rank accuracy inside that mask, and the region-perturbation AOPC (MoRF
 the floor every method must clear. ``cancellation`` (median |R| summed / |sum of R|) flags maps whose positive and
 negative relevance nearly cancel, i.e. a rule that is numerically unstable on this model.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -17,11 +18,11 @@ import torch
 
 from .._utils.bootstrap import bootstrap_mean
 from .._utils.progress import ProgressFn, progress_iter
+from ..data.manifest_faces import scan_manifest
 from ..errors import DatasetError
 from ..explain import METHODS, create_explainer
 from ..explain.faithfulness import region_perturbation, relevance_mass_accuracy, relevance_rank_accuracy
 from ..face import FaceDetector, load_image
-from ..manifest_faces import scan_manifest
 from ..models import LoadedModel
 from ..models.preprocess import to_model_input
 
@@ -42,14 +43,78 @@ def _load_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(m.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_AREA) >= 0.5
 
 
-def localisation_benchmark(loaded: LoadedModel, manifest: str | Path, methods: Sequence[str] = LOCALISATION_METHODS,
-                           limit: int | None = 200, mask_column: str = "mask_path", target: str = "label",
-                           patch: int | None = None, steps: int = 16, fill: str = "mean", n_boot: int = 1000,
-                           detector: FaceDetector | None = None, seed: int = 0, show_progress: bool = False,
-                           progress: ProgressFn | None = None) -> dict:
+def localisation_benchmark(
+    loaded: LoadedModel,
+    manifest: str | Path,
+    methods: Sequence[str] = LOCALISATION_METHODS,
+    limit: int | None = 200,
+    mask_column: str = "mask_path",
+    target: str = "label",
+    patch: int | None = None,
+    steps: int = 16,
+    fill: str = "mean",
+    n_boot: int = 1000,
+    detector: FaceDetector | None = None,
+    seed: int = 0,
+    show_progress: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict:
     """One row per method: relevance mass / rank accuracy in the evidence mask, AOPC (MoRF, LeRF) and ABPC, with
     95 % bootstrap intervals over faces. Faces are aligned crops (SynthFACS); only correctly classified faces with a
-    non-empty evidence mask are explained (n is reported)."""
+    non-empty evidence mask are explained (n is reported). A missing manifest column or a label that is not one of
+    the model's also raises :class:`~fer_core.errors.DatasetError`, before any image is read.
+
+    Parameters
+    ----------
+    loaded
+        The model and its card (classes, input size, alignment template).
+    manifest
+        A labelled manifest of aligned crops, with the true class in ``target`` and an evidence mask per row in
+        ``mask_column`` (e.g. one SynthFACS wrote).
+    methods
+        Explanation methods to compare (keys of :data:`fer_core.explain.METHODS`), and ``"random"`` for the
+        random-map floor.
+    limit
+        Keep a fixed random sample of that many rows (drawn by ``seed``); None keeps every row.
+    mask_column
+        The manifest column holding each face's evidence-mask image (relative to the manifest's folder, or absolute);
+        rows where it is empty are skipped.
+    target
+        The manifest column holding the true class: the class explained, and what "correctly classified" means.
+    patch
+        Side in pixels of the square patches the perturbation curves replace; None takes a twelfth of the input
+        height (at least 2).
+    steps
+        Patches replaced, most (MoRF) or least (LeRF) relevant first, per curve (at most the number of patches).
+    fill
+        What replaces a patch: ``"mean"`` (the image's mean per channel) or ``"black"`` (its lowest input value).
+    n_boot
+        Bootstrap resamples of the faces for each interval.
+    detector
+        Ignored: the faces are always taken as aligned crops, never detected.
+    seed
+        Seed of the ``limit`` sample, the random maps and the bootstrap.
+    show_progress
+        Show a progress bar over the methods.
+    progress
+        ``callback(done, total)`` after each method.
+
+    Returns
+    -------
+    dict
+        ``model``, ``n_rows`` (manifest rows read), ``n_faces`` (faces explained), ``mask_share`` (mean share of the
+        crop the masks cover), ``settings`` and ``methods``: per method its ``label``, ``mass_accuracy``,
+        ``rank_accuracy``, ``aopc_morf``, ``aopc_lerf`` and ``abpc`` each with a ``<figure>_ci`` interval, and
+        ``cancellation``.
+
+    Raises
+    ------
+    ValueError
+        An unknown method.
+    DatasetError
+        An evidence-mask file that does not exist, no row with a non-empty mask, or no such face that the model
+        classifies correctly.
+    """
     unknown = [m for m in methods if m != "random" and m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(LOCALISATION_METHODS)}")
@@ -88,8 +153,16 @@ def localisation_benchmark(loaded: LoadedModel, manifest: str | Path, methods: S
             heat = create_explainer(name, model, card).attribute(x, target=y, batch_size=32).sum(1).double().numpy()
         morf = region_perturbation(model, x, heat, y, patch=patch, steps=steps, order="morf", fill=fill)
         lerf = region_perturbation(model, x, heat, y, patch=patch, steps=steps, order="lerf", fill=fill)
-        values = np.stack([relevance_mass_accuracy(heat, masks), relevance_rank_accuracy(heat, masks),
-                           morf.aopc, lerf.aopc, (morf.drops - lerf.drops).mean(1)], 1)
+        values = np.stack(
+            [
+                relevance_mass_accuracy(heat, masks),
+                relevance_rank_accuracy(heat, masks),
+                morf.aopc,
+                lerf.aopc,
+                (morf.drops - lerf.drops).mean(1),
+            ],
+            1,
+        )
         mean, lo, hi = bootstrap_mean(values, n_boot, seed=seed)
         row = {"method": name, "label": "random map" if name == "random" else METHODS[name]}
         for j, key in enumerate(["mass_accuracy", "rank_accuracy", "aopc_morf", "aopc_lerf", "abpc"]):
@@ -100,8 +173,18 @@ def localisation_benchmark(loaded: LoadedModel, manifest: str | Path, methods: S
         # cancel (a numerically unstable rule), which makes every figure above meaningless for that method
         row["cancellation"] = round(float(np.median(gross / np.maximum(net, 1e-12))), 2)
         rows.append(row)
-    return {"model": loaded.name, "n_rows": scan.n, "n_faces": int(len(x)),
-            "mask_share": round(float(masks.mean()), 4),
-            "settings": {"patch": patch, "steps": steps, "fill": fill, "explained": "true class, correct faces",
-                         "mass": "positive relevance", "rank": "signed relevance"},
-            "methods": rows}
+    return {
+        "model": loaded.name,
+        "n_rows": scan.n,
+        "n_faces": int(len(x)),
+        "mask_share": round(float(masks.mean()), 4),
+        "settings": {
+            "patch": patch,
+            "steps": steps,
+            "fill": fill,
+            "explained": "true class, correct faces",
+            "mass": "positive relevance",
+            "rank": "signed relevance",
+        },
+        "methods": rows,
+    }

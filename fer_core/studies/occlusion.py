@@ -1,19 +1,20 @@
 """Dataset-level occlusion study: for every face, region and fill, the drop of each class's probability,
 aggregated per true class, region and group with bootstrap intervals."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .._utils.bootstrap import grouped_means, table_records
 from .._utils.progress import ProgressFn
+from ..data.manifest_faces import scan_manifest
 from ..explain.regions import FILLS, occlusion_probs
 from ..face import FaceDetector, parse_regions
-from ..manifest_faces import scan_manifest
 from ..models import LoadedModel
 
 __all__ = ["OcclusionStudy", "occlusion_study"]
@@ -37,6 +38,7 @@ class OcclusionStudy:
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
     batch_size: int = 64
+    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # table() results, by args
 
     def long(self) -> pd.DataFrame:
         """One row per face x region x fill: the true class's probability before and after, its ``drop``, whether
@@ -65,31 +67,104 @@ class OcclusionStudy:
 
     def table(self, by: Sequence[str] = ("label",), n_boot: int = 1000, ci: float = 0.95) -> pd.DataFrame:
         """Mean drop of the true class's probability (with interval), accuracy before / after and the share of
-        flipped predictions, per ``by`` x region x fill. ``by=()`` gives one row per region and fill."""
-        cols = ["drop", "correct_before", "correct_after", "flipped"]
-        return grouped_means(self.long(), [*by, "region", "fill"], cols, n_boot, ci)
+        flipped predictions, per ``by`` x region x fill. ``by=()`` gives one row per region and fill.
+
+        Computed once per argument set (bootstrapping is the slow part), so reading the tables again, e.g. for
+        :meth:`to_json` after drawing them, costs a copy."""
+        key = (tuple(by), int(n_boot), float(ci))
+        if key not in self._tables:
+            cols = ["drop", "correct_before", "correct_after", "flipped"]
+            self._tables[key] = grouped_means(self.long(), [*by, "region", "fill"], cols, n_boot, ci)
+        return self._tables[key].copy()
+
+    @property
+    def num_skipped(self) -> int:
+        """Manifest rows without a usable face (none found, or an unreadable image)."""
+        return len(self.no_face) + len(self.unreadable)
 
     def to_json(self, n_boot: int = 1000) -> dict:
         return {
-            "model": self.model, "n": self.n_rows, "n_faces": len(self.faces), "regions": self.regions,
-            "fills": self.fills, "labels": list(self.labels),
+            "model": self.model,
+            "n": self.n_rows,
+            "n_faces": len(self.faces),
+            "regions": self.regions,
+            "fills": self.fills,
+            "labels": list(self.labels),
             "measure": "drop of the true class's probability when the region is hidden (mean, 95% bootstrap CI)",
             "overall": table_records(self.table((), n_boot)),
             "by_class": table_records(self.table(("label",), n_boot)),
             "by_group": {a: table_records(self.table((a,), n_boot)) for a in self.group_by},
-            "no_face": self.no_face, "unreadable": self.unreadable,
+            "no_face": self.no_face,
+            "unreadable": self.unreadable,
         }
 
 
-def occlusion_study(loaded: LoadedModel, manifest: str | Path, regions: str | Sequence[str] = DEFAULT_REGIONS,
-                    fills: str | Sequence[str] = ("mean",), group_by: Sequence[str] = (), target: str = "label",
-                    aligned: bool | None = None, detector: FaceDetector | None = None, limit: int | None = None,
-                    batch_size: int = 64, chunk: int = 256, seed: int = 0, show_progress: bool = False,
-                    progress: ProgressFn | None = None) -> OcclusionStudy:
+def occlusion_study(
+    loaded: LoadedModel,
+    manifest: str | Path,
+    regions: str | Sequence[str] = DEFAULT_REGIONS,
+    fills: str | Sequence[str] = ("mean",),
+    group_by: Sequence[str] = (),
+    target: str = "label",
+    aligned: bool | None = None,
+    detector: FaceDetector | None = None,
+    limit: int | None = None,
+    batch_size: int = 64,
+    chunk: int = 256,
+    seed: int = 0,
+    show_progress: bool = False,
+    progress: ProgressFn | None = None,
+) -> OcclusionStudy:
     """Hide every region of every face of ``manifest`` with every fill and record all class probabilities.
 
     The manifest, the regions and the fills are checked before any image is read; faces are loaded, occluded and
-    classified ``chunk`` at a time, so memory stays flat on large sets.
+    classified ``chunk`` at a time, so memory stays flat on large sets. Rows without a usable face (none found, or
+    an unreadable image) are skipped and listed in ``no_face`` / ``unreadable``. Besides a bad fill, an unknown
+    region raises ValueError, and a missing column or a label that is not one of the model's a
+    :class:`~fer_core.errors.DatasetError`.
+
+    Parameters
+    ----------
+    loaded
+        The model and its card (classes, input size, alignment template).
+    manifest
+        A labelled manifest: one row per image, with the true class in ``target``.
+    regions
+        Face regions to hide, one at a time (names or a comma-separated string).
+    fills
+        What replaces a hidden region (names of ``FILLS`` or a comma-separated string); every region is tried with
+        every fill.
+    group_by
+        Manifest columns (e.g. demographic attributes) kept per face, as strings, so the tables can be split by them.
+    target
+        The manifest column holding the true class, whose probability drop the tables report.
+    aligned
+        The images are aligned crops (resized only); otherwise the largest face is detected and aligned.
+    detector
+        A shared face detector for unaligned images; None uses the process-wide default.
+    limit
+        Keep a fixed random sample of that many rows (drawn by ``seed``); None keeps every row.
+    batch_size
+        Occluded variants per forward pass.
+    chunk
+        Faces loaded, occluded and classified at a time.
+    seed
+        Seed of the ``limit`` sample and of the noise fill (each face's noise depends on the seed and its row only).
+    show_progress
+        Show a progress bar over the faces.
+    progress
+        ``callback(done, total)`` after each manifest row.
+
+    Returns
+    -------
+    OcclusionStudy
+        Every face's class probabilities intact (``base``) and occluded (``occluded``); ``.table()`` aggregates the
+        drops with bootstrap intervals, ``.to_json()`` gives the report.
+
+    Raises
+    ------
+    ValueError
+        An unknown fill, or no fill at all.
     """
     names = parse_regions(list(regions) if not isinstance(regions, str) else regions)
     fill_list = [s.strip() for s in fills.split(",")] if isinstance(fills, str) else list(fills)
@@ -99,8 +174,16 @@ def occlusion_study(loaded: LoadedModel, manifest: str | Path, regions: str | Se
     scan = scan_manifest(loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed)
     keep, bases, occs = [], [], []
     for part in scan.chunks(chunk, show_progress, progress):
-        b, o = occlusion_probs(loaded.model, loaded.card, part.crops, [f.regions for f in part.faces], names,
-                               fill_list, batch_size, seeds=(seed * 1_000_003 + part.rows).tolist())
+        b, o = occlusion_probs(
+            loaded.model,
+            loaded.card,
+            part.crops,
+            [f.regions for f in part.faces],
+            names,
+            fill_list,
+            batch_size,
+            seeds=(seed * 1_000_003 + part.rows).tolist(),
+        )
         keep.append(part.rows)
         bases.append(b)
         occs.append(o)
@@ -108,12 +191,28 @@ def occlusion_study(loaded: LoadedModel, manifest: str | Path, regions: str | Se
     rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
     base = np.concatenate(bases) if bases else np.zeros((0, k))
     labels = loaded.card.label_names
-    faces = pd.DataFrame({"row": rows, "path": [str(scan.paths[i]) for i in rows], "truth": scan.truth[rows],
-                          "label": [labels[t] for t in scan.truth[rows]],
-                          "pred": [labels[p] for p in base.argmax(1)]})
+    faces = pd.DataFrame(
+        {
+            "row": rows,
+            "path": [str(scan.paths[i]) for i in rows],
+            "truth": scan.truth[rows],
+            "label": [labels[t] for t in scan.truth[rows]],
+            "pred": [labels[p] for p in base.argmax(1)],
+        }
+    )
     for col in group_by:
         faces[col] = scan.table[col].iloc[rows].astype(str).to_numpy()
-    return OcclusionStudy(model=loaded.name, labels=labels, regions=names, fills=fill_list, faces=faces, base=base,
-                          occluded=np.concatenate(occs) if occs else np.zeros((0, len(names), len(fill_list), k)),
-                          group_by=list(group_by), n_rows=scan.n, no_face=scan.no_face, unreadable=scan.unreadable,
-                          batch_size=batch_size)
+    return OcclusionStudy(
+        model=loaded.name,
+        labels=labels,
+        regions=names,
+        fills=fill_list,
+        faces=faces,
+        base=base,
+        occluded=np.concatenate(occs) if occs else np.zeros((0, len(names), len(fill_list), k)),
+        group_by=list(group_by),
+        n_rows=scan.n,
+        no_face=scan.no_face,
+        unreadable=scan.unreadable,
+        batch_size=batch_size,
+    )

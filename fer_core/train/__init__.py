@@ -5,6 +5,7 @@ mae_pretrain, au_iat, emonet40.
 stopped one. The config and the recipe list import without Lightning (the CLI builds its parser from them, the
 dashboard its launch form); the training names load Lightning on first use.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,9 +13,24 @@ from typing import Any
 from .config import ConfigError, RunConfig, config_from_dict, config_help, load_config
 from .recipes import RECIPE_NAMES, RECIPES, Recipe, RecipeInfo, UnknownRecipeError, get_recipe, register_recipe
 
-__all__ = ["ConfigError", "RECIPES", "RECIPE_NAMES", "Recipe", "RecipeInfo", "RunConfig", "RunExistsError",
-           "TrainResult", "UnknownRecipeError", "config_from_dict", "config_help", "get_recipe", "load_config",
-           "register_recipe", "resume", "train"]
+__all__ = [
+    "ConfigError",
+    "RECIPES",
+    "RECIPE_NAMES",
+    "Recipe",
+    "RecipeInfo",
+    "RunConfig",
+    "RunExistsError",
+    "TrainResult",
+    "UnknownRecipeError",
+    "config_from_dict",
+    "config_help",
+    "get_recipe",
+    "load_config",
+    "register_recipe",
+    "resume",
+    "train",
+]
 
 _LAZY = {"RunExistsError", "TrainResult", "resume", "train"}
 

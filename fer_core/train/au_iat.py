@@ -6,12 +6,14 @@ manifest, BCE on a one-hot subject vector) reads the same feature through a grad
 cannot come from identity. Evaluation is subject-independent (``au.folds``, ``au.fold``); F1 per AU is reported at
 0.5 and at one threshold chosen on held-out *training* subjects, never on the test fold.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -139,27 +141,50 @@ class AUModule(L.LightningModule):
 
     Parameters
     ----------
-    backbone : a registry network with one output per AU.
-    labels : the AU names in output order (``AU1``, ``AU2``, ...).
-    num_subjects : people in the manifest (the identity head names every one of them).
-    au : the recipe's section (reversal scale, identity loss, learning-rate decay and scale of the identity head).
-    optim : learning rate and weight decay.
-    seed : seeds the flips, drawn from (seed, epoch, batch).
+    backbone
+        A registry network with one output per AU.
+    labels
+        The AU names in output order (``AU1``, ``AU2``, ...).
+    num_subjects
+        People in the manifest (the identity head names every one of them).
+    au
+        The recipe's section (reversal scale, identity loss, learning-rate decay and scale of the identity head).
+    optim
+        Learning rate and weight decay.
+    seed
+        Seeds the flips, drawn from (seed, epoch, batch).
     """
 
-    def __init__(self, backbone: nn.Module, labels: Sequence[str], *, num_subjects: int | None = None,
-                 au: AUConfig | None = None, optim: OptimConfig | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        labels: Sequence[str],
+        *,
+        num_subjects: int | None = None,
+        au: AUConfig | None = None,
+        optim: OptimConfig | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.au, self.optim, self.seed = au or AUConfig(), optim or OptimConfig(), int(seed)
         self.labels = tuple(labels)
-        self.save_hyperparameters({"labels": list(self.labels), "num_subjects": num_subjects, "au": asdict(self.au),
-                                   "optim": asdict(self.optim), "seed": self.seed})
+        self.save_hyperparameters(
+            {
+                "labels": list(self.labels),
+                "num_subjects": num_subjects,
+                "au": asdict(self.au),
+                "optim": asdict(self.optim),
+                "seed": self.seed,
+            }
+        )
         self.model = backbone
         self.num_subjects = num_subjects or 1
         # a linear identity head (METHODS 2.3) on the layer-normalised feature: ViTs normalise it already (fc_norm);
         # for a CNN's unbounded pooled feature the reversed gradient would otherwise just inflate the feature
-        self.id_head = nn.Sequential(nn.LayerNorm(self.model.num_features, elementwise_affine=False),
-                                     nn.Linear(self.model.num_features, self.num_subjects))
+        self.id_head = nn.Sequential(
+            nn.LayerNorm(self.model.num_features, elementwise_affine=False),
+            nn.Linear(self.model.num_features, self.num_subjects),
+        )
         if self.au.id_loss == "bce" and self.num_subjects > 1:
             # start the one-hot BCE head at the subject prior (1/N per output): at bias 0 every output says 0.5, and
             # a short run spends its steps walking the biases down while the reversed gradient just inflates logits
@@ -240,14 +265,16 @@ class AUModule(L.LightningModule):
     @torch.no_grad()
     def _probs(self, table: _AURows) -> np.ndarray:
         self.eval()
-        return np.concatenate([torch.sigmoid(self(table.images[i:i + 256]).float()).numpy()
-                               for i in range(0, len(table), 256)])
+        return np.concatenate(
+            [torch.sigmoid(self(table.images[i : i + 256]).float()).numpy() for i in range(0, len(table), 256)]
+        )
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> np.ndarray:
         self.eval()
-        return np.concatenate([self.embed(self.normalise(images[i:i + 256]))[0].float().numpy()
-                               for i in range(0, len(images), 256)])
+        return np.concatenate(
+            [self.embed(self.normalise(images[i : i + 256]))[0].float().numpy() for i in range(0, len(images), 256)]
+        )
 
     def _identity_probe(self, table: _AURows, seed: int, folds: int = 3) -> dict[str, Any]:
         """Out-of-fold accuracy of a linear probe naming the subject, over the subjects with at least ``folds``
@@ -258,10 +285,15 @@ class AUModule(L.LightningModule):
         ids, counts = np.unique(subjects, return_counts=True)
         keep = np.isin(subjects, ids[counts >= folds])
         if len(ids[counts >= folds]) < 2:
-            return {"accuracy": None, "chance": None, "n": int(keep.sum()),
-                    "reason": f"fewer than 2 subjects have {folds} or more faces"}
-        return probe_accuracy(self.features(table.images[torch.as_tensor(np.flatnonzero(keep))]), subjects[keep],
-                              folds=folds, seed=seed)
+            return {
+                "accuracy": None,
+                "chance": None,
+                "n": int(keep.sum()),
+                "reason": f"fewer than 2 subjects have {folds} or more faces",
+            }
+        return probe_accuracy(
+            self.features(table.images[torch.as_tensor(np.flatnonzero(keep))]), subjects[keep], folds=folds, seed=seed
+        )
 
 
 @register_recipe("au_iat")
@@ -276,8 +308,14 @@ class AURecipe:
         return AUDataModule(cfg, progress=progress)
 
     def module(self, cfg: RunConfig, dm: AUDataModule) -> AUModule:
-        return AUModule(build_backbone(cfg.model, len(dm.labels)), list(dm.labels), num_subjects=len(dm.subjects),
-                        au=cfg.au, optim=cfg.optim, seed=cfg.trainer.seed)
+        return AUModule(
+            build_backbone(cfg.model, len(dm.labels)),
+            list(dm.labels),
+            num_subjects=len(dm.subjects),
+            au=cfg.au,
+            optim=cfg.optim,
+            seed=cfg.trainer.seed,
+        )
 
     def finish(self, run: RunFolder, cfg: RunConfig, trainer: L.Trainer, module: AUModule, dm: AUDataModule) -> dict:
         """Best weights -> model.safetensors; per-AU F1 on the test subjects at 0.5 and at the threshold chosen on
@@ -285,39 +323,65 @@ class AURecipe:
         restore_best(trainer, module)
         module.cpu()
         # prepare() adopted the architecture of model.init's weights, if any
-        card = card_for(cfg, dm.labels, run.name, training_data=str(cfg.data.manifest),
-                        notes="multi-label AU detector: apply a sigmoid per output, not a softmax",
-                        extra={"task": "au", "lambda_id": cfg.au.lambda_id})
+        card = card_for(
+            cfg,
+            dm.labels,
+            run.name,
+            training_data=str(cfg.data.manifest),
+            notes="multi-label AU detector: apply a sigmoid per output, not a softmax",
+            extra={"task": "au", "lambda_id": cfg.au.lambda_id},
+        )
         save_checkpoint(module.model, card, run.path(RunFolder.MODEL))
         val_p, test_p = module._probs(dm.tables["val"]), module._probs(dm.tables["test"])
         val_y, test_y = dm.tables["val"].targets.numpy(), dm.tables["test"].targets.numpy()
         t = best_threshold(val_p, val_y)
-        per_au = {lab: {"f1_at_0.5": round(float(f1_score(test_y[:, j], test_p[:, j] >= 0.5, zero_division=0)), 4),
-                        "f1_tuned": round(float(f1_score(test_y[:, j], test_p[:, j] >= t, zero_division=0)), 4),
-                        "base_rate": round(float(test_y[:, j].mean()), 4)}
-                  for j, lab in enumerate(dm.labels)}
+        per_au = {
+            lab: {
+                "f1_at_0.5": round(float(f1_score(test_y[:, j], test_p[:, j] >= 0.5, zero_division=0)), 4),
+                "f1_tuned": round(float(f1_score(test_y[:, j], test_p[:, j] >= t, zero_division=0)), 4),
+                "base_rate": round(float(test_y[:, j].mean()), 4),
+            }
+            for j, lab in enumerate(dm.labels)
+        }
         test, train = dm.tables["test"], dm.tables["train"]
         seed = cfg.trainer.seed
         probe = module._identity_probe(test, seed)
         # the paper's probe (METHODS 2.3): frames of the subjects the adversary was trained on, held-out frames
         # scored; the test-subject probe above asks the harder question of whether identity is gone for new people
         probe_train = module._identity_probe(train, seed)
-        evaluation = {"recipe": "au_iat", "run": run.name, "split": "test", "fold": cfg.au.fold,
-                      "lambda_id": cfg.au.lambda_id, "threshold": t, "per_au": per_au,
-                      "mean_f1_at_0.5": round(float(np.mean([v["f1_at_0.5"] for v in per_au.values()])), 4),
-                      "mean_f1_tuned": round(float(np.mean([v["f1_tuned"] for v in per_au.values()])), 4),
-                      "identity_probe": probe, "identity_probe_train_subjects": probe_train,
-                      "n_test": len(test), "test_subjects": int(len(set(test.subjects.tolist())))}
-        return run.finish(evaluation, test={"mean_au_f1": evaluation["mean_f1_at_0.5"],
-                                            "identity_probe": probe.get("accuracy")})
+        evaluation = {
+            "recipe": "au_iat",
+            "run": run.name,
+            "split": "test",
+            "fold": cfg.au.fold,
+            "lambda_id": cfg.au.lambda_id,
+            "threshold": t,
+            "per_au": per_au,
+            "mean_f1_at_0.5": round(float(np.mean([v["f1_at_0.5"] for v in per_au.values()])), 4),
+            "mean_f1_tuned": round(float(np.mean([v["f1_tuned"] for v in per_au.values()])), 4),
+            "identity_probe": probe,
+            "identity_probe_train_subjects": probe_train,
+            "n_test": len(test),
+            "test_subjects": int(len(set(test.subjects.tolist()))),
+        }
+        return run.finish(
+            evaluation, test={"mean_au_f1": evaluation["mean_f1_at_0.5"], "identity_probe": probe.get("accuracy")}
+        )
 
     def summary(self, evaluation: dict) -> list[str]:
         e = evaluation
-        lines = [f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
-                 f"{e['threshold']:.2f} (chosen on validation subjects)"]
+        lines = [
+            f"test subjects: mean AU F1 {e['mean_f1_at_0.5']:.4f} at 0.5, {e['mean_f1_tuned']:.4f} at "
+            f"{e['threshold']:.2f} (chosen on validation subjects)"
+        ]
         for who, key in (("test", "identity_probe"), ("training", "identity_probe_train_subjects")):
             p = e.get(key) or {}
-            lines.append(f"identity probe on the {who} people: " + (
-                f"accuracy {p['accuracy']:.3f} (chance {p['chance']:.3f})" if p.get("accuracy") is not None
-                else f"not measured ({p.get('reason', 'no subjects')})"))
+            lines.append(
+                f"identity probe on the {who} people: "
+                + (
+                    f"accuracy {p['accuracy']:.3f} (chance {p['chance']:.3f})"
+                    if p.get("accuracy") is not None
+                    else f"not measured ({p.get('reason', 'no subjects')})"
+                )
+            )
         return lines

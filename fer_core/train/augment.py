@@ -5,6 +5,7 @@ Semi-supervised training (FixMatch family, METHODS.md section 3) pseudo-labels a
 same answer under heavy change. Every draw comes from ``generator``, which the recipe seeds from (seed, epoch, batch,
 rank): a resumed run sees the same views.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,8 +30,15 @@ def weak_view(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def strong_view(x: torch.Tensor, g: torch.Generator, shift: float = 0.12, degrees: float = 15.0,
-                scale: tuple[float, float] = (0.85, 1.15), jitter: float = 0.4, cutout: float = 0.35) -> torch.Tensor:
+def strong_view(
+    x: torch.Tensor,
+    g: torch.Generator,
+    shift: float = 0.12,
+    degrees: float = 15.0,
+    scale: tuple[float, float] = (0.85, 1.15),
+    jitter: float = 0.4,
+    cutout: float = 0.35,
+) -> torch.Tensor:
     """Flip, rotation / scale / translation, brightness and contrast jitter, and one square cut-out per image.
 
     ``x`` is normalised to about [-1, 1]; the cut-out is set to 0 (mid-grey) and borders are filled by reflection.
@@ -56,6 +64,10 @@ def strong_view(x: torch.Tensor, g: torch.Generator, shift: float = 0.12, degree
     left = (pos[:, 1] * (w - side + 1)).long().clamp(max=w - side)
     rows = torch.arange(h, device=x.device)[None, :, None]
     cols = torch.arange(w, device=x.device)[None, None, :]
-    box = ((rows >= top[:, None, None]) & (rows < top[:, None, None] + side) &
-           (cols >= left[:, None, None]) & (cols < left[:, None, None] + side))
+    box = (
+        (rows >= top[:, None, None])
+        & (rows < top[:, None, None] + side)
+        & (cols >= left[:, None, None])
+        & (cols < left[:, None, None] + side)
+    )
     return x.masked_fill(box[:, None], 0.0)

@@ -1,6 +1,7 @@
 """What every classification recipe does the same way: a :class:`FaceDataModule`, a :class:`FerModule` subclass
 built from a backbone and the config's typed sections, and the end of a run (best weights with their card, the test
 predictions and embeddings, the fairness report), all written through :class:`fer_core.runs.RunFolder`."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ from .recipes import RecipeInfo
 __all__ = ["ClassifierRecipe", "write_test_outputs"]
 
 
-def write_test_outputs(run: RunFolder, module: FerModule, dm: FaceDataModule, card: ModelCard, target: str
-                       ) -> tuple[pd.DataFrame, Any, Any]:
+def write_test_outputs(
+    run: RunFolder, module: FerModule, dm: FaceDataModule, card: ModelCard, target: str
+) -> tuple[pd.DataFrame, Any, Any]:
     """Best weights with ``card`` -> model.safetensors; the test split's (else validation's) probabilities ->
     test_predictions.csv and embeddings -> test_embeddings.npy. Returns (that table, probabilities, embeddings)."""
     save_checkpoint(module.model, card, run.path(RunFolder.MODEL))
@@ -30,9 +32,17 @@ def write_test_outputs(run: RunFolder, module: FerModule, dm: FaceDataModule, ca
     rows = dm.tables[split].rows
     probs, emb = module.predict_images(dm.tables[split].images)
     pred = probs.argmax(1)
-    out = pd.DataFrame({"path": rows["abs_path"], "source": rows["source"], "rel_path": rows["path"],
-                        "split": split, "target": rows[target].astype(str),
-                        "pred": [dm.labels[i] for i in pred], "confidence": probs.max(1).round(5)})
+    out = pd.DataFrame(
+        {
+            "path": rows["abs_path"],
+            "source": rows["source"],
+            "rel_path": rows["path"],
+            "split": split,
+            "target": rows[target].astype(str),
+            "pred": [dm.labels[i] for i in pred],
+            "confidence": probs.max(1).round(5),
+        }
+    )
     for col in dm.sensitive:
         out[col] = rows[col].astype(str).to_numpy()
     for j, lab in enumerate(dm.labels):
@@ -70,9 +80,15 @@ class ClassifierRecipe:
 
     def module(self, cfg: RunConfig, dm: Any) -> FerModule:
         backbone = self.backbone(cfg, len(dm.labels))
-        return self.module_class(backbone, list(dm.labels), {k: list(v) for k, v in dm.group_names.items()},
-                                 optim=cfg.optim, seed=cfg.trainer.seed, hflip=cfg.data.hflip,
-                                 **self.module_kwargs(cfg, dm))
+        return self.module_class(
+            backbone,
+            list(dm.labels),
+            {k: list(v) for k, v in dm.group_names.items()},
+            optim=cfg.optim,
+            seed=cfg.trainer.seed,
+            hflip=cfg.data.hflip,
+            **self.module_kwargs(cfg, dm),
+        )
 
     # --- the end of a run ---------------------------------------------------------------------------------------
     def write_artifacts(self, run: RunFolder, module: Any, dm: Any) -> None:
@@ -84,17 +100,25 @@ class ClassifierRecipe:
         module = module.cpu().eval()
         self.write_artifacts(run, module, dm)
         source = cfg.data.manifest if isinstance(cfg.data.manifest, str) else json.dumps(cfg.data.manifest)
-        out, _, emb = write_test_outputs(run, module, dm, card_for(cfg, dm.labels, run.name, training_data=source),
-                                         cfg.data.target)
+        out, _, emb = write_test_outputs(
+            run, module, dm, card_for(cfg, dm.labels, run.name, training_data=source), cfg.data.target
+        )
         split = "test" if "test" in dm.tables else "val"
-        evaluation = fairness_report(out["target"], out["pred"], dm.labels, out[dm.sensitive], emb,
-                                     seed=cfg.trainer.seed) if dm.sensitive else \
-            fairness_report(out["target"], out["pred"], dm.labels, pd.DataFrame(index=out.index), None)
-        evaluation |= {"split": split, "run": run.name, "recipe": cfg.recipe,
-                       "best_checkpoint_metric": {cfg.trainer.monitor: _float(
-                           trainer.checkpoint_callback.best_model_score)}}  # type: ignore[union-attr]
-        return run.finish(evaluation, test={"accuracy": evaluation["overall"].get("accuracy"),
-                                            "macro_f1": evaluation["overall"].get("macro_f1")})
+        evaluation = (
+            fairness_report(out["target"], out["pred"], dm.labels, out[dm.sensitive], emb, seed=cfg.trainer.seed)
+            if dm.sensitive
+            else fairness_report(out["target"], out["pred"], dm.labels, pd.DataFrame(index=out.index), None)
+        )
+        evaluation |= {
+            "split": split,
+            "run": run.name,
+            "recipe": cfg.recipe,
+            "best_checkpoint_metric": {cfg.trainer.monitor: _float(trainer.checkpoint_callback.best_model_score)},
+        }  # type: ignore[union-attr]
+        return run.finish(
+            evaluation,
+            test={"accuracy": evaluation["overall"].get("accuracy"), "macro_f1": evaluation["overall"].get("macro_f1")},
+        )
 
     def summary(self, evaluation: dict) -> list[str]:
         o = evaluation["overall"]

@@ -4,6 +4,7 @@ A config file holds the sections below (all optional except ``data.manifest``); 
 command line overrides single keys. The resolved config is written into the run folder, so a run can always be
 reproduced or resumed from that file alone.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -15,8 +16,15 @@ import yaml
 
 from ..errors import FerCoreError
 
-__all__ = ["ConfigError", "RunConfig", "load_config", "config_from_dict", "config_help", "apply_overrides",
-           "save_config"]
+__all__ = [
+    "ConfigError",
+    "RunConfig",
+    "load_config",
+    "config_from_dict",
+    "config_help",
+    "apply_overrides",
+    "save_config",
+]
 
 
 class ConfigError(FerCoreError):
@@ -32,27 +40,45 @@ def _opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 
 @dataclass
 class DataConfig:
-    manifest: Any = _opt(None, "training manifest (.csv/.parquet), or {synthfacs: {...SynthSpec fields}} to render "
-                               "a SynthFACS set into the cache first. Rows with split train/val/test are used as such")
-    test_manifest: Any = _opt(None, "separate test manifest (same forms as manifest); default: the manifest's test rows")
+    manifest: Any = _opt(
+        None,
+        "training manifest (.csv/.parquet), or {synthfacs: {...SynthSpec fields}} to render "
+        "a SynthFACS set into the cache first. Rows with split train/val/test are used as such",
+    )
+    test_manifest: Any = _opt(
+        None, "separate test manifest (same forms as manifest); default: the manifest's test rows"
+    )
     target: str = _opt("label", "column holding the class to predict (e.g. label, gender, age)")
     labels: Any = _opt(None, "class names in output order; default: the label set (label) or sorted values (others)")
-    sensitive: Any = _opt(None, "sensitive attribute column(s) for group-balanced batches, the fairness loss and the "
-                                "test-set fairness report (e.g. skin_tone or [skin_tone, gender])")
-    aligned: Any = _opt(None, "true: images are aligned face crops (resized only); false: detect and align every "
-                              "image through the crop cache; null: crops if every image is at most 160 px", None)
+    sensitive: Any = _opt(
+        None,
+        "sensitive attribute column(s) for group-balanced batches, the fairness loss and the "
+        "test-set fairness report (e.g. skin_tone or [skin_tone, gender])",
+    )
+    aligned: Any = _opt(
+        None,
+        "true: images are aligned face crops (resized only); false: detect and align every "
+        "image through the crop cache; null: crops if every image is at most 160 px",
+        None,
+    )
     template: str = _opt("tight", "alignment template of the crops (fer2013 or tight)", ("fer2013", "tight"))
-    cache_dir: Any = _opt(None, "where rendered SynthFACS sets and aligned crops are cached "
-                                "(default $FER_CORE_CACHE or ~/.cache/fer_core)")
+    cache_dir: Any = _opt(
+        None,
+        "where rendered SynthFACS sets and aligned crops are cached (default $FER_CORE_CACHE or ~/.cache/fer_core)",
+    )
     val_fraction: float = _opt(0.15, "share of subjects held out for validation when the manifest has no split")
     test_fraction: float = _opt(0.15, "share of subjects held out for testing when the manifest has no split")
-    sampler: str = _opt("random", "batch composition", ("random", "class_balanced", "group_balanced",
-                                                          "group_class_balanced"))
+    sampler: str = _opt(
+        "random", "batch composition", ("random", "class_balanced", "group_balanced", "group_class_balanced")
+    )
     per_group: int = _opt(4, "group_balanced: at least this many rows of every sensitive group per batch")
     hflip: bool = _opt(True, "random horizontal flips while training")
     num_workers: int = _opt(0, "data-loader worker processes (crops are in memory, so 0 is usually fastest)")
-    extra_manifests: list = _opt([], "extra labelled manifests added to the training rows, e.g. reviewed pseudo-labels "
-                                     "from `fer-core review export` (all their rows are used for training)")
+    extra_manifests: list = _opt(
+        [],
+        "extra labelled manifests added to the training rows, e.g. reviewed pseudo-labels "
+        "from `fer-core review export` (all their rows are used for training)",
+    )
 
 
 @dataclass
@@ -78,8 +104,11 @@ class OptimConfig:
 
 @dataclass
 class FairConfig:
-    attributes: Any = _opt(None, "sensitive column(s) the fairness terms act on (default: the first of data.sensitive; "
-                                 "the others are only reported)")
+    attributes: Any = _opt(
+        None,
+        "sensitive column(s) the fairness terms act on (default: the first of data.sensitive; "
+        "the others are only reported)",
+    )
     lambda_mmd: float = _opt(1.0, "weight of the shrinkage-MMD term between sensitive groups' embeddings")
     lambda_adv: float = _opt(0.1, "weight of the adversary that predicts the group behind gradient reversal")
     grl_scale: float = _opt(1.0, "gradient-reversal scale of the adversary branch")
@@ -97,20 +126,35 @@ class TransferConfig:
 
 @dataclass
 class SemiConfig:
-    unlabeled: Any = _opt(None, "unlabelled face pool: a manifest, a folder of face images or {synthfacs: {...}} "
-                                "(labels in it, if any, are never trained on; they only measure pseudo-label "
-                                "precision)")
-    labeled_fraction: float = _opt(1.0, "keep the labels of this share of the training rows (per class, seeded); "
-                                        "the other rows join the unlabelled pool")
-    threshold: str = _opt("dtm", "pseudo-label threshold: dtm (per class and stage), flexmatch, freematch, fixed",
-                          ("dtm", "flexmatch", "freematch", "fixed"))
+    unlabeled: Any = _opt(
+        None,
+        "unlabelled face pool: a manifest, a folder of face images or {synthfacs: {...}} "
+        "(labels in it, if any, are never trained on; they only measure pseudo-label "
+        "precision)",
+    )
+    labeled_fraction: float = _opt(
+        1.0,
+        "keep the labels of this share of the training rows (per class, seeded); "
+        "the other rows join the unlabelled pool",
+    )
+    threshold: str = _opt(
+        "dtm",
+        "pseudo-label threshold: dtm (per class and stage), flexmatch, freematch, fixed",
+        ("dtm", "flexmatch", "freematch", "fixed"),
+    )
     tau: float = _opt(0.95, "fixed threshold, and the base threshold of flexmatch")
-    schedule: list = _opt([0.5, 0.7, 0.9], "dtm: per stage, the quantile of the pool's confidences per predicted "
-                                            "class that becomes that class's threshold (stricter at later stages)")
+    schedule: list = _opt(
+        [0.5, 0.7, 0.9],
+        "dtm: per stage, the quantile of the pool's confidences per predicted "
+        "class that becomes that class's threshold (stricter at later stages)",
+    )
     t_min: float = _opt(0.5, "dtm: no class threshold below this")
     warmup_epochs: int = _opt(2, "epochs on labelled data only before pseudo-labels are used")
-    lambda_u: float = _opt(1.0, "weight of the pseudo-label loss on strongly augmented unlabelled faces "
-                                "(0: supervised-only on the labelled share)")
+    lambda_u: float = _opt(
+        1.0,
+        "weight of the pseudo-label loss on strongly augmented unlabelled faces "
+        "(0: supervised-only on the labelled share)",
+    )
     mu: int = _opt(2, "unlabelled rows per labelled row in a batch")
     lambda_infonce: float = _opt(0.0, "weight of InfoNCE between the weak and strong view of each unlabelled face")
     temperature: float = _opt(0.1, "InfoNCE temperature")
@@ -138,25 +182,44 @@ class AUConfig:
     au_set: Any = _opt("BP4D12", "action units to detect: BP4D12, DISFA8 or a list of AU numbers")
     active_threshold: float = _opt(0.25, "an AU whose intensity in the manifest's aus column reaches this is active")
     folds: int = _opt(3, "subject-independent folds")
-    fold: int = _opt(0, "the fold whose subjects are the test set (the others train; data.val_fraction of their "
-                        "subjects pick the checkpoint and the decision threshold)")
-    lambda_id: float = _opt(1.0, "Identity Adversarial Training: gradient-reversal scale of the identity head "
-                                 "(METHODS 2.3 presets 0.5 / 1 / 2; 0 turns IAT off)")
+    fold: int = _opt(
+        0,
+        "the fold whose subjects are the test set (the others train; data.val_fraction of their "
+        "subjects pick the checkpoint and the decision threshold)",
+    )
+    lambda_id: float = _opt(
+        1.0,
+        "Identity Adversarial Training: gradient-reversal scale of the identity head "
+        "(METHODS 2.3 presets 0.5 / 1 / 2; 0 turns IAT off)",
+    )
     layer_decay: float = _opt(0.65, "layer-wise learning-rate decay for ViT backbones (1 = off)")
-    id_loss: str = _opt("bce", "identity loss: bce on a one-hot subject vector (the paper's code, METHODS 2.3) or ce "
-                               "(softmax cross-entropy, the classic domain-adversarial form: its reversed gradient "
-                               "only moves subjects apart-or-together, never all logits at once)", ("bce", "ce"))
-    id_lr_scale: float = _opt(1.0, "learning rate of the identity head relative to optim.lr: a head that keeps up "
-                                   "with the backbone makes the reversed gradient remove identity rather than chase "
-                                   "a stale head")
-    lambda_ramp: bool = _opt(True, "raise the reversal scale from 0 to lambda_id over training (DANN's "
-                                   "2 / (1 + exp(-10 p)) - 1), so the AU head learns before identity is fought")
+    id_loss: str = _opt(
+        "bce",
+        "identity loss: bce on a one-hot subject vector (the paper's code, METHODS 2.3) or ce "
+        "(softmax cross-entropy, the classic domain-adversarial form: its reversed gradient "
+        "only moves subjects apart-or-together, never all logits at once)",
+        ("bce", "ce"),
+    )
+    id_lr_scale: float = _opt(
+        1.0,
+        "learning rate of the identity head relative to optim.lr: a head that keeps up "
+        "with the backbone makes the reversed gradient remove identity rather than chase "
+        "a stale head",
+    )
+    lambda_ramp: bool = _opt(
+        True,
+        "raise the reversal scale from 0 to lambda_id over training (DANN's "
+        "2 / (1 + exp(-10 p)) - 1), so the AU head learns before identity is fought",
+    )
 
 
 @dataclass
 class EmoNetConfig:
-    ratings: Any = _opt(None, "emonet40: per-annotator ratings csv (image, emotion, annotator, rating 0-7) for the "
-                              "agreement evaluation; default: ratings.csv beside the manifest, if there is one")
+    ratings: Any = _opt(
+        None,
+        "emonet40: per-annotator ratings csv (image, emotion, annotator, rating 0-7) for the "
+        "agreement evaluation; default: ratings.csv beside the manifest, if there is one",
+    )
     boot: int = _opt(1000, "bootstrap resamples for the agreement intervals (METHODS 4.4 uses 1000)")
 
 
@@ -169,8 +232,11 @@ class TrainerConfig:
     strategy: str = _opt("auto", "auto, ddp, ddp_spawn, fsdp, ...")
     precision: str = _opt("32-true", "32-true, 16-mixed, bf16-mixed (AMP)")
     early_stopping_patience: Any = _opt(None, "stop after this many epochs without improvement (null: off)")
-    monitor: Any = _opt(None, "validation metric that picks the best checkpoint (default: the recipe's own: "
-                              "val/acc, val/loss for mae_pretrain, val/au_f1 for au_iat)")
+    monitor: Any = _opt(
+        None,
+        "validation metric that picks the best checkpoint (default: the recipe's own: "
+        "val/acc, val/loss for mae_pretrain, val/au_f1 for au_iat)",
+    )
     threads: Any = _opt(None, "CPU threads for torch (null: torch's default)")
 
 
@@ -194,9 +260,18 @@ class RunConfig:
         return asdict(self)
 
 
-_SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "fair": FairConfig,
-                    "transfer": TransferConfig, "semi": SemiConfig, "mae": MaeConfig, "au": AUConfig, "emonet": EmoNetConfig,
-                    "trainer": TrainerConfig}
+_SECTION_CLASSES = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "fair": FairConfig,
+    "transfer": TransferConfig,
+    "semi": SemiConfig,
+    "mae": MaeConfig,
+    "au": AUConfig,
+    "emonet": EmoNetConfig,
+    "trainer": TrainerConfig,
+}
 _SECTIONS = {f.name: f.type for f in fields(RunConfig) if f.name in _SECTION_CLASSES}
 _TOP_KEYS = ("recipe", "name", "out_dir")
 
@@ -268,9 +343,13 @@ def _check_values(cfg: RunConfig) -> None:
             raise ConfigError(f"{name} must be in [0, 1), got {value}")
     if d.val_fraction + d.test_fraction >= 1.0:
         raise ConfigError("data.val_fraction + data.test_fraction must leave rows for training")
-    for name, value, low in (("optim.epochs", o.epochs, 1), ("optim.batch_size", o.batch_size, 1),
-                             ("optim.accumulate_grad_batches", o.accumulate_grad_batches, 1),
-                             ("data.per_group", d.per_group, 1), ("model.input_size", cfg.model.input_size, 16)):
+    for name, value, low in (
+        ("optim.epochs", o.epochs, 1),
+        ("optim.batch_size", o.batch_size, 1),
+        ("optim.accumulate_grad_batches", o.accumulate_grad_batches, 1),
+        ("data.per_group", d.per_group, 1),
+        ("model.input_size", cfg.model.input_size, 16),
+    ):
         if value < low:
             raise ConfigError(f"{name} must be >= {low}, got {value}")
     if o.lr <= 0:
@@ -346,8 +425,9 @@ def _resolve_relative(raw: dict, base: Path) -> None:
                 data[key] = str((base / value).resolve())
         extra = data.get("extra_manifests")
         if isinstance(extra, list):
-            data["extra_manifests"] = [str((base / v).resolve()) if isinstance(v, str) and not Path(v).is_absolute()
-                                       else v for v in extra]
+            data["extra_manifests"] = [
+                str((base / v).resolve()) if isinstance(v, str) and not Path(v).is_absolute() else v for v in extra
+            ]
     for section, key in (("semi", "unlabeled"), ("mae", "pool")):
         values = raw.get(section)
         if isinstance(values, dict) and isinstance(values.get(key), str) and not Path(values[key]).is_absolute():

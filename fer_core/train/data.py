@@ -4,10 +4,12 @@ Crops are decoded (and, for photos, detected and aligned through the crop cache)
 uint8 tensor, so an epoch never touches the disk or the face detector. Every random draw (split, sampler,
 augmentation) is a function of (seed, epoch), which is what makes a resumed run end exactly like an uninterrupted one.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import lightning as L
@@ -19,8 +21,12 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .._utils.progress import ProgressFn, progress_iter
 from ..data.crop_cache import CropCache, build_crop_cache
 from ..data.manifest import read_manifest, resolve_paths, validate_manifest
-from ..data.samplers import (ClassBalancedSampler, EpochSampler, GroupBalancedBatchSampler,
-                             GroupClassBalancedBatchSampler)
+from ..data.samplers import (
+    ClassBalancedSampler,
+    EpochSampler,
+    GroupBalancedBatchSampler,
+    GroupClassBalancedBatchSampler,
+)
 from ..data.sources import default_cache_dir, materialize
 from ..errors import DatasetError, ImageLoadError
 from ..face.io import load_image
@@ -28,22 +34,34 @@ from ..face.pipeline import CROP_FALLBACK_MAX_SIDE, resize_crop
 from ..taxonomy import LABEL_SETS
 from .config import RunConfig
 
-__all__ = ["EpochShuffle", "FaceDataModule", "FaceTable", "RankSlice", "crops_to_tensor", "load_crops", "load_images",
-           "load_table", "rank_of",
-           "shuffled_loader"]
+__all__ = [
+    "EpochShuffle",
+    "FaceDataModule",
+    "FaceTable",
+    "RankSlice",
+    "crops_to_tensor",
+    "load_crops",
+    "load_images",
+    "load_table",
+    "rank_of",
+    "shuffled_loader",
+]
 
 SPLITS = ("train", "val", "test")
 
 
 def _subject_split(table: pd.DataFrame, val: float, test: float, seed: int) -> np.ndarray:
     """train/val/test by subject (every subject's rows in one split); by row where there is no subject column."""
-    units = table["subject"].astype(str) if "subject" in table and table["subject"].astype(str).ne("").all() \
+    units = (
+        table["subject"].astype(str)
+        if "subject" in table and table["subject"].astype(str).ne("").all()
         else pd.Series(np.arange(len(table))).astype(str)
+    )
     names = np.array(sorted(units.unique()))
     rng = np.random.default_rng((seed, 11))
     order = names[rng.permutation(len(names))]
     n_val, n_test = int(round(val * len(order))), int(round(test * len(order)))
-    split_of = {s: "test" for s in order[:n_test]} | {s: "val" for s in order[n_test:n_test + n_val]}
+    split_of = {s: "test" for s in order[:n_test]} | {s: "val" for s in order[n_test : n_test + n_val]}
     return units.map(lambda s: split_of.get(s, "train")).to_numpy()
 
 
@@ -76,26 +94,31 @@ def resolve_aligned(paths: list[Path], aligned: bool | None) -> bool:
     return bool(aligned)
 
 
-def load_crops(paths: list[Path], cfg: RunConfig, progress: bool = False,
-               callback: ProgressFn | None = None) -> np.ndarray:
+def load_crops(
+    paths: list[Path], cfg: RunConfig, progress: bool = False, callback: ProgressFn | None = None
+) -> np.ndarray:
     """(N, H, W, 3) uint8 crops at the model's size: aligned crops are resized; photos go through the crop cache."""
     size = (cfg.model.input_size, cfg.model.input_size)
     aligned = resolve_aligned(paths, cfg.data.aligned)
     if aligned:
-        return _aligned_crops(paths, size, Path(cfg.data.cache_dir or default_cache_dir()) / "aligned", progress,
-                              callback)
+        return _aligned_crops(
+            paths, size, Path(cfg.data.cache_dir or default_cache_dir()) / "aligned", progress, callback
+        )
     root = Path(cfg.data.cache_dir or default_cache_dir()) / "crops"
     report = build_crop_cache(paths, root, size, cfg.data.template, show_progress=progress, progress=callback)
     if len(report.failed):
         first = report.failed.iloc[0]
-        raise DatasetError(f"{len(report.failed)} image(s) have no usable face, e.g. {first['path']}: "
-                           f"{first['reason']}; drop them from the manifest or set data.aligned: true for crops")
+        raise DatasetError(
+            f"{len(report.failed)} image(s) have no usable face, e.g. {first['path']}: "
+            f"{first['reason']}; drop them from the manifest or set data.aligned: true for crops"
+        )
     cache = CropCache(root, size, cfg.data.template)
     return np.stack([cache[p] for p in paths])
 
 
-def _aligned_crops(paths: list[Path], size: tuple[int, int], root: Path, progress: bool,
-                   callback: ProgressFn | None) -> np.ndarray:
+def _aligned_crops(
+    paths: list[Path], size: tuple[int, int], root: Path, progress: bool, callback: ProgressFn | None
+) -> np.ndarray:
     """Aligned crops decoded and resized once, then kept as one array in the cache: every run of a claim (and every
     run a user repeats) reads its few thousand crops in milliseconds instead of decoding each file again. The key is
     the size and every file's path, length and modification time, so a changed file is decoded afresh."""
@@ -132,8 +155,9 @@ def _aligned_crops(paths: list[Path], size: tuple[int, int], root: Path, progres
 def crops_to_tensor(crops: np.ndarray, in_chans: int) -> torch.Tensor:
     """(N, H, W, 3) RGB uint8 crops -> (N, C, H, W) uint8 tensor, grey (OpenCV's RGB->GRAY) when ``in_chans`` is 1."""
     if in_chans == 1:
-        crops = np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None] if len(crops) \
-            else crops[..., :1]
+        crops = (
+            np.stack([cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) for c in crops])[..., None] if len(crops) else crops[..., :1]
+        )
     return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
 
 
@@ -145,8 +169,16 @@ def load_images(paths: list[Path], cfg: RunConfig, progress: bool = False) -> to
 class FaceTable:
     """Rows of one split: crops (N, C, H, W) uint8, target index, sensitive-group codes, and the manifest rows."""
 
-    def __init__(self, rows: pd.DataFrame, crops: np.ndarray, labels: tuple[str, ...], sensitive: list[str],
-                 group_names: dict[str, tuple[str, ...]], target: str, in_chans: int) -> None:
+    def __init__(
+        self,
+        rows: pd.DataFrame,
+        crops: np.ndarray,
+        labels: tuple[str, ...],
+        sensitive: list[str],
+        group_names: dict[str, tuple[str, ...]],
+        target: str,
+        in_chans: int,
+    ) -> None:
         self.rows = rows.reset_index(drop=True)
         self.images = crops_to_tensor(crops, in_chans)
         values = self.rows[target].astype(str)
@@ -158,13 +190,14 @@ class FaceTable:
         self.groups = torch.zeros((len(self.rows), len(sensitive)), dtype=torch.long)
         for j, col in enumerate(sensitive):
             names = group_names[col]
-            self.groups[:, j] = torch.tensor([names.index(v) if v in names else -1
-                                              for v in self.rows[col].astype(str)], dtype=torch.long)
+            self.groups[:, j] = torch.tensor(
+                [names.index(v) if v in names else -1 for v in self.rows[col].astype(str)], dtype=torch.long
+            )
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def take(self, index: np.ndarray) -> "FaceTable":
+    def take(self, index: np.ndarray) -> FaceTable:
         """The rows ``index`` as a new table (tensors indexed, nothing decoded again)."""
         import copy
 
@@ -184,8 +217,13 @@ class _TensorRows(Dataset):
         return len(self.t)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"image": self.t.images[i], "target": self.t.targets[i], "groups": self.t.groups[i],
-                "index": torch.tensor(i), **{k: v[i] for k, v in self.t.extras.items()}}
+        return {
+            "image": self.t.images[i],
+            "target": self.t.targets[i],
+            "groups": self.t.groups[i],
+            "index": torch.tensor(i),
+            **{k: v[i] for k, v in self.t.extras.items()},
+        }
 
 
 class EpochShuffle(EpochSampler):
@@ -229,12 +267,17 @@ def rank_of(datamodule: L.LightningDataModule) -> tuple[int, int]:
 
 def shuffled_loader(dataset: Dataset, cfg: RunConfig, rank: int = 0, world: int = 1) -> DataLoader:
     """Batches of ``optim.batch_size`` rows in a (seed, epoch) permutation, this rank's share of it."""
-    return DataLoader(dataset, batch_size=min(cfg.optim.batch_size, len(dataset)), drop_last=True,  # type: ignore
-                      sampler=RankSlice(EpochShuffle(len(dataset), cfg.trainer.seed), rank, world))  # type: ignore
+    return DataLoader(
+        dataset,
+        batch_size=min(cfg.optim.batch_size, len(dataset)),
+        drop_last=True,  # type: ignore
+        sampler=RankSlice(EpochShuffle(len(dataset), cfg.trainer.seed), rank, world),
+    )  # type: ignore
 
 
-def load_table(source: Any, cfg: RunConfig, progress: bool = False, role: str = "manifest",
-               groups_optional: bool = False) -> pd.DataFrame:
+def load_table(
+    source: Any, cfg: RunConfig, progress: bool = False, role: str = "manifest", groups_optional: bool = False
+) -> pd.DataFrame:
     """A validated manifest with absolute paths in ``abs_path`` and the config key it came from in ``source``.
 
     ``groups_optional``: sensitive columns the manifest lacks are added empty (group unknown: such rows train but
@@ -291,23 +334,29 @@ class FaceDataModule(L.LightningDataModule):
                 sub = _subject_split(table[split == "train"], cfg.data.val_fraction, 0.0, cfg.trainer.seed)
                 split[np.flatnonzero(split == "train")[sub == "val"]] = "val"
         else:
-            split = _subject_split(table, cfg.data.val_fraction,
-                                   0.0 if cfg.data.test_manifest is not None else cfg.data.test_fraction,
-                                   cfg.trainer.seed)
+            split = _subject_split(
+                table,
+                cfg.data.val_fraction,
+                0.0 if cfg.data.test_manifest is not None else cfg.data.test_fraction,
+                cfg.trainer.seed,
+            )
         table["split"] = split
         if cfg.data.test_manifest is not None:
             test = load_table(cfg.data.test_manifest, cfg, self.progress, "test_manifest")  # all rows test
             table = pd.concat([table[table["split"] != "test"], test.assign(split="test")], ignore_index=True)
         for i, extra in enumerate(cfg.data.extra_manifests or []):  # e.g. reviewed pseudo-labels: all training rows
-            table = pd.concat([table, load_table(extra, cfg, self.progress, f"extra_manifests.{i}", True)
-                               .assign(split="train")], ignore_index=True)
+            table = pd.concat(
+                [table, load_table(extra, cfg, self.progress, f"extra_manifests.{i}", True).assign(split="train")],
+                ignore_index=True,
+            )
         table = table[table["split"].isin(SPLITS)].reset_index(drop=True)
         for name in ("train", "val"):
             if not (table["split"] == name).any():
                 raise DatasetError(f"no {name} rows: give the manifest a split column or rows for every split")
         self.labels = _labels_for(cfg, table[table["split"] == "train"])
-        self.group_names = {c: tuple(sorted(set(table.loc[table["split"] == "train", c].astype(str)) - {""}))
-                            for c in self.sensitive}  # "" = unknown (e.g. reviewed pseudo-labels): no group
+        self.group_names = {
+            c: tuple(sorted(set(table.loc[table["split"] == "train", c].astype(str)) - {""})) for c in self.sensitive
+        }  # "" = unknown (e.g. reviewed pseudo-labels): no group
         paths = [Path(p) for p in table["abs_path"]]
         self.aligned = resolve_aligned(paths, cfg.data.aligned)
         crops = load_crops(paths, cfg, self.progress)
@@ -315,8 +364,15 @@ class FaceDataModule(L.LightningDataModule):
         for name in SPLITS:
             mask = (table["split"] == name).to_numpy()
             if mask.any():
-                self.tables[name] = FaceTable(table[mask], crops[mask], self.labels, self.sensitive,
-                                              self.group_names, cfg.data.target, cfg.model.in_chans)
+                self.tables[name] = FaceTable(
+                    table[mask],
+                    crops[mask],
+                    self.labels,
+                    self.sensitive,
+                    self.group_names,
+                    cfg.data.target,
+                    cfg.model.in_chans,
+                )
 
     # --- loaders -----------------------------------------------------------------------------------------------
     def _rank(self) -> tuple[int, int]:
@@ -336,18 +392,35 @@ class FaceDataModule(L.LightningDataModule):
         if kind == "group_class_balanced":
             batches = GroupClassBalancedBatchSampler(groups, t.targets.numpy(), bs * world, seed)
             return self._batch_loader(t, RankSlice(_Split(batches, world), rank, world))
-        sampler = ClassBalancedSampler(t.targets.numpy(), seed=seed) if kind == "class_balanced" \
+        sampler = (
+            ClassBalancedSampler(t.targets.numpy(), seed=seed)
+            if kind == "class_balanced"
             else EpochShuffle(len(t), seed)
-        return DataLoader(_TensorRows(t), batch_size=bs, sampler=RankSlice(sampler, rank, world), drop_last=True,
-                          num_workers=cfg.data.num_workers, persistent_workers=cfg.data.num_workers > 0)
+        )
+        return DataLoader(
+            _TensorRows(t),
+            batch_size=bs,
+            sampler=RankSlice(sampler, rank, world),
+            drop_last=True,
+            num_workers=cfg.data.num_workers,
+            persistent_workers=cfg.data.num_workers > 0,
+        )
 
     def _batch_loader(self, t: FaceTable, batch_sampler: Sampler) -> DataLoader:
-        return DataLoader(_TensorRows(t), batch_sampler=batch_sampler, num_workers=self.cfg.data.num_workers,
-                          persistent_workers=self.cfg.data.num_workers > 0)
+        return DataLoader(
+            _TensorRows(t),
+            batch_sampler=batch_sampler,
+            num_workers=self.cfg.data.num_workers,
+            persistent_workers=self.cfg.data.num_workers > 0,
+        )
 
     def _eval_loader(self, name: str) -> DataLoader:
-        return DataLoader(_TensorRows(self.tables[name]), batch_size=max(256, self.cfg.optim.batch_size),
-                          shuffle=False, num_workers=self.cfg.data.num_workers)
+        return DataLoader(
+            _TensorRows(self.tables[name]),
+            batch_size=max(256, self.cfg.optim.batch_size),
+            shuffle=False,
+            num_workers=self.cfg.data.num_workers,
+        )
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader("val")
@@ -375,4 +448,4 @@ class _Split(Sampler):
         for batch in self.batches:
             step = len(batch) // self.world
             for r in range(self.world):
-                yield batch[r * step:(r + 1) * step]
+                yield batch[r * step : (r + 1) * step]

@@ -5,10 +5,12 @@ The MMD term pulls the groups' embedding distributions together (kernel mean shr
 from adding noise); the adversary removes what a classifier could still read off. Batches should hold every group
 (``data.sampler: group_class_balanced`` is the default of this recipe's shipped configs).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +29,15 @@ __all__ = ["FairMMDModule", "FairMMDRecipe"]
 class FairMMDModule(FerModule):
     """:class:`FerModule` plus the shrinkage-MMD and adversary terms of ``fair`` on ``fair.attributes``."""
 
-    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
-                 *, fair: FairConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        labels: Sequence[str],
+        group_names: dict[str, Sequence[str]] | None = None,
+        *,
+        fair: FairConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(backbone, labels, group_names, **kwargs)
         self.fair = fair or FairConfig()
         self.hparams["fair"] = asdict(self.fair)
@@ -43,10 +52,12 @@ class FairMMDModule(FerModule):
         hidden, width = self.fair.adversary_hidden, self.model.num_features
         self.adversaries = nn.ModuleList(
             nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, len(self.group_names[c])))
-            for c in wanted)
+            for c in wanted
+        )
 
-    def loss_terms(self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
-                   ) -> dict[str, torch.Tensor]:
+    def loss_terms(
+        self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(z, logits, batch)
         f = self.fair
         mmd, adv = [], []

@@ -6,6 +6,7 @@ reconstruction preview (original | masked | reconstruction) of held-out faces to
 ``model.safetensors`` is the encoder as a registry ViT, so ``model.init: runs/<this run>`` starts any other recipe
 from it.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,10 @@ class PoolDataModule(L.LightningDataModule):
         n_val = max(1, int(round(cfg.mae.val_fraction * len(images))))
         split = np.full(len(images), "train", dtype=object)
         split[order[:n_val]] = "val"
-        self.tables = {"train": images[torch.as_tensor(np.flatnonzero(split == "train"))],
-                       "val": images[torch.as_tensor(np.flatnonzero(split == "val"))]}
+        self.tables = {
+            "train": images[torch.as_tensor(np.flatnonzero(split == "train"))],
+            "val": images[torch.as_tensor(np.flatnonzero(split == "val"))],
+        }
         self.split_rows = rows.assign(source="mae.pool", split=split)[["source", "path", "split"]]
 
     def train_dataloader(self) -> DataLoader:
@@ -101,19 +104,28 @@ class MaePretrainModule(L.LightningModule):
 
     Parameters
     ----------
-    encoder : the ViT to pretrain; after training it is the run's model.
-    mae : mask ratio, decoder size, loss, learning-rate rule and warm-up, previews.
-    optim : epochs and batch size (the learning rate follows ``mae.blr``).
-    seed : seeds the masks and flips.
+    encoder
+        The ViT to pretrain; after training it is the run's model.
+    mae
+        Mask ratio, decoder size, loss, learning-rate rule and warm-up, previews.
+    optim
+        Epochs and batch size (the learning rate follows ``mae.blr``).
+    seed
+        Seeds the masks and flips.
     """
 
-    def __init__(self, encoder: nn.Module, *, mae: MaeConfig | None = None, optim: OptimConfig | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, encoder: nn.Module, *, mae: MaeConfig | None = None, optim: OptimConfig | None = None, seed: int = 0
+    ) -> None:
         super().__init__()
         self.mae_cfg, self.optim, self.seed = mae or MaeConfig(), optim or OptimConfig(), int(seed)
         self.save_hyperparameters({"mae": asdict(self.mae_cfg), "optim": asdict(self.optim), "seed": self.seed})
-        self.mae = MaskedAutoencoder(encoder, decoder_dim=self.mae_cfg.decoder_dim,
-                                     decoder_depth=self.mae_cfg.decoder_depth, norm_pix_loss=self.mae_cfg.norm_pix_loss)
+        self.mae = MaskedAutoencoder(
+            encoder,
+            decoder_dim=self.mae_cfg.decoder_dim,
+            decoder_depth=self.mae_cfg.decoder_depth,
+            norm_pix_loss=self.mae_cfg.norm_pix_loss,
+        )
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return normalise(images)
@@ -143,8 +155,10 @@ class MaePretrainModule(L.LightningModule):
         masked, recon = self.mae.reconstruct(x, self.mae_cfg.mask_ratio, self._generator(10_007, 0))
         folder = Path(self.trainer.default_root_dir) / RunFolder.PREVIEWS
         folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"epoch_{self.current_epoch:03d}.png"),
-                    cv2.cvtColor(preview_grid(x, masked, recon), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            str(folder / f"epoch_{self.current_epoch:03d}.png"),
+            cv2.cvtColor(preview_grid(x, masked, recon), cv2.COLOR_RGB2BGR),
+        )
 
     def configure_optimizers(self) -> Any:
         m, o = self.mae_cfg, self.optim
@@ -152,8 +166,11 @@ class MaePretrainModule(L.LightningModule):
         for name, p in self.mae.named_parameters():
             (no_decay if p.ndim < 2 or "token" in name else decay).append(p)
         lr = m.blr * o.batch_size * self.trainer.world_size / 256
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": m.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
+        opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": m.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=lr,
+            betas=(0.9, 0.95),
+        )
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warm = min(total - 1, int(total * m.warmup_epochs / max(1, o.epochs)))
 
@@ -161,6 +178,7 @@ class MaePretrainModule(L.LightningModule):
             if step < warm:
                 return (step + 1) / max(1, warm)
             return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
@@ -180,23 +198,33 @@ class MaeRecipe:
         encoder = create_model(f"vit_{cfg.mae.preset}", **encoder_kwargs(cfg))
         return MaePretrainModule(encoder, mae=cfg.mae, optim=cfg.optim, seed=cfg.trainer.seed)
 
-    def finish(self, run: RunFolder, cfg: RunConfig, trainer: L.Trainer, module: MaePretrainModule,
-               dm: PoolDataModule) -> dict:
+    def finish(
+        self, run: RunFolder, cfg: RunConfig, trainer: L.Trainer, module: MaePretrainModule, dm: PoolDataModule
+    ) -> dict:
         """The best encoder as a registry ViT checkpoint, and the reconstruction loss."""
         restore_best(trainer, module)
         encoder = module.mae.encoder.cpu().eval()
         kwargs = {k: v for k, v in encoder_kwargs(cfg).items() if k not in ("num_classes", "in_chans")}
         pool = json.dumps(cfg.mae.pool) if not isinstance(cfg.mae.pool, str) else cfg.mae.pool
-        card = card_for(cfg, ("untrained_0", "untrained_1"), run.name, training_data=pool,
-                        licence="same as the pool",
-                        notes="MAE-pretrained encoder; the head is untrained: start a recipe from it (model.init) "
-                              "to fit one",
-                        extra={"arch_kwargs": kwargs})
+        card = card_for(
+            cfg,
+            ("untrained_0", "untrained_1"),
+            run.name,
+            training_data=pool,
+            licence="same as the pool",
+            notes="MAE-pretrained encoder; the head is untrained: start a recipe from it (model.init) to fit one",
+            extra={"arch_kwargs": kwargs},
+        )
         save_checkpoint(encoder, card, run.path(RunFolder.MODEL))
         score = trainer.checkpoint_callback.best_model_score if trainer.checkpoint_callback else None  # type: ignore
-        evaluation = {"recipe": "mae_pretrain", "run": run.name, "split": "val",
-                      "val_loss": None if score is None else round(float(score), 5),
-                      "n_train": len(dm.tables["train"]), "n_val": len(dm.tables["val"])}
+        evaluation = {
+            "recipe": "mae_pretrain",
+            "run": run.name,
+            "split": "val",
+            "val_loss": None if score is None else round(float(score), 5),
+            "n_train": len(dm.tables["train"]),
+            "n_val": len(dm.tables["val"]),
+        }
         return run.finish(evaluation, test={"val_loss": evaluation["val_loss"]})
 
     def summary(self, evaluation: dict) -> list[str]:
@@ -205,9 +233,11 @@ class MaeRecipe:
 
 def preview_grid(x: torch.Tensor, masked: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
     """Rows: original, masked input, reconstruction; one column per face (RGB uint8)."""
+
     def to_img(t: torch.Tensor) -> np.ndarray:
         img = ((t.float().cpu() * PIXEL_STD + PIXEL_MEAN).clamp(0, 1) * 255).round().byte()
         img = img.permute(0, 2, 3, 1).numpy()
         return np.repeat(img, 3, axis=3) if img.shape[3] == 1 else img
+
     rows = [np.concatenate(list(to_img(t)), axis=1) for t in (x, masked, recon)]
     return np.concatenate(rows, axis=0)

@@ -7,11 +7,13 @@ override :meth:`FerModule.loss_terms` (the fairness terms) or the training step,
 are one piece of code. :func:`build_backbone` and :func:`card_for` are the one backbone set-up and the one model card
 of every recipe.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -25,8 +27,17 @@ from ..runs import open_run
 from .augment import step_generator, weak_view
 from .config import ModelConfig, OptimConfig, RunConfig
 
-__all__ = ["FerModule", "PIXEL_MEAN", "PIXEL_STD", "adopt_architecture", "build_backbone", "card_for",
-           "load_weights", "normalise", "restore_best"]
+__all__ = [
+    "FerModule",
+    "PIXEL_MEAN",
+    "PIXEL_STD",
+    "adopt_architecture",
+    "build_backbone",
+    "card_for",
+    "load_weights",
+    "normalise",
+    "restore_best",
+]
 
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.5  # pixels in [0, 1] -> [-1, 1], as the FER2013 mini-Xception expects
 
@@ -36,22 +47,35 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD
 
 
-def card_for(cfg: RunConfig, labels: Sequence[str], run_name: str = "", training_data: str = "",
-             **changes: Any) -> ModelCard:
+def card_for(
+    cfg: RunConfig, labels: Sequence[str], run_name: str = "", training_data: str = "", **changes: Any
+) -> ModelCard:
     """The model card of a checkpoint this config trains; ``changes`` set other fields (``notes``, ``output``,
     ``arch``, more ``extra``)."""
     from .recipes import RECIPES
 
     c = cfg.model.in_chans
-    extra = {"arch_kwargs": dict(cfg.model.arch_kwargs), "recipe": cfg.recipe, "run": run_name,
-             "target": cfg.data.target} | dict(changes.pop("extra", {}))
+    extra = {
+        "arch_kwargs": dict(cfg.model.arch_kwargs),
+        "recipe": cfg.recipe,
+        "run": run_name,
+        "target": cfg.data.target,
+    } | dict(changes.pop("extra", {}))
     info = RECIPES.get(cfg.recipe)
-    card = ModelCard(arch=cfg.model.arch, input_size=(cfg.model.input_size, cfg.model.input_size), in_chans=c,
-                     mean=(PIXEL_MEAN,) * c, std=(PIXEL_STD,) * c, label_names=tuple(labels),
-                     template=cfg.data.template,
-                     origin=f"fer_core train {cfg.recipe}" + (f" (run {run_name})" if run_name else ""),
-                     licence="same as the training data", training_data=training_data, extra=extra,
-                     output=info.output if info else "softmax")
+    card = ModelCard(
+        arch=cfg.model.arch,
+        input_size=(cfg.model.input_size, cfg.model.input_size),
+        in_chans=c,
+        mean=(PIXEL_MEAN,) * c,
+        std=(PIXEL_STD,) * c,
+        label_names=tuple(labels),
+        template=cfg.data.template,
+        origin=f"fer_core train {cfg.recipe}" + (f" (run {run_name})" if run_name else ""),
+        licence="same as the training data",
+        training_data=training_data,
+        extra=extra,
+        output=info.output if info else "softmax",
+    )
     return replace(card, **changes) if changes else card
 
 
@@ -93,25 +117,45 @@ class FerModule(L.LightningModule):
 
     Parameters
     ----------
-    backbone : a registry network (``forward_features``, ``forward_head``) with one output per label.
-    labels : class names in output order.
-    group_names : per sensitive column, its groups in code order (validation tracks the first column's groups).
-    optim : learning rate, schedule, epochs, label smoothing, weight decay.
-    seed : seeds the flips, drawn from (seed, epoch, batch), so a resumed run draws the same.
-    hflip : flip faces horizontally at random while training.
+    backbone
+        A registry network (``forward_features``, ``forward_head``) with one output per label.
+    labels
+        Class names in output order.
+    group_names
+        Per sensitive column, its groups in code order (validation tracks the first column's groups).
+    optim
+        Learning rate, schedule, epochs, label smoothing, weight decay.
+    seed
+        Seeds the flips, drawn from (seed, epoch, batch), so a resumed run draws the same.
+    hflip
+        Flip faces horizontally at random while training.
     """
 
-    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
-                 *, optim: OptimConfig | None = None, seed: int = 0, hflip: bool = True) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        labels: Sequence[str],
+        group_names: dict[str, Sequence[str]] | None = None,
+        *,
+        optim: OptimConfig | None = None,
+        seed: int = 0,
+        hflip: bool = True,
+    ) -> None:
         super().__init__()
         self.optim = optim or OptimConfig()
         self.seed, self.hflip = int(seed), bool(hflip)
         self.labels = tuple(labels)
         self.group_names = {k: tuple(v) for k, v in (group_names or {}).items()}
         self.sensitive = list(self.group_names)
-        self.save_hyperparameters({"labels": list(self.labels), "group_names": {k: list(v) for k, v in
-                                                                                 self.group_names.items()},
-                                   "optim": asdict(self.optim), "seed": self.seed, "hflip": self.hflip})
+        self.save_hyperparameters(
+            {
+                "labels": list(self.labels),
+                "group_names": {k: list(v) for k, v in self.group_names.items()},
+                "optim": asdict(self.optim),
+                "seed": self.seed,
+                "hflip": self.hflip,
+            }
+        )
         self.model = backbone
         k = len(self.labels)
         self.val_acc = MulticlassAccuracy(num_classes=k, average="micro")
@@ -138,8 +182,9 @@ class FerModule(L.LightningModule):
         return self.embed(self.normalise(images))[1]
 
     # --- losses -----------------------------------------------------------------------------------------------
-    def loss_terms(self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
-                   ) -> dict[str, torch.Tensor]:
+    def loss_terms(
+        self, z: torch.Tensor, logits: torch.Tensor, batch: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
         """Named loss terms, already weighted; their sum is minimised."""
         return {"ce": F.cross_entropy(logits, batch["target"], label_smoothing=self.optim.label_smoothing)}
 
@@ -194,8 +239,9 @@ class FerModule(L.LightningModule):
         """Output probabilities from logits (a softmax over classes; recipes with one sigmoid per output override)."""
         return torch.softmax(logits, 1)
 
-    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
-                     ) -> dict[str, torch.Tensor]:
+    def predict_step(
+        self, batch: dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, torch.Tensor]:
         z, logits = self.embed(self.normalise(batch["image"]))
         return {"index": batch["index"], "probs": self.probabilities(logits.float()), "embedding": z.float()}
 
@@ -204,7 +250,7 @@ class FerModule(L.LightningModule):
         """(N, K) probabilities (float64) and (N, D) embeddings of uint8 images, in batches."""
         probs, embs = [], []
         for i in range(0, len(images), batch_size):
-            z, logits = self.embed(self.normalise(images[i:i + batch_size]))
+            z, logits = self.embed(self.normalise(images[i : i + batch_size]))
             probs.append(self.probabilities(logits.double()).numpy())
             embs.append(z.numpy())
         return np.concatenate(probs), np.concatenate(embs)

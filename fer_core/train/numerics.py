@@ -1,11 +1,17 @@
-"""Pinned CPU numerics: the same floating-point results for a training run on any x86-64 machine with AVX2.
+"""Pinned CPU numerics: a training run gives the same floating-point results on a machine whatever its thread
+count or CPU affinity, and results that differ only in the last bits between x86-64 machines with AVX2.
 
-A CPU run's last bits depend on three things besides the seed: how many threads split each reduction, which
+A CPU run's last bits depend on several things besides the seed: how many threads split each reduction, which
 instruction set the kernels were compiled for (ATen's vectorised ops, oneDNN's convolutions, MKL's and OpenBLAS's
-matrix products all pick AVX2, AVX-512 or AMX paths at run time), and the memory layout. The fair_mmd claim once
-held on one machine and failed on another for exactly this reason. A pinned process runs single-threaded and caps
-every library at AVX2, which every x86-64 server since 2013 has, so a claim's runs give the same figures anywhere.
-(The SynthFACS renderer's bytes are the same with and without AVX-512, and differ only on CPUs without AVX2: tested.)
+matrix products all pick AVX2, AVX-512 or AMX paths at run time), the memory layout, and the blocking a kernel picks
+for the CPU's caches. A pinned process runs single-threaded and caps every library at AVX2, which every x86-64 server
+since 2013 has. That fixes the first three: on one machine, ``taskset -c 0`` and all cores give byte-identical
+weights (tested). It cannot fix the last: on an AMD EPYC the fair_mmd runs recorded on another machine matched for
+the first steps and drifted from step 5 on (the 7th digit), after which training moves like another seed. So
+claims are decided on the mean of several seeds, and "reproduces the recorded figures" means a mean within the
+seed-to-seed spread (:func:`fer_core.train.claim_stats.mean_shift_tolerance`), equal to the digit on the machine
+that recorded them. (The SynthFACS renderer's bytes are the same with and without AVX-512, and differ only on CPUs
+without AVX2: tested.)
 
 The caps are read when the libraries first run a kernel, so they only take effect in a fresh process:
 :func:`pinned_env` is the environment such a process (a claim's training worker) is started with. In a pinned
@@ -13,11 +19,13 @@ process, convolution nets train in channels-last layout, which oneDNN's AVX2 ker
 project's small nets. It stays off elsewhere: torch 2.14.1's oneDNN AVX-512 kernels crash (segfault) in the
 backward pass of a strided 1x1 convolution in channels-last layout, which every mini-Xception block has.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
@@ -40,6 +48,11 @@ PINNED_ENV: dict[str, str] = {
 @contextmanager
 def pinned_env() -> Iterator[dict[str, str]]:
     """Set :data:`PINNED_ENV` in ``os.environ`` while processes are started (they inherit it), then restore it.
+
+    Yields
+    ------
+    dict[str, str]
+        A copy of :data:`PINNED_ENV`: the variables now set.
 
     Examples
     --------
@@ -67,9 +80,12 @@ def numerics_profile() -> dict[str, object]:
     """What this process computes with, for a run's record: pinned or not, threads, and the kernels' ISA."""
     import torch
 
-    return {"pinned": is_pinned(), "torch_threads": torch.get_num_threads(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "default")}
+    return {
+        "pinned": is_pinned(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "default"),
+    }
 
 
 def use_channels_last(model: torch.nn.Module) -> torch.utils.hooks.RemovableHandle | None:
@@ -87,4 +103,5 @@ def use_channels_last(model: torch.nn.Module) -> torch.utils.hooks.RemovableHand
     def to_channels_last(_module: nn.Module, args: tuple) -> tuple:
         x = args[0]
         return (x.contiguous(memory_format=torch.channels_last), *args[1:]) if x.dim() == 4 else args
+
     return convs[0].register_forward_pre_hook(to_channels_last)

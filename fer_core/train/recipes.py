@@ -9,12 +9,14 @@ that serves its batches, the LightningModule it trains (built from a backbone an
 config), its checkpoint metric, what its outputs mean (written into every model card it saves), what it writes at the
 end (through :class:`fer_core.runs.RunFolder`) and the lines that summarise a finished run.
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from ..errors import FerCoreError
 
@@ -24,8 +26,16 @@ if TYPE_CHECKING:
     from ..runs import RunFolder
     from .config import RunConfig
 
-__all__ = ["OutputKind", "RecipeInfo", "Recipe", "RECIPES", "RECIPE_NAMES", "register_recipe", "get_recipe",
-           "UnknownRecipeError"]
+__all__ = [
+    "OutputKind",
+    "RecipeInfo",
+    "Recipe",
+    "RECIPES",
+    "RECIPE_NAMES",
+    "register_recipe",
+    "get_recipe",
+    "UnknownRecipeError",
+]
 
 OutputKind = Literal["softmax", "sigmoid", "regression", "embedding"]
 
@@ -36,12 +46,18 @@ class RecipeInfo:
 
     Parameters
     ----------
-    name : the name in configs and on the command line.
-    summary : one line for ``--help`` and the launch form.
-    output : what the trained model's outputs mean (``ModelCard.output``).
-    monitor : the validation metric that picks the best checkpoint unless ``trainer.monitor`` says otherwise.
-    section : the config section with the recipe's own keys (None: only the shared sections).
-    module : the module that implements and registers it.
+    name
+        The name in configs and on the command line.
+    summary
+        One line for ``--help`` and the launch form.
+    output
+        What the trained model's outputs mean (``ModelCard.output``).
+    monitor
+        The validation metric that picks the best checkpoint unless ``trainer.monitor`` says otherwise.
+    section
+        The config section with the recipe's own keys (None: only the shared sections).
+    module
+        The module that implements and registers it.
     """
 
     name: str
@@ -57,22 +73,67 @@ class RecipeInfo:
         return "min" if self.monitor.endswith("loss") or self.monitor.endswith("mae") else "max"
 
 
-RECIPES: dict[str, RecipeInfo] = {r.name: r for r in (
-    RecipeInfo("supervised", "cross-entropy classifier (label smoothing, class-balanced sampling)", "softmax",
-               "val/acc", None, "fer_core.train.supervised"),
-    RecipeInfo("fair_mmd", "classifier + shrinkage-MMD between groups' embeddings + an adversary (METHODS 1)",
-               "softmax", "val/acc", "fair", "fer_core.train.fair_mmd"),
-    RecipeInfo("transfer", "a base model trained on another target gets a new head (METHODS 5)", "softmax",
-               "val/acc", "transfer", "fer_core.train.transfer"),
-    RecipeInfo("semi_dtm", "semi-supervised: pseudo-labels through dynamic thresholds (METHODS 3)", "softmax",
-               "val/acc", "semi", "fer_core.train.semi_dtm"),
-    RecipeInfo("mae_pretrain", "masked-autoencoder pretraining of a ViT on unlabelled faces (METHODS 2.1)",
-               "embedding", "val/loss", "mae", "fer_core.train.mae_pretrain"),
-    RecipeInfo("au_iat", "action units with Identity Adversarial Training (METHODS 2)", "sigmoid", "val/au_f1",
-               "au", "fer_core.train.au_iat"),
-    RecipeInfo("emonet40", "the 40 EmoNet-Face intensities and agreement with experts (METHODS 4)", "sigmoid",
-               "val/loss", "emonet", "fer_core.train.emonet40"),
-)}
+RECIPES: dict[str, RecipeInfo] = {
+    r.name: r
+    for r in (
+        RecipeInfo(
+            "supervised",
+            "cross-entropy classifier (label smoothing, class-balanced sampling)",
+            "softmax",
+            "val/acc",
+            None,
+            "fer_core.train.supervised",
+        ),
+        RecipeInfo(
+            "fair_mmd",
+            "classifier + shrinkage-MMD between groups' embeddings + an adversary (METHODS 1)",
+            "softmax",
+            "val/acc",
+            "fair",
+            "fer_core.train.fair_mmd",
+        ),
+        RecipeInfo(
+            "transfer",
+            "a base model trained on another target gets a new head (METHODS 5)",
+            "softmax",
+            "val/acc",
+            "transfer",
+            "fer_core.train.transfer",
+        ),
+        RecipeInfo(
+            "semi_dtm",
+            "semi-supervised: pseudo-labels through dynamic thresholds (METHODS 3)",
+            "softmax",
+            "val/acc",
+            "semi",
+            "fer_core.train.semi_dtm",
+        ),
+        RecipeInfo(
+            "mae_pretrain",
+            "masked-autoencoder pretraining of a ViT on unlabelled faces (METHODS 2.1)",
+            "embedding",
+            "val/loss",
+            "mae",
+            "fer_core.train.mae_pretrain",
+        ),
+        RecipeInfo(
+            "au_iat",
+            "action units with Identity Adversarial Training (METHODS 2)",
+            "sigmoid",
+            "val/au_f1",
+            "au",
+            "fer_core.train.au_iat",
+        ),
+        RecipeInfo(
+            "emonet40",
+            "the 40 EmoNet-Face intensities and agreement with experts (METHODS 4)",
+            "sigmoid",
+            "val/loss",
+            "emonet",
+            "fer_core.train.emonet40",
+        ),
+    )
+}
 RECIPE_NAMES: tuple[str, ...] = tuple(RECIPES)
 
 
@@ -118,11 +179,22 @@ def register_recipe(name: str) -> Callable[[type[T]], type[T]]:
             raise TypeError(f"{cls.__name__} does not implement the Recipe contract")
         _IMPLEMENTATIONS[name] = instance
         return cls
+
     return register
 
 
 def get_recipe(name: str) -> Recipe:
     """The implementation of recipe ``name`` (its module is imported on first use; this imports Lightning).
+
+    Parameters
+    ----------
+    name
+        A key of :data:`RECIPES`.
+
+    Returns
+    -------
+    Recipe
+        The one registered instance of the recipe's class.
 
     Raises
     ------

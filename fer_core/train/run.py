@@ -3,6 +3,7 @@
 Lightning supplies the loop, AMP, DDP (torchrun / SLURM) and gradient accumulation; this module wires the recipe,
 the data, the loggers and the checkpoints, writes the test predictions and embeddings, and evaluates fairness.
 """
+
 from __future__ import annotations
 
 import csv
@@ -11,9 +12,10 @@ import os
 import pickle
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import lightning as L
 import pandas as pd
@@ -72,9 +74,15 @@ class _StatusCallback(Callback):
         if trainer.global_rank != 0:
             return
         metrics = {k: round(float(v), 5) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-        status = write_status(self.folder, epoch=trainer.current_epoch, epochs=trainer.max_epochs,
-                              step=trainer.global_step, total_steps=int(trainer.estimated_stepping_batches),
-                              metrics=metrics, **extra)
+        status = write_status(
+            self.folder,
+            epoch=trainer.current_epoch,
+            epochs=trainer.max_epochs,
+            step=trainer.global_step,
+            total_steps=int(trainer.estimated_stepping_batches),
+            metrics=metrics,
+            **extra,
+        )
         if self.on_progress is not None:
             self.on_progress(status)
 
@@ -117,30 +125,54 @@ def _trainer(cfg: RunConfig, folder: Path, progress: bool, on_progress: Progress
     monitor = monitor_of(cfg)
     mode = "min" if monitor.endswith("loss") else "max"
     checkpoints = folder / RunFolder.CHECKPOINTS
-    best = ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=monitor, mode=mode,
-                           save_top_k=1, auto_insert_metric_name=False, enable_version_counter=False)
+    best = ModelCheckpoint(
+        dirpath=checkpoints,
+        filename="best",
+        monitor=monitor,
+        mode=mode,
+        save_top_k=1,
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
     # Resumable state after every epoch, improved or not (Lightning's save_last only follows top-k saves).
-    last = ModelCheckpoint(dirpath=checkpoints, filename="last", monitor=None, save_top_k=1,
-                           every_n_epochs=1, enable_version_counter=False)
+    last = ModelCheckpoint(
+        dirpath=checkpoints, filename="last", monitor=None, save_top_k=1, every_n_epochs=1, enable_version_counter=False
+    )
     callbacks: list[Callback] = [best, last, _StatusCallback(folder, on_progress), _PinnedLayout()]
     if t.early_stopping_patience:
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=int(t.early_stopping_patience)))
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=5))
-    loggers = [_ResumableCSVLogger(save_dir=folder, name="", version=""),
-               TensorBoardLogger(save_dir=folder, name=RunFolder.TENSORBOARD, version="", default_hp_metric=False)]
-    return L.Trainer(max_epochs=cfg.optim.epochs, accelerator=t.accelerator, devices=t.devices,
-                     num_nodes=t.num_nodes, strategy=t.strategy, precision=t.precision,  # type: ignore[arg-type]
-                     accumulate_grad_batches=cfg.optim.accumulate_grad_batches,
-                     gradient_clip_val=cfg.optim.gradient_clip, logger=loggers, callbacks=callbacks,
-                     use_distributed_sampler=False,  # our samplers shard themselves (data.RankSlice)
-                     enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=5,
-                     num_sanity_val_steps=0, default_root_dir=folder)
+    loggers = [
+        _ResumableCSVLogger(save_dir=folder, name="", version=""),
+        TensorBoardLogger(save_dir=folder, name=RunFolder.TENSORBOARD, version="", default_hp_metric=False),
+    ]
+    return L.Trainer(
+        max_epochs=cfg.optim.epochs,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,  # type: ignore[arg-type]
+        accumulate_grad_batches=cfg.optim.accumulate_grad_batches,
+        gradient_clip_val=cfg.optim.gradient_clip,
+        logger=loggers,
+        callbacks=callbacks,
+        use_distributed_sampler=False,  # our samplers shard themselves (data.RankSlice)
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=5,
+        num_sanity_val_steps=0,
+        default_root_dir=folder,
+    )
 
 
 def _quiet_lightning() -> None:
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
-                 "lightning.fabric.utilities.seed"):
+    for name in (
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning.pytorch.accelerators.cuda",
+        "lightning.fabric.utilities.seed",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*The number of training batches.*")
@@ -167,8 +199,9 @@ class TrainResult:
         return lines
 
 
-def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None = None,
-          _resume_folder: Path | None = None) -> TrainResult:
+def train(
+    cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None = None, _resume_folder: Path | None = None
+) -> TrainResult:
     """Train ``cfg.recipe`` and leave a complete run folder under ``cfg.out_dir``; returns where and how it went.
 
     ``trainer.threads`` holds for this run only: the process's thread count is restored afterwards. Denormal
@@ -189,8 +222,9 @@ def train(cfg: RunConfig, progress: bool = True, on_progress: ProgressFn | None 
         torch.set_num_threads(threads)
 
 
-def _train(recipe: Recipe, cfg: RunConfig, progress: bool, on_progress: ProgressFn | None,
-           _resume_folder: Path | None) -> TrainResult:
+def _train(
+    recipe: Recipe, cfg: RunConfig, progress: bool, on_progress: ProgressFn | None, _resume_folder: Path | None
+) -> TrainResult:
     recipe.prepare(cfg)
     leader = _is_leader()
     if _resume_folder is not None:
@@ -198,24 +232,32 @@ def _train(recipe: Recipe, cfg: RunConfig, progress: bool, on_progress: Progress
     elif not leader:  # a DDP worker: rank 0 chose and prepared the folder
         shared = os.environ.get(RUN_DIR_ENV)
         if not shared and not cfg.name:
-            raise FerCoreError("multi-process runs started by torchrun/SLURM need a run name (--name) so every "
-                               "process writes to the same folder")
+            raise FerCoreError(
+                "multi-process runs started by torchrun/SLURM need a run name (--name) so every "
+                "process writes to the same folder"
+            )
         folder = Path(shared) if shared else Path(cfg.out_dir) / str(cfg.name)
         cfg.name = folder.name
     else:
         folder = Path(cfg.out_dir) / _run_name(cfg)
         if (folder / RunFolder.CONFIG).exists():  # a folder prepared by runs.launch_run holds run.json and a log
-            raise RunExistsError(f"run folder {folder} exists; resume it with `fer-core train --resume {folder}` "
-                                 "or choose another name")
+            raise RunExistsError(
+                f"run folder {folder} exists; resume it with `fer-core train --resume {folder}` or choose another name"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         cfg.name = folder.name
     os.environ[RUN_DIR_ENV] = str(folder)  # processes Lightning launches for DDP inherit it
     run = RunFolder(folder)
     if leader:
         run.write_config(cfg.to_dict())
-        run.write_status(recipe=cfg.recipe, name=folder.name, status="preparing", **process_identity(),
-                         numerics=numerics_profile(),
-                         started=read_status(folder).get("started", time.time()) if _resume_folder else time.time())
+        run.write_status(
+            recipe=cfg.recipe,
+            name=folder.name,
+            status="preparing",
+            **process_identity(),
+            numerics=numerics_profile(),
+            started=read_status(folder).get("started", time.time()) if _resume_folder else time.time(),
+        )
     try:
         L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
         dm = recipe.datamodule(cfg, progress)
@@ -230,15 +272,21 @@ def _train(recipe: Recipe, cfg: RunConfig, progress: bool, on_progress: Progress
         module = recipe.module(cfg, dm)
         trainer = _trainer(cfg, folder, progress and leader, on_progress)
         if leader:
-            run.write_status(status="running", labels=list(dm.labels), n_train=len(dm.tables["train"]),
-                             n_val=len(dm.tables["val"]), n_test=len(dm.tables.get("test", [])))
+            run.write_status(
+                status="running",
+                labels=list(dm.labels),
+                n_train=len(dm.tables["train"]),
+                n_val=len(dm.tables["val"]),
+                n_test=len(dm.tables.get("test", [])),
+            )
         ckpt = run.path(RunFolder.LAST_CHECKPOINT)
         if _resume_folder and ckpt.is_file():
             _check_resumable(ckpt)
         if _resume_folder and ckpt.is_file() and leader:
             _drop_unsaved_metrics(folder, ckpt)
-        trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if _resume_folder and ckpt.is_file() else None,
-                    weights_only=True)
+        trainer.fit(
+            module, datamodule=dm, ckpt_path=str(ckpt) if _resume_folder and ckpt.is_file() else None, weights_only=True
+        )
         if trainer.global_rank != 0:
             return TrainResult(folder, {}, None)
         if trainer.received_sigterm or trainer.interrupted:
@@ -257,21 +305,25 @@ def _check_resumable(ckpt: Path) -> None:
     """Refuse a trainer checkpoint that cannot be resumed from, naming the file and what to do. Loading is
     ``weights_only``: nothing in the file is executed, and PyTorch's advice to turn that off is never passed on."""
     size = ckpt.stat().st_size
-    hint = (f"; delete {ckpt} to train this run again from the start, or restore the file from a backup")
+    hint = f"; delete {ckpt} to train this run again from the start, or restore the file from a backup"
     if size == 0:
         raise CheckpointError(f"cannot resume: {ckpt} is empty (0 bytes){hint}")
     try:
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"cannot resume: {ckpt} is corrupt or holds objects that are not safe to load (only "
-                              f"tensors and plain data are read){hint}") from exc
+        raise CheckpointError(
+            f"cannot resume: {ckpt} is corrupt or holds objects that are not safe to load (only "
+            f"tensors and plain data are read){hint}"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - zip, EOF and format errors alike: the file is not a usable checkpoint
-        raise CheckpointError(f"cannot resume: {ckpt} is truncated or not a PyTorch checkpoint "
-                              f"({type(exc).__name__}){hint}") from exc
+        raise CheckpointError(
+            f"cannot resume: {ckpt} is truncated or not a PyTorch checkpoint ({type(exc).__name__}){hint}"
+        ) from exc
     missing = [k for k in ("state_dict", "epoch", "optimizer_states") if not isinstance(state, dict) or k not in state]
     if missing:
-        raise CheckpointError(f"cannot resume: {ckpt} is not a Lightning trainer checkpoint (it lacks "
-                              f"{', '.join(missing)}){hint}")
+        raise CheckpointError(
+            f"cannot resume: {ckpt} is not a Lightning trainer checkpoint (it lacks {', '.join(missing)}){hint}"
+        )
 
 
 def _drop_unsaved_metrics(folder: Path, ckpt: Path) -> None:
@@ -292,4 +344,3 @@ def resume(folder: str | Path, progress: bool = True, on_progress: ProgressFn | 
         raise FerCoreError(f"run {run.name} has finished; nothing to resume")
     cfg = config_from_dict(run.config)
     return train(cfg, progress=progress, on_progress=on_progress, _resume_folder=run.folder)
-

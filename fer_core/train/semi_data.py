@@ -5,6 +5,7 @@ the unlabelled pool is the rest of the training split plus ``semi.unlabeled`` (a
 or a SynthFACS spec). Labels in the pool are kept as ``truth`` only to measure pseudo-label precision; training never
 reads them. Each step gets a class-balanced labelled batch and ``mu`` times as many unlabelled rows.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,9 +78,16 @@ class SemiDataModule(FaceDataModule):
         if cfg.semi.labeled_fraction < 1.0:  # per class, at least one labelled row
             rng = np.random.default_rng((cfg.trainer.seed, 23))
             y = train.targets.numpy()
-            keep = np.sort(np.concatenate([
-                rng.permutation(np.flatnonzero(y == c))[:max(1, int(round(cfg.semi.labeled_fraction * (y == c).sum())))]
-                for c in np.unique(y)]))
+            keep = np.sort(
+                np.concatenate(
+                    [
+                        rng.permutation(np.flatnonzero(y == c))[
+                            : max(1, int(round(cfg.semi.labeled_fraction * (y == c).sum())))
+                        ]
+                        for c in np.unique(y)
+                    ]
+                )
+            )
         moved = np.setdiff1d(np.arange(len(train)), keep)
         parts_img = [train.images[torch.as_tensor(moved, dtype=torch.long)]]
         parts_truth = [train.targets[torch.as_tensor(moved, dtype=torch.long)]]
@@ -92,8 +100,9 @@ class SemiDataModule(FaceDataModule):
         self.tables["train"] = train.take(keep)
         self.pool = Pool(torch.cat(parts_img), torch.cat(parts_truth), pd.concat(parts_rows, ignore_index=True))
         if not len(self.pool):
-            raise DatasetError("semi-supervised training needs unlabelled faces: set semi.unlabeled or "
-                               "semi.labeled_fraction < 1")
+            raise DatasetError(
+                "semi-supervised training needs unlabelled faces: set semi.unlabeled or semi.labeled_fraction < 1"
+            )
         assert self.split_rows is not None
         split = self.split_rows
         train_idx = np.flatnonzero(split["split"].to_numpy() == "train")
@@ -110,8 +119,16 @@ class SemiDataModule(FaceDataModule):
         assert self.pool is not None
         from .data import _TensorRows
 
-        lab = DataLoader(_TensorRows(labeled), batch_size=min(bs, len(labeled)), drop_last=True,
-                         sampler=RankSlice(ClassBalancedSampler(labeled.targets.numpy(), seed=seed), rank, world))
-        unl = DataLoader(_PoolRows(self.pool), batch_size=min(bs * cfg.semi.mu, len(self.pool)), drop_last=True,
-                         sampler=RankSlice(EpochShuffle(len(self.pool), seed + 1_000_003), rank, world))
+        lab = DataLoader(
+            _TensorRows(labeled),
+            batch_size=min(bs, len(labeled)),
+            drop_last=True,
+            sampler=RankSlice(ClassBalancedSampler(labeled.targets.numpy(), seed=seed), rank, world),
+        )
+        unl = DataLoader(
+            _PoolRows(self.pool),
+            batch_size=min(bs * cfg.semi.mu, len(self.pool)),
+            drop_last=True,
+            sampler=RankSlice(EpochShuffle(len(self.pool), seed + 1_000_003), rank, world),
+        )
         return CombinedLoader({"labeled": lab, "unlabeled": unl}, mode="max_size_cycle")

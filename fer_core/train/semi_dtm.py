@@ -10,10 +10,12 @@ over the pool (the stage's quantile of each predicted class's confidences); stag
 warm-up evenly. Per epoch and class the run logs the threshold, how many pseudo-labels were taken and, where the pool's
 truth is known, their precision.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,8 +36,15 @@ __all__ = ["SemiModule", "SemiRecipe"]
 class SemiModule(FerModule):
     """:class:`FerModule` trained on labelled batches plus pseudo-labelled unlabelled ones (``semi``)."""
 
-    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
-                 *, semi: SemiConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        labels: Sequence[str],
+        group_names: dict[str, Sequence[str]] | None = None,
+        *,
+        semi: SemiConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(backbone, labels, group_names, **kwargs)
         self.semi = semi or SemiConfig()
         self.hparams["semi"] = asdict(self.semi)
@@ -70,8 +79,10 @@ class SemiModule(FerModule):
         pool = pool if pool is not None else self.trainer.datamodule.pool
         was_training = self.training
         self.eval()
-        out = [torch.softmax(self(pool.images[i:i + batch_size].to(self.device)).float(), 1).cpu()
-               for i in range(0, len(pool), batch_size)]
+        out = [
+            torch.softmax(self(pool.images[i : i + batch_size].to(self.device)).float(), 1).cpu()
+            for i in range(0, len(pool), batch_size)
+        ]
         self.train(was_training)
         return torch.cat(out)
 
@@ -106,7 +117,7 @@ class SemiModule(FerModule):
         xw, xs = weak_view(xu, g), strong_view(xu, g)
         n_l, n_u = len(xl), len(xu)
         z, logits = self.embed(torch.cat([xl, xw, xs]))  # one pass: BatchNorm sees labelled and unlabelled rows
-        logits_l, logits_w, logits_s = logits[:n_l], logits[n_l:n_l + n_u], logits[n_l + n_u:]
+        logits_l, logits_w, logits_s = logits[:n_l], logits[n_l : n_l + n_u], logits[n_l + n_u :]
         terms = {"ce": F.cross_entropy(logits_l, lab["target"], label_smoothing=self.optim.label_smoothing)}
         probs = torch.softmax(logits_w.detach().float(), 1)
         if not isinstance(self.threshold, DynamicThreshold):  # DTM is set once per epoch from the whole pool
@@ -116,14 +127,15 @@ class SemiModule(FerModule):
         if s.lambda_u > 0:
             terms["unsup"] = s.lambda_u * (F.cross_entropy(logits_s, pseudo, reduction="none") * mask).mean()
         if s.lambda_infonce > 0:
-            terms["infonce"] = s.lambda_infonce * info_nce(z[n_l:n_l + n_u], z[n_l + n_u:], s.temperature)
+            terms["infonce"] = s.lambda_infonce * info_nce(z[n_l : n_l + n_u], z[n_l + n_u :], s.temperature)
         self._count(pseudo, mask.bool(), unl["truth"])
         if batch_idx % self.trainer.log_every_n_steps == 0:
             self.log("train/mask_rate", mask.mean(), batch_size=n_u)
         return self._log_step(terms, logits_l, lab["target"], batch_idx)
 
-    def _log_step(self, terms: dict[str, torch.Tensor], logits: torch.Tensor, target: torch.Tensor,
-                  batch_idx: int) -> torch.Tensor:
+    def _log_step(
+        self, terms: dict[str, torch.Tensor], logits: torch.Tensor, target: torch.Tensor, batch_idx: int
+    ) -> torch.Tensor:
         loss = torch.stack(list(terms.values())).sum()
         n = len(target)
         self.log("train/loss", loss, prog_bar=True, batch_size=n)
@@ -187,8 +199,11 @@ class SemiModule(FerModule):
             t.set_stage(len(self.semi.schedule) - 1)
             t.update(self.pool_probs(pool))
         values = t.thresholds().tolist() if t is not None else [self.semi.tau] * len(self.labels)
-        return {"kind": self.semi.threshold, "labels": list(self.labels),
-                "thresholds": {lab: round(float(v), 6) for lab, v in zip(self.labels, values)}}
+        return {
+            "kind": self.semi.threshold,
+            "labels": list(self.labels),
+            "thresholds": {lab: round(float(v), 6) for lab, v in zip(self.labels, values)},
+        }
 
 
 @register_recipe("semi_dtm")

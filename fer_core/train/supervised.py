@@ -1,5 +1,6 @@
 """``supervised``: plain cross-entropy (optional label smoothing and class-balanced sampling), the baseline of every
 claim and the recipe most users train first."""
+
 from __future__ import annotations
 
 from .classifier import ClassifierRecipe

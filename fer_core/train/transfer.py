@@ -4,10 +4,12 @@ lower learning rate.
 
 Arbabzadah et al. use this to ask which base model's features suit a target; the run's heatmaps answer it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any
 
 from torch import nn
 
@@ -34,8 +36,15 @@ class TransferModule(FerModule):
     """:class:`FerModule` whose backbone (all but the head) is frozen for ``transfer.freeze_epochs``, then trains at
     ``transfer.backbone_lr_factor`` times the head's learning rate."""
 
-    def __init__(self, backbone: nn.Module, labels: Sequence[str], group_names: dict[str, Sequence[str]] | None = None,
-                 *, transfer: TransferConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        labels: Sequence[str],
+        group_names: dict[str, Sequence[str]] | None = None,
+        *,
+        transfer: TransferConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(backbone, labels, group_names, **kwargs)
         self.transfer = transfer or TransferConfig()
         self.hparams["transfer"] = asdict(self.transfer)
@@ -61,8 +70,10 @@ class TransferModule(FerModule):
 
     def param_groups(self) -> list[dict[str, Any]]:
         lr = self.optim.lr
-        return [{"params": list(self.model.get_classifier().parameters()), "lr": lr},
-                {"params": self._backbone_params(), "lr": lr * self.transfer.backbone_lr_factor}]
+        return [
+            {"params": list(self.model.get_classifier().parameters()), "lr": lr},
+            {"params": self._backbone_params(), "lr": lr * self.transfer.backbone_lr_factor},
+        ]
 
 
 @register_recipe("transfer")

@@ -1,4 +1,5 @@
 """Start the real dashboard on a free localhost port and drive it with Playwright in Debian's Chromium."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,9 +13,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def chromium_path() -> str | None:
@@ -35,10 +44,22 @@ def free_port() -> int:
 def dashboard_server(timeout: float = 90.0):
     """Yield the base URL of a freshly started dashboard; stop it afterwards."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "dashboard" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
@@ -48,7 +69,7 @@ def dashboard_server(timeout: float = 90.0):
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError("dashboard exited: " + proc.stdout.read().decode(errors="replace"))
+                    raise RuntimeError("dashboard exited: " + proc.stdout.read().decode(errors="replace")) from None
                 time.sleep(0.5)
         else:
             raise TimeoutError("dashboard did not become healthy")

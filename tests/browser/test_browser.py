@@ -1,4 +1,5 @@
 """Real browser: headless Debian Chromium driven by Playwright against the running dashboard."""
+
 from __future__ import annotations
 
 import os
@@ -78,18 +79,34 @@ def test_nothing_leaves_the_machine_and_names_stay_text(session):
     pg.wait_for_selector("text=Face 1", timeout=120_000)
     pg.get_by_text("Upload photos").click()
     pg.locator("input[type=file]").set_input_files([hostile])
+    # wait for the upload's own name: "Face 1: happy" of the sample shown before the upload would match at once
+    pg.get_by_text(f"![t]({trap}).png", exact=True).first.wait_for(timeout=60_000)  # shown as typed, not an image
     pg.wait_for_selector("text=Face 1: happy", timeout=60_000)
-    assert pg.get_by_text(f"![t]({trap}).png", exact=True).count() >= 1  # shown as typed, not as an image
     icon = pg.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
-    for view in ("occlusion", "occlusion_study", "action_units", "emonet", "fairness", "review", "model_card",
-                 "runs", "transfer", "report"):
+    for view in (
+        "occlusion",
+        "occlusion_study",
+        "action_units",
+        "emonet",
+        "fairness",
+        "review",
+        "model_card",
+        "runs",
+        "transfer",
+        "report",
+    ):
         pg.goto(f"{url}/{view}")
         pg.wait_for_selector("h1", timeout=120_000)
         pg.wait_for_timeout(1000)
         assert pg.locator("text=error id").count() == 0, view
     own = urlsplit(url).netloc
-    outside = sorted({u for u in session["requests"] if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                      and urlsplit(u).netloc != own})
+    outside = sorted(
+        {
+            u
+            for u in session["requests"]
+            if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc != own
+        }
+    )
     assert not outside, outside
     assert icon and all(urlsplit(h).netloc == own for h in icon), icon
     assert len(session["requests"]) > 20  # the listener saw the app's own traffic

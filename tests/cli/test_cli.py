@@ -1,4 +1,5 @@
 """The CLI contract: names, JSON keys, exit codes and messages that scripts rely on."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def run_process(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fer_core.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fer_core.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 def test_explain_json_contract(tmp_path):
@@ -33,8 +35,13 @@ def test_explain_json_contract(tmp_path):
     assert out["model"] == "fer2013_mini_xception" and len(out["faces"]) == 1
     face = out["faces"][0]
     assert {"box", "landmarks", "probs", "pred", "region_share"} <= set(face)
-    assert len(face["box"]) == 4 and set(face["landmarks"]) == {"left_eye", "right_eye", "nose", "mouth_left",
-                                                                 "mouth_right"}
+    assert len(face["box"]) == 4 and set(face["landmarks"]) == {
+        "left_eye",
+        "right_eye",
+        "nose",
+        "mouth_left",
+        "mouth_right",
+    }
     assert face["pred"] == "happy" and abs(sum(face["probs"].values()) - 1) < 1e-4
     assert {"eyes", "mouth", "brows", "nose"} <= set(face["region_share"])
     png = cv2.imread(face["heatmap_png"])
@@ -59,8 +66,11 @@ def test_occlude_json_contract():
 def test_bad_inputs_exit_nonzero_with_a_message(tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("this is not a jpeg")
-    for args in (["explain", str(bad)], ["occlude", str(PORTRAIT), "--regions", "ears"],
-                 ["explain", str(PORTRAIT), "--model", "nope"]):
+    for args in (
+        ["explain", str(bad)],
+        ["occlude", str(PORTRAIT), "--regions", "ears"],
+        ["explain", str(PORTRAIT), "--model", "nope"],
+    ):
         proc = run(*args)
         assert proc.returncode == 2 and proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
     noise = tmp_path / "noise.png"
@@ -75,8 +85,9 @@ def test_evaluate_counts_rows_without_faces(tmp_path, fer_model):
     cv2.imwrite(str(tmp_path / "smile_small.png"), cv2.resize(img[66:162, 176:272], (48, 48)))
     cv2.imwrite(str(tmp_path / "noise.png"), np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8))
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
-    (tmp_path / "m.csv").write_text("path,label\nsmile.png,happy\nsmile_small.png,sad\nnoise.png,sad\n"
-                                    f"{tmp_path / 'broken.jpg'},angry\n")
+    (tmp_path / "m.csv").write_text(
+        f"path,label\nsmile.png,happy\nsmile_small.png,sad\nnoise.png,sad\n{tmp_path / 'broken.jpg'},angry\n"
+    )
     proc = run("evaluate", "--data", str(tmp_path / "m.csv"), "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -117,8 +128,19 @@ def test_evaluate_a_run_by_group_matches_its_training_time_test_figures(tmp_path
     table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
     test_paths = set(pd.read_csv(tiny_run / "splits.csv").query("split == 'test'")["path"])
     table[table["path"].isin(test_paths)].to_csv(manifest.parent / "test_only.csv", index=False)
-    proc = run("evaluate", str(tiny_run), "--data", str(manifest.parent / "test_only.csv"),
-                   "--group-by", "skin_tone,gender", "--json", "--boot", "50", "--permutations", "50")
+    proc = run(
+        "evaluate",
+        str(tiny_run),
+        "--data",
+        str(manifest.parent / "test_only.csv"),
+        "--group-by",
+        "skin_tone,gender",
+        "--json",
+        "--boot",
+        "50",
+        "--permutations",
+        "50",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     stored = info.evaluation()
@@ -128,8 +150,18 @@ def test_evaluate_a_run_by_group_matches_its_training_time_test_figures(tmp_path
         got, want = out["fairness"][attr]["by_group"], stored["attributes"][attr]["by_group"]
         assert {g: v["accuracy"] for g, v in got.items()} == pytest.approx({g: v["accuracy"] for g, v in want.items()})
         assert out["fairness"][attr]["probe"]["n"] == stored["n"]
-    human = run("evaluate", str(tiny_run), "--data", str(manifest.parent / "test_only.csv"),
-                    "--group-by", "skin_tone", "--boot", "20", "--permutations", "20")
+    human = run(
+        "evaluate",
+        str(tiny_run),
+        "--data",
+        str(manifest.parent / "test_only.csv"),
+        "--group-by",
+        "skin_tone",
+        "--boot",
+        "20",
+        "--permutations",
+        "20",
+    )
     assert "worst-group accuracy" in human.stdout and "linear probe guesses skin_tone" in human.stdout
 
 
@@ -146,8 +178,7 @@ def test_train_rejects_an_unknown_config_key_by_name(tmp_path):
 def test_occlusion_study_on_a_runs_test_set(tiny_run):
     from fer_core.runs import open_run
 
-    proc = run("occlusion-study", str(tiny_run), "--fill", "mean,blur", "--group-by", "age", "--boot", "50",
-               "--json")
+    proc = run("occlusion-study", str(tiny_run), "--fill", "mean,blur", "--group-by", "age", "--boot", "50", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     n_test = int((open_run(tiny_run).predictions()["split"] == "test").sum())
@@ -162,8 +193,7 @@ def test_occlusion_study_on_a_runs_test_set(tiny_run):
 
 
 def test_region_relevance_and_localisation_commands(tiny_run):
-    proc = run("region-relevance", str(tiny_run), "--group-by", "age", "--boot", "50", "--permutations", "49",
-               "--json")
+    proc = run("region-relevance", str(tiny_run), "--group-by", "age", "--boot", "50", "--permutations", "49", "--json")
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)["attributes"]["age"]
     assert rep["test"]["num_permutations"] == 49 and rep["by_group"]

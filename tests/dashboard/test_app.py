@@ -1,4 +1,5 @@
 """The dashboard through Streamlit's AppTest: every page renders real results with no exception."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -140,9 +141,9 @@ def review_env(monkeypatch, tmp_path):
     import streamlit as st
 
     from fer_core.data.sources import materialize
-    from fer_core.pseudo_label import propose, write_batch
     from fer_core.runs import open_run
     from fer_core.store import Store
+    from fer_core.workflows import propose, write_batch
 
     db = tmp_path / "store.sqlite"
     monkeypatch.setenv("FER_CORE_DB", str(db))
@@ -151,8 +152,14 @@ def review_env(monkeypatch, tmp_path):
     run = open_run(ROOT / "assets" / "runs" / "synthfacs_bias_supervised")
     pool = materialize({"synthfacs": {"n": 5, "size": 48, "seed": 31}})
     with Store.open(db) as store:
-        write_batch(store, "demo", propose(run.model(), pool, tau=0.9, aligned=True), run_name=run.name,
-                    run_path=run.folder, recipe="supervised")
+        write_batch(
+            store,
+            "demo",
+            propose(run.model(), pool, tau=0.9, aligned=True),
+            run_name=run.name,
+            run_path=run.folder,
+            recipe="supervised",
+        )
     return db
 
 
@@ -191,14 +198,22 @@ def au_env(monkeypatch, tmp_path):
 
     from fer_core.train import config_from_dict, train
 
-    cfg = config_from_dict({
-        "recipe": "au_iat", "name": "au_tiny", "out_dir": str(tmp_path / "runs"),
-        "data": {"manifest": {"synthfacs": {"n": 120, "size": 48, "seed": 5, "habit_rate": 1.0,
-                                            "n_identities": 12}},
-                 "aligned": True, "val_fraction": 0.25},
-        "model": {"input_size": 48, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
-        "optim": {"epochs": 1, "batch_size": 32}, "au": {"au_set": "DISFA8"},
-        "trainer": {"seed": 0, "monitor": "val/au_f1"}})
+    cfg = config_from_dict(
+        {
+            "recipe": "au_iat",
+            "name": "au_tiny",
+            "out_dir": str(tmp_path / "runs"),
+            "data": {
+                "manifest": {"synthfacs": {"n": 120, "size": 48, "seed": 5, "habit_rate": 1.0, "n_identities": 12}},
+                "aligned": True,
+                "val_fraction": 0.25,
+            },
+            "model": {"input_size": 48, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
+            "optim": {"epochs": 1, "batch_size": 32},
+            "au": {"au_set": "DISFA8"},
+            "trainer": {"seed": 0, "monitor": "val/au_f1"},
+        }
+    )
     train(cfg, progress=False)
     monkeypatch.setenv("FER_CORE_RUNS", str(tmp_path / "runs"))
     st.cache_data.clear()
@@ -239,5 +254,6 @@ def test_emonet_page_shows_families_top_heatmaps_and_the_agreement_table():
     assert metrics["Strongest category right"].endswith("%") and "Annotators vs each other" in metrics
     table = app.dataframe[0].value
     assert len(table) == 15 and {"human", "alpha", "alpha_lo", "alpha_hi"} <= set(table.columns)
-    assert any("could be an annotator" in m.value.lower() or "not like an annotator" in m.value.lower()
-               for m in app.markdown)
+    assert any(
+        "could be an annotator" in m.value.lower() or "not like an annotator" in m.value.lower() for m in app.markdown
+    )

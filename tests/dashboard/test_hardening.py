@@ -1,13 +1,14 @@
 """The dashboard never shows a traceback, a server path or a user's text as markup, and its image cache is bounded
 by bytes."""
+
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import tomllib
 from streamlit.testing.v1 import AppTest
 
 from dashboard._lru import ByteBoundedLRU
@@ -30,6 +31,7 @@ def test_an_unexpected_error_shows_a_short_message_with_an_id(monkeypatch, caplo
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail at /srv/private/path.py")
+
     monkeypatch.setattr(res, "explain", broken)
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
@@ -49,8 +51,17 @@ def test_a_whole_page_failing_is_caught_by_its_boundary(monkeypatch):
     assert any("error id" in e.value for e in at.error) and not any("/mnt/x" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("text", ["![t](http://127.0.0.1:9/x.png)", "<img src=x onerror=alert(1)>", "$x^2$",
-                                  ":material/face: :red[alert]", "**bold** _it_ `code` [a](b) # h", "back\\slash"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![t](http://127.0.0.1:9/x.png)",
+        "<img src=x onerror=alert(1)>",
+        "$x^2$",
+        ":material/face: :red[alert]",
+        "**bold** _it_ `code` [a](b) # h",
+        "back\\slash",
+    ],
+)
 def test_md_escapes_every_markup_character(text):
     """Once every backslash pair is removed, no markup character is left: each one was escaped."""
     import re

@@ -1,4 +1,5 @@
 """The Report page through Streamlit's AppTest: build a report from a bundled sample, get a download button."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """The Transfer comparison page through Streamlit's AppTest: the shipped from-age and from-gender runs, the same
 faces' heatmaps side by side, region shares per model and the paired tests in words."""
+
 from __future__ import annotations
 
 from pathlib import Path

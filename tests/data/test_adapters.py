@@ -1,4 +1,5 @@
 """Every adapter on a tiny fixture built here in that dataset's exact layout."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,12 @@ def test_imagefolder_and_fer2013_folders(tmp_path):
         for label in ("happy", "sad"):
             _img(tmp_path / split / label / f"{split}_{label}.png")
     df = import_dataset("fer2013-folders", tmp_path)
-    assert sorted(zip(df["split"], df["label"])) == [("test", "happy"), ("test", "sad"), ("train", "happy"),
-                                                       ("train", "sad")]
+    assert sorted(zip(df["split"], df["label"])) == [
+        ("test", "happy"),
+        ("test", "sad"),
+        ("train", "happy"),
+        ("train", "sad"),
+    ]
     validate_manifest(df, tmp_path)
     _img(tmp_path / "train" / "joy" / "x.png")
     with pytest.raises(DatasetError, match="joy"):
@@ -35,7 +40,8 @@ def test_imagefolder_and_fer2013_folders(tmp_path):
 def test_fer2013_csv_writes_the_pixels(tmp_path):
     pixels = " ".join(str(v % 256) for v in range(48 * 48))
     pd.DataFrame({"emotion": [3, 0], "pixels": [pixels, pixels], "Usage": ["Training", "PrivateTest"]}).to_csv(
-        tmp_path / "fer2013.csv", index=False)
+        tmp_path / "fer2013.csv", index=False
+    )
     df = import_dataset("fer2013", tmp_path, out_images=tmp_path / "imgs")
     assert df["label"].tolist() == ["happy", "angry"] and df["split"].tolist() == ["train", "test"]
     img = cv2.imread(df["path"][0], cv2.IMREAD_GRAYSCALE)
@@ -43,11 +49,25 @@ def test_fer2013_csv_writes_the_pixels(tmp_path):
 
 
 def test_ferplus_majority_vote_and_dropped_rows(tmp_path):
-    cols = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
-            "contempt", "unknown", "NF"]
-    rows = [["Training", "fer0000000.png", 1, 8, 1, 0, 0, 0, 0, 0, 0, 0],
-            ["PublicTest", "fer0000001.png", 0, 0, 0, 0, 0, 0, 0, 0, 0, 10],
-            ["PrivateTest", "fer0000002.png", 2, 0, 0, 0, 0, 0, 0, 7, 1, 0]]
+    cols = [
+        "Usage",
+        "Image name",
+        "neutral",
+        "happiness",
+        "surprise",
+        "sadness",
+        "anger",
+        "disgust",
+        "fear",
+        "contempt",
+        "unknown",
+        "NF",
+    ]
+    rows = [
+        ["Training", "fer0000000.png", 1, 8, 1, 0, 0, 0, 0, 0, 0, 0],
+        ["PublicTest", "fer0000001.png", 0, 0, 0, 0, 0, 0, 0, 0, 0, 10],
+        ["PrivateTest", "fer0000002.png", 2, 0, 0, 0, 0, 0, 0, 7, 1, 0],
+    ]
     pd.DataFrame(rows, columns=cols).to_csv(tmp_path / "fer2013new.csv", index=False)
     df = import_dataset("ferplus", tmp_path)
     assert df["path"].tolist() == ["FER2013Train/fer0000000.png", "FER2013Test/fer0000002.png"]
@@ -79,8 +99,9 @@ def test_affectnet_npy_annotations(tmp_path):
 
 
 def test_celeba_smiling_target_and_sensitive_attributes(tmp_path):
-    (tmp_path / "list_attr_celeba.txt").write_text("2\nAttractive Male Smiling Young\n"
-                                                   "000001.jpg 1 -1 1 1\n000002.jpg -1 1 -1 -1\n")
+    (tmp_path / "list_attr_celeba.txt").write_text(
+        "2\nAttractive Male Smiling Young\n000001.jpg 1 -1 1 1\n000002.jpg -1 1 -1 -1\n"
+    )
     (tmp_path / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 2\n")
     df = import_dataset("celeba", tmp_path)
     assert df["label"].tolist() == ["smiling", "not_smiling"] and df["split"].tolist() == ["train", "test"]
@@ -96,8 +117,9 @@ def test_utkface_and_fairface_attributes(tmp_path):
     assert len(df) == 1 and (df["age"][0], df["gender"][0], df["race"][0]) == (25, "female", "asian")
     ff = tmp_path / "ff"
     ff.mkdir()
-    pd.DataFrame({"file": ["train/1.jpg"], "age": ["20-29"], "gender": ["Male"], "race": ["East Asian"],
-                  "service_test": [True]}).to_csv(ff / "fairface_label_train.csv", index=False)
+    pd.DataFrame(
+        {"file": ["train/1.jpg"], "age": ["20-29"], "gender": ["Male"], "race": ["East Asian"], "service_test": [True]}
+    ).to_csv(ff / "fairface_label_train.csv", index=False)
     df = import_dataset("fairface", ff)
     assert df.loc[0, ["path", "gender", "race"]].tolist() == ["train/1.jpg", "male", "east_asian"]
 
@@ -108,7 +130,10 @@ def test_ckplus_and_jaffe_codes(tmp_path):
     (emo / "S005_001_00000011_emotion.txt").write_text("   3.0000000e+00\n")
     df = import_dataset("ckplus", tmp_path / "ck")
     assert df.loc[0, ["path", "label", "subject"]].tolist() == [
-        "cohn-kanade-images/S005/001/S005_001_00000011.png", "disgust", "S005"]
+        "cohn-kanade-images/S005/001/S005_001_00000011.png",
+        "disgust",
+        "S005",
+    ]
     _img(tmp_path / "jaffe" / "KA.HA2.30.tiff")
     _img(tmp_path / "jaffe" / "YM.SU1.58.tiff")
     df = import_dataset("jaffe", tmp_path / "jaffe")
@@ -127,9 +152,14 @@ def test_au_csv_binarisation_rules(tmp_path):
 
 
 def test_emonet_face_ratings_aggregate(tmp_path):
-    pd.DataFrame({"image": ["x.png"] * 4, "emotion": ["Positive High-Energy|Amusement", "Amusement", "Doubt", "Doubt"],
-                  "rating": [6, 4, "yes", "no"], "annotator": ["h1", "h2", "h1", "h2"]}).to_csv(
-        tmp_path / "ratings.csv", index=False)
+    pd.DataFrame(
+        {
+            "image": ["x.png"] * 4,
+            "emotion": ["Positive High-Energy|Amusement", "Amusement", "Doubt", "Doubt"],
+            "rating": [6, 4, "yes", "no"],
+            "annotator": ["h1", "h2", "h1", "h2"],
+        }
+    ).to_csv(tmp_path / "ratings.csv", index=False)
     df = import_dataset("emonet-face", tmp_path)
     assert df["label"][0] == "Amusement" and df["intensities"][0] == "Amusement:5.00;Doubt:3.50"
 

@@ -1,4 +1,5 @@
 """Manifest reading and validation: each failure raises DatasetError with its documented message."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,22 @@ def _files(root: Path, n: int) -> list[str]:
 def test_shipped_sample_is_valid_and_has_the_canonical_columns():
     df = read_manifest(SAMPLE / "manifest.csv")
     validate_manifest(df, SAMPLE)
-    for col in ("path", "split", "label", "label_set", "aus", "subject", "gender", "age", "race", "skin_tone",
-                "lighting", "occluder", "mask_path", "source"):
+    for col in (
+        "path",
+        "split",
+        "label",
+        "label_set",
+        "aus",
+        "subject",
+        "gender",
+        "age",
+        "race",
+        "skin_tone",
+        "lighting",
+        "occluder",
+        "mask_path",
+        "source",
+    ):
         assert col in df.columns
     assert len(df) == 8 and set(df.label) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
     assert (df.occluder != "none").sum() >= 1 and set(df.source) == {"synthfacs"}
@@ -67,8 +82,9 @@ def test_missing_files_listed_first_ten_and_counted(tmp_path):
     df = pd.DataFrame({"path": present + absent, "label": ["happy"] * 14})
     with pytest.raises(DatasetError) as e:
         validate_manifest(df, tmp_path)
-    assert str(e.value) == mf.MSG_MISSING_FILES.format(count=13, root=tmp_path, listed=", ".join(absent[:10]),
-                                                       more=" (and 3 more)")
+    assert str(e.value) == mf.MSG_MISSING_FILES.format(
+        count=13, root=tmp_path, listed=", ".join(absent[:10]), more=" (and 3 more)"
+    )
     assert "gone10.png" not in str(e.value)
 
 
@@ -85,8 +101,7 @@ def test_unknown_labels_named_against_the_label_set(tmp_path):
 
 
 def test_mixed_taxonomies_and_conflicts_refused(tmp_path):
-    df = pd.DataFrame({"path": _files(tmp_path, 2), "label": ["happy", "happy"],
-                       "label_set": ["basic7", "affectnet8"]})
+    df = pd.DataFrame({"path": _files(tmp_path, 2), "label": ["happy", "happy"], "label_set": ["basic7", "affectnet8"]})
     with pytest.raises(DatasetError) as e:
         validate_manifest(df, tmp_path)
     assert str(e.value) == mf.MSG_MIXED_TAXONOMIES.format(names="affectnet8, basic7")

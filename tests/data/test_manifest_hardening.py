@@ -1,4 +1,5 @@
 """Manifests that would silently lose rows or fail deep inside training are refused up front, naming the problem."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,13 +52,15 @@ def test_aligned_crops_are_decoded_once_and_again_when_a_file_changes(tmp_path, 
         path = tmp_path / f"face_{i}.png"
         Image.fromarray(np.full((40, 40, 3), 50 * i, np.uint8)).save(path)
         paths.append(path)
-    cfg = config_from_dict({"data": {"aligned": True, "cache_dir": str(tmp_path / "cache")},
-                            "model": {"input_size": 32}})
+    cfg = config_from_dict(
+        {"data": {"aligned": True, "cache_dir": str(tmp_path / "cache")}, "model": {"input_size": 32}}
+    )
     first = load_crops(paths, cfg)
     assert first.shape == (3, 32, 32, 3) and first[2, 0, 0, 0] == 100
 
     def no_decoding(path):
         raise AssertionError(f"decoded {path} again")
+
     monkeypatch.setattr(data, "load_image", no_decoding)
     np.testing.assert_array_equal(load_crops(paths, cfg), first)  # from the cache, nothing decoded
     monkeypatch.undo()

@@ -1,5 +1,6 @@
 """SynthFACS against independent truth: determinism, the EMFACS table, evidence vs. pixels that an expression
 changes, planted correlations, landmarks near the alignment template."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,11 +15,32 @@ from fer_core.taxonomy import BASIC7
 
 # DESIGN.md section 5, typed in again here (independent of the module's own table).
 EMFACS = {
-    "happy": [{6, 12}], "sad": [{1, 4, 15}], "surprise": [{1, 2, 5, 26}], "fear": [{1, 2, 4, 5, 7, 20, 26}],
-    "angry": [{4, 5, 7, 23}], "disgust": [{9, 15, 16}, {9, 10}], "neutral": [set()],
+    "happy": [{6, 12}],
+    "sad": [{1, 4, 15}],
+    "surprise": [{1, 2, 5, 26}],
+    "fear": [{1, 2, 4, 5, 7, 20, 26}],
+    "angry": [{4, 5, 7, 23}],
+    "disgust": [{9, 15, 16}, {9, 10}],
+    "neutral": [set()],
 }
-REGION_OF = {1: "brows", 2: "brows", 4: "brows", 5: "eyes", 6: "cheeks", 7: "eyes", 9: "nose", 10: "mouth",
-             12: "mouth", 15: "mouth", 16: "mouth", 17: "mouth", 20: "mouth", 23: "mouth", 25: "mouth", 26: "mouth"}
+REGION_OF = {
+    1: "brows",
+    2: "brows",
+    4: "brows",
+    5: "eyes",
+    6: "cheeks",
+    7: "eyes",
+    9: "nose",
+    10: "mouth",
+    12: "mouth",
+    15: "mouth",
+    16: "mouth",
+    17: "mouth",
+    20: "mouth",
+    23: "mouth",
+    25: "mouth",
+    26: "mouth",
+}
 
 
 def _digest(arrs) -> str:
@@ -103,8 +125,9 @@ def test_evidence_regions_match_their_aus():
 
 def test_planted_group_label_correlation_is_measured_back():
     strength = 0.6
-    spec = SynthSpec(n=20000, seed=4, bias={"attribute": "skin_tone", "group": "dark", "label": "happy",
-                                            "strength": strength})
+    spec = SynthSpec(
+        n=20000, seed=4, bias={"attribute": "skin_tone", "group": "dark", "label": "happy", "strength": strength}
+    )
     df = metadata(spec)
     dark = df[df.skin_tone == "dark"]
     rest = df[df.skin_tone != "dark"]
@@ -115,8 +138,13 @@ def test_planted_group_label_correlation_is_measured_back():
 
 
 def test_planted_lighting_correlation_habits_and_label_noise():
-    spec = SynthSpec(n=6000, seed=8, habit_rate=1.0, label_noise=0.2,
-                     lighting_bias={"attribute": "age", "group": "older", "lighting": "dim", "strength": 0.5})
+    spec = SynthSpec(
+        n=6000,
+        seed=8,
+        habit_rate=1.0,
+        label_noise=0.2,
+        lighting_bias={"attribute": "age", "group": "older", "lighting": "dim", "strength": 0.5},
+    )
     df = metadata(spec)
     older = df[df.age == "older"]
     assert abs((older.lighting == "dim").mean() - (0.5 + 0.5 / 5)) < 0.03
@@ -213,6 +241,11 @@ def test_intensity_range_controls_how_strongly_the_label_aus_act():
             if au in proto:
                 assert 0.25 <= v <= 0.4 + 1e-9
     default = list(generate(SynthSpec(n=5, seed=4), render=False))
-    assert all(v >= 0.4 for s in default for a, v in s.aus.items() if a in {x for p in EMFACS_PROTOTYPES[s.true_label] for x in p})
+    assert all(
+        v >= 0.4
+        for s in default
+        for a, v in s.aus.items()
+        if a in {x for p in EMFACS_PROTOTYPES[s.true_label] for x in p}
+    )
     with pytest.raises(ValueError, match="intensity"):
         SynthSpec(n=1, intensity=(0.1, 0.5))

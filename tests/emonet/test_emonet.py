@@ -1,5 +1,6 @@
 """EmoNet-40: SynthFACS's EmoNet faces and simulated experts, the intensity cell format, the basic-8 / valence views,
 the masked intensity loss, the EmoNet-Face layouts, and the emonet40 recipe end to end."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,8 @@ import torch
 
 from fer_core.data.adapters import import_dataset
 from fer_core.data.synthfacs import EMONET_PROTOTYPES, SynthSpec, generate, write_dataset
-from fer_core.emonet import basic8_scores, parse_intensities, valence_scores
 from fer_core.errors import DatasetError
-from fer_core.taxonomy import BASIC8, EMONET40
+from fer_core.taxonomy import BASIC8, EMONET40, basic8_scores, parse_intensities, valence_scores
 from fer_core.train.emonet40 import _masked_bce, intensity_targets
 
 
@@ -45,8 +45,9 @@ def test_synthfacs_emonet_ratings_are_noisy_experts_around_the_truth(tmp_path):
     assert set(ratings.columns) >= {"image", "emotion", "annotator", "rating"}
     assert ratings["annotator"].nunique() == 4 and set(ratings["emotion"]) == set(EMONET_PROTOTYPES)
     assert ratings["rating"].between(0, 7).all()
-    truth = {(r.path, c): v for r in rows.itertuples() for c, v in
-             (kv.rsplit(":", 1) for kv in r.intensities.split(";"))}
+    truth = {
+        (r.path, c): v for r in rows.itertuples() for c, v in (kv.rsplit(":", 1) for kv in r.intensities.split(";"))
+    }
     err = np.abs(ratings["rating"] - [float(truth[(i, e)]) for i, e in zip(ratings["image"], ratings["emotion"])])
     assert err.mean() < 1.2  # noise 0.8 plus a per-annotator offset, rounded and clipped
 
@@ -69,8 +70,11 @@ def test_basic8_and_valence_views_by_hand():
     x[EMONET40.index("Amusement")], x[EMONET40.index("Elation")], x[EMONET40.index("Anger")] = 3, 6, 2
     b = dict(zip(BASIC8, basic8_scores(x)))
     assert b["happy"] == 6 and b["angry"] == 2 and b["neutral"] == 1  # 7 - strongest
-    assert dict(zip(("positive", "neutral", "negative"), valence_scores(x))) == {"positive": 6, "neutral": 0,
-                                                                                 "negative": 2}
+    assert dict(zip(("positive", "neutral", "negative"), valence_scores(x))) == {
+        "positive": 6,
+        "neutral": 0,
+        "negative": 2,
+    }
     assert basic8_scores(np.zeros((2, 40)))[:, BASIC8.index("neutral")].tolist() == [7, 7]
 
 
@@ -85,21 +89,33 @@ def test_masked_loss_ignores_unknown_cells():
 
 
 def test_emonet_face_layouts(tmp_path):
-    pd.DataFrame({"image": ["a.png", "a.png"], "annotator": ["h1", "h2"],
-                  "ratings": ["{'Positive High-Energy|Awe': 4}", "{'Awe': 6, 'Pain': 1}"]}).to_csv(
-        tmp_path / "hq.csv", index=False)
+    pd.DataFrame(
+        {
+            "image": ["a.png", "a.png"],
+            "annotator": ["h1", "h2"],
+            "ratings": ["{'Positive High-Energy|Awe': 4}", "{'Awe': 6, 'Pain': 1}"],
+        }
+    ).to_csv(tmp_path / "hq.csv", index=False)
     hq = import_dataset("emonet-face", tmp_path, csv="hq.csv")
     assert hq["rated"][0] == "all" and hq["label"][0] == "Awe" and hq["intensities"][0] == "Awe:5.00;Pain:1.00"
-    pd.DataFrame({"image": ["b.png"] * 3, "emotion": ["Doubt", "Doubt", "Fear"], "annotator": ["h1", "h2", "h1"],
-                  "rating": ["yes", "yes", "no"]}).to_csv(tmp_path / "binary.csv", index=False)
+    pd.DataFrame(
+        {
+            "image": ["b.png"] * 3,
+            "emotion": ["Doubt", "Doubt", "Fear"],
+            "annotator": ["h1", "h2", "h1"],
+            "rating": ["yes", "yes", "no"],
+        }
+    ).to_csv(tmp_path / "binary.csv", index=False)
     binary = import_dataset("emonet-face", tmp_path, csv="binary.csv")
     assert binary["rated"][0] == "" and binary["intensities"][0] == "Doubt:7.00;Fear:0.00"
     pd.DataFrame({"image": ["c.png"], "Awe": [2], "Negative High-Energy Emotions|Fear": [5]}).to_csv(
-        tmp_path / "big.csv", index=False)
+        tmp_path / "big.csv", index=False
+    )
     big = import_dataset("emonet-face", tmp_path, csv="big.csv", layout="big")
     assert big["label"][0] == "Fear" and big["rated"][0] == "all"
-    pd.DataFrame({"image": ["d.png"], "emotion": ["Awe"], "rating": ["maybe"]}).to_csv(tmp_path / "bad.csv",
-                                                                                     index=False)
+    pd.DataFrame({"image": ["d.png"], "emotion": ["Awe"], "rating": ["maybe"]}).to_csv(
+        tmp_path / "bad.csv", index=False
+    )
     with pytest.raises(DatasetError, match="0-7 or yes/no"):
         import_dataset("emonet-face", tmp_path, csv="bad.csv")
 
@@ -109,13 +125,22 @@ def emonet_run(tmp_path_factory):
     from fer_core.train import config_from_dict, train
 
     out = tmp_path_factory.mktemp("emonet")
-    cfg = config_from_dict({
-        "recipe": "emonet40", "name": "emo", "out_dir": str(out),
-        "data": {"manifest": {"synthfacs": {"n": 240, "size": 48, "seed": 4, "label_set": "emonet40"}},
-                 "aligned": True, "cache_dir": str(out / "cache")},
-        "model": {"arch": "mini_xception", "input_size": 48, "arch_kwargs": {"widths": [8, 16, 32, 64]}},
-        "optim": {"epochs": 4, "batch_size": 32, "lr": 0.003},
-        "emonet": {"boot": 100}, "trainer": {"seed": 0, "threads": 2}})
+    cfg = config_from_dict(
+        {
+            "recipe": "emonet40",
+            "name": "emo",
+            "out_dir": str(out),
+            "data": {
+                "manifest": {"synthfacs": {"n": 240, "size": 48, "seed": 4, "label_set": "emonet40"}},
+                "aligned": True,
+                "cache_dir": str(out / "cache"),
+            },
+            "model": {"arch": "mini_xception", "input_size": 48, "arch_kwargs": {"widths": [8, 16, 32, 64]}},
+            "optim": {"epochs": 4, "batch_size": 32, "lr": 0.003},
+            "emonet": {"boot": 100},
+            "trainer": {"seed": 0, "threads": 2},
+        }
+    )
     return train(cfg, progress=False)
 
 
@@ -138,9 +163,9 @@ def test_emonet40_recipe_learns_intensities_and_reports_agreement(emonet_run):
 
 @pytest.mark.slow
 def test_explain_emonet_face_gives_intensities_and_top_heatmaps(emonet_run):
-    from fer_core.emonet import explain_emonet_faces
     from fer_core.face import aligned_crop
     from fer_core.runs import open_run
+    from fer_core.workflows import explain_emonet_faces
 
     loaded = open_run(emonet_run.folder).model()
     face = next(generate(SynthSpec(n=1, size=48, seed=11, label_set="emonet40")))

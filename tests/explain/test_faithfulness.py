@@ -1,12 +1,12 @@
 """Faithfulness and localisation metrics against Quantus (the reference) on the same inputs, and on planted truth."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from fer_core.explain.faithfulness import (abpc, region_perturbation, relevance_mass_accuracy,
-                                           relevance_rank_accuracy)
+from fer_core.explain.faithfulness import abpc, region_perturbation, relevance_mass_accuracy, relevance_rank_accuracy
 from fer_core.models import create_model
 
 quantus = pytest.importorskip("quantus")
@@ -27,6 +27,7 @@ def _const_fill(value):
         arr = arr.copy()
         arr[np.arange(len(arr))[:, None], indices] = value
         return arr
+
     return perturb
 
 
@@ -34,10 +35,25 @@ def _const_fill(value):
 def test_region_perturbation_equals_quantus(sample, order):
     model, x, heat, y = sample
     ours = region_perturbation(model, x, heat, y, patch=8, steps=10, order=order, fill=-1.0)
-    metric = quantus.RegionPerturbation(patch_size=8, order=order, regions_evaluation=10, normalise=False,
-                                        perturb_func=_const_fill(-1.0), disable_warnings=True)
-    ref = np.asarray(metric(model=model, x_batch=x.numpy(), y_batch=y, a_batch=heat[:, None], softmax=True,
-                            channel_first=True, device="cpu"))
+    metric = quantus.RegionPerturbation(
+        patch_size=8,
+        order=order,
+        regions_evaluation=10,
+        normalise=False,
+        perturb_func=_const_fill(-1.0),
+        disable_warnings=True,
+    )
+    ref = np.asarray(
+        metric(
+            model=model,
+            x_batch=x.numpy(),
+            y_batch=y,
+            a_batch=heat[:, None],
+            softmax=True,
+            channel_first=True,
+            device="cpu",
+        )
+    )
     np.testing.assert_allclose(ours.drops, ref, atol=1e-5)
 
 
@@ -48,9 +64,11 @@ def test_localisation_metrics_equal_quantus(sample):
     masks[1, :, :, :] = False
     masks[1, :, 0:4, 0:4] = True
     mass = quantus.RelevanceMassAccuracy(abs=True, normalise=False, disable_warnings=True)(
-        model=model, x_batch=x.numpy(), y_batch=y, a_batch=heat[:, None], s_batch=masks, channel_first=True)
+        model=model, x_batch=x.numpy(), y_batch=y, a_batch=heat[:, None], s_batch=masks, channel_first=True
+    )
     rank = quantus.RelevanceRankAccuracy(abs=False, normalise=False, disable_warnings=True)(
-        model=model, x_batch=x.numpy(), y_batch=y, a_batch=heat[:, None], s_batch=masks, channel_first=True)
+        model=model, x_batch=x.numpy(), y_batch=y, a_batch=heat[:, None], s_batch=masks, channel_first=True
+    )
     np.testing.assert_allclose(relevance_mass_accuracy(heat, masks[:, 0], relevance="absolute"), mass, atol=1e-9)
     np.testing.assert_allclose(relevance_rank_accuracy(heat, masks[:, 0]), rank, atol=1e-9)
 
@@ -58,6 +76,7 @@ def test_localisation_metrics_equal_quantus(sample):
 def test_planted_truth_orders_the_curves():
     """A model that only reads one patch: the map that points at it has a steep MoRF curve, a flat LeRF curve and
     a large ABPC; a map pointing elsewhere does not."""
+
     class OnePatch(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -95,8 +114,9 @@ def test_randomisation_check_separates_model_dependent_maps_from_input_copies(fe
     from tests.conftest import ROOT
 
     sample = ROOT / "assets" / "synthfacs_sample"
-    crops = [f.crop for f in portrait_faces] + [load_image(sample / p) for p in
-                                                pd.read_csv(sample / "manifest.csv")["path"][:5]]
+    crops = [f.crop for f in portrait_faces] + [
+        load_image(sample / p) for p in pd.read_csv(sample / "manifest.csv")["path"][:5]
+    ]
     x = to_model_input(crops, fer_model.card)
     target = fer_model.model(x).argmax(1)
 
@@ -114,12 +134,15 @@ def test_randomisation_check_separates_model_dependent_maps_from_input_copies(fe
 
 
 def test_face_faithfulness_of_the_portrait(fer_model, portrait_faces):
-    from fer_core.analysis import explain_faces, face_faithfulness
+    from fer_core.workflows import explain_faces, face_faithfulness
 
     result = explain_faces(fer_model, portrait_faces[:1])[0]
     f = face_faithfulness(fer_model, result)
-    assert f["label"] == result.pred and set(f["curves"]) == {"most relevant first", "least relevant first",
-                                                              "random order"}
+    assert f["label"] == result.pred and set(f["curves"]) == {
+        "most relevant first",
+        "least relevant first",
+        "random order",
+    }
     assert len(f["removed"]) == f["steps"] == len(f["curves"]["random order"])
     # LRP ranks patches the way the model uses them: removing its top patches hurts more than its bottom ones
     assert f["aopc"]["most relevant first"] > f["aopc"]["least relevant first"]

@@ -1,4 +1,5 @@
 """LRP: exact canonisation, equality with zennit, conservation, rule oracles, batching and thread safety."""
+
 from __future__ import annotations
 
 import threading
@@ -7,8 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from fer_core.explain import LRPExplainer, canonical_copy, create_explainer, region_share, zennit_lrp
-from fer_core.explain import lrp_rules
+from fer_core.explain import LRPExplainer, canonical_copy, create_explainer, lrp_rules, region_share, zennit_lrp
 from fer_core.models.preprocess import input_bounds, to_model_input
 
 COMPOSITES = ["epsilon_plus_flat", "epsilon_alpha2_beta1_flat", "epsilon_gamma_box"]

@@ -1,4 +1,5 @@
 """captum methods, region occlusion and helpers checked against hand-computed values on linear models."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,17 @@ import pytest
 import torch
 from torch import nn
 
-from fer_core.explain import (FILLS, GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer,
-                              SaliencyExplainer, colorize, fill_region, occlude_regions, region_share)
+from fer_core.explain import (
+    FILLS,
+    GradCamExplainer,
+    IntegratedGradientsExplainer,
+    OcclusionExplainer,
+    SaliencyExplainer,
+    colorize,
+    fill_region,
+    occlude_regions,
+    region_share,
+)
 from fer_core.models import ModelCard
 
 
@@ -50,7 +60,9 @@ def test_region_occlusion_on_a_linear_model_matches_hand_computation():
     torch.manual_seed(4)
     weight = torch.randn(3, 16, dtype=torch.float64)
     model = LinearNet(weight)
-    card = ModelCard(arch="linear", input_size=(4, 4), in_chans=1, mean=(0.5,), std=(0.25,), label_names=("a", "b", "c"))
+    card = ModelCard(
+        arch="linear", input_size=(4, 4), in_chans=1, mean=(0.5,), std=(0.25,), label_names=("a", "b", "c")
+    )
     rng = np.random.default_rng(0)
     grey = rng.integers(0, 256, size=(4, 4), dtype=np.uint8)
     crop = np.repeat(grey[..., None], 3, axis=2)
@@ -63,6 +75,7 @@ def test_region_occlusion_on_a_linear_model_matches_hand_computation():
     def softmax(z):
         e = np.exp(z - z.max())
         return e / e.sum()
+
     np.testing.assert_allclose(base[0], softmax(weight.numpy() @ x.ravel()), atol=1e-6)
     np.testing.assert_allclose(occ[0, 0], softmax(weight.numpy() @ x_occ.ravel()), atol=1e-6)
 
@@ -81,8 +94,9 @@ def test_hiding_the_mouth_lowers_happy_on_a_smiling_face(fer_model, portrait_fac
     face = portrait_faces[0]
     happy = fer_model.card.label_names.index("happy")
     for fill in ("mean", "blur"):
-        base, occ = occlude_regions(fer_model.model, fer_model.card, [face.crop], [face.regions], ["mouth", "eyes"],
-                                    fill)
+        base, occ = occlude_regions(
+            fer_model.model, fer_model.card, [face.crop], [face.regions], ["mouth", "eyes"], fill
+        )
         assert base[0, happy] > 0.9
         assert occ[0, 0, happy] < base[0, happy] - 0.3  # mouth hidden
         assert occ[0, 0, happy] < occ[0, 1, happy]  # the mouth matters more than the eyes

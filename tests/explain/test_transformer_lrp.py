@@ -1,4 +1,5 @@
 """CP-LRP for ViTs: conservation against the explained logit, an analytic case, and the explainer wiring."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,9 @@ from fer_core.models.vit import VisionTransformer
 
 def _vit(depth: int = 2, seed: int = 0) -> VisionTransformer:
     torch.manual_seed(seed)
-    model = VisionTransformer(img_size=16, patch_size=4, in_chans=1, num_classes=3, embed_dim=16, depth=depth,
-                              num_heads=2).eval()
+    model = VisionTransformer(
+        img_size=16, patch_size=4, in_chans=1, num_classes=3, embed_dim=16, depth=depth, num_heads=2
+    ).eval()
     with torch.no_grad():
         model.head.weight.normal_(0, 0.5)  # the MAE-style head starts near zero: give the logits some size
     return model
@@ -56,15 +58,15 @@ def test_without_blocks_the_relevance_of_a_pixel_is_its_linear_share_of_the_logi
         model.pos_embed.zero_()
     x = torch.randn(1, 1, 16, 16)
     rel = TransformerLRPExplainer(model).attribute(x, target=1)
-    patches = x.unfold(2, 4, 4).unfold(3, 4, 4).reshape(16, 16)        # (patch, pixel in patch)
-    w_pe = model.patch_embed.weight.reshape(16, 16)                    # (embed, pixel in patch)
-    tokens = patches @ w_pe.T                                          # (patch, embed)
+    patches = x.unfold(2, 4, 4).unfold(3, 4, 4).reshape(16, 16)  # (patch, pixel in patch)
+    w_pe = model.patch_embed.weight.reshape(16, 16)  # (embed, pixel in patch)
+    tokens = patches @ w_pe.T  # (patch, embed)
     pooled = tokens.mean(0)
     centred = pooled - pooled.mean()
     std = (centred.pow(2).mean() + model.fc_norm.eps).sqrt()
-    w_eff = (model.head.weight[1] * model.fc_norm.weight) / std        # logit = w_eff . centred + const
-    w_eff = w_eff - w_eff.mean()                                       # centring is linear: fold it into the weights
-    expected = (patches * (w_eff @ w_pe)[None] / 16)                   # (patch, pixel): x * d logit / d x
+    w_eff = (model.head.weight[1] * model.fc_norm.weight) / std  # logit = w_eff . centred + const
+    w_eff = w_eff - w_eff.mean()  # centring is linear: fold it into the weights
+    expected = patches * (w_eff @ w_pe)[None] / 16  # (patch, pixel): x * d logit / d x
     got = rel[0, 0].unfold(0, 4, 4).unfold(1, 4, 4).reshape(16, 16)
     assert torch.allclose(got, expected, atol=1e-5)
 

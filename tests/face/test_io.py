@@ -1,4 +1,5 @@
 """Bad and unusual images: every one gives RGB uint8 or an ImageLoadError with a clear message."""
+
 from __future__ import annotations
 
 import io
@@ -64,8 +65,9 @@ def test_cmyk_alpha_grey_and_palette_modes():
 
 @pytest.mark.parametrize("fmt", ["TIFF", "WEBP", "BMP"])
 def test_other_formats(fmt):
-    rgb = load_image(_encode(Image.new("RGB", (24, 20), (10, 20, 30)), fmt, **({"lossless": True} if fmt == "WEBP"
-                                                                              else {})))
+    rgb = load_image(
+        _encode(Image.new("RGB", (24, 20), (10, 20, 30)), fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    )
     assert rgb.shape == (20, 24, 3) and rgb[5, 5].tolist() == [10, 20, 30]
 
 

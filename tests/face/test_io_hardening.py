@@ -1,5 +1,6 @@
 """Decoding odd files: extreme shapes, formats outside the allow-list, wide pixel types and broken EXIF (the fuzz
 campaign's findings), each with an answer checked by hand."""
+
 from __future__ import annotations
 
 import io
@@ -31,13 +32,25 @@ def test_a_deflated_tiff_that_decodes_to_131072_by_64_is_no_crash():
         find_faces(load_image(data), (48, 48))
 
 
-@pytest.mark.parametrize("name, kind", [("flags0.dds", "DDS"), ("blp2.png", "BLP"), ("unsupported.avif", "AVIF"),
-                                        ("unsupported.eps", "EPS"), ("as_png.png", "EPS"), ("heic.jpg", "HEIC"),
-                                        ("unsupported.pdf", "PDF"), ("unsupported.jp2", "JPEG 2000")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("flags0.dds", "DDS"),
+        ("blp2.png", "BLP"),
+        ("unsupported.avif", "AVIF"),
+        ("unsupported.eps", "EPS"),
+        ("as_png.png", "EPS"),
+        ("heic.jpg", "HEIC"),
+        ("unsupported.pdf", "PDF"),
+        ("unsupported.jp2", "JPEG 2000"),
+    ],
+)
 def test_formats_outside_the_allow_list_are_refused_by_name(name, kind, monkeypatch):
     """Refused before any decoder of theirs runs: EPS never reaches Ghostscript (no process is started)."""
+
     def no_process(*args, **kwargs):
         raise AssertionError(f"a decoder tried to start a process: {args[:1]}")
+
     monkeypatch.setattr(subprocess, "Popen", no_process)
     monkeypatch.setattr(subprocess, "check_call", no_process)
     data = dict(_unsupported_files())[name]

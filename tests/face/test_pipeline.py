@@ -1,4 +1,5 @@
 """Detection, alignment and region masks on the bundled real portrait against hand-annotated points."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,17 @@ def test_one_face_found_with_box_around_annotated_features(portrait_faces, portr
     assert not face.used_as_crop and face.crop.shape == (64, 64, 3)
 
 
-@pytest.mark.parametrize("region,point", [("left_eye", "left_eye"), ("right_eye", "right_eye"), ("eyes", "left_eye"),
-                                          ("mouth", "mouth"), ("nose", "nose"), ("brows", "brows")])
+@pytest.mark.parametrize(
+    "region,point",
+    [
+        ("left_eye", "left_eye"),
+        ("right_eye", "right_eye"),
+        ("eyes", "left_eye"),
+        ("mouth", "mouth"),
+        ("nose", "nose"),
+        ("brows", "brows"),
+    ],
+)
 def test_region_masks_lie_on_the_annotated_features(portrait_faces, portrait_points, region, point):
     face = portrait_faces[0]
     cx, cy = apply_transform(face.to_crop, np.array([portrait_points[point]], dtype=float))[0]
@@ -45,7 +55,7 @@ def test_region_masks_are_separate_and_inside_the_crop(portrait_faces):
 def test_small_crop_is_used_as_aligned_crop(portrait, portrait_points):
     # a FER2013-like 48 x 48 grey crop of the face: used unwarped, masks from the detected landmarks
     x0, y0, side = 176, 66, 96
-    grey = portrait[y0:y0 + side, x0:x0 + side].mean(2, keepdims=True).repeat(3, 2).astype(np.uint8)
+    grey = portrait[y0 : y0 + side, x0 : x0 + side].mean(2, keepdims=True).repeat(3, 2).astype(np.uint8)
     crop48 = np.ascontiguousarray(grey[::2, ::2])
     faces = find_faces(crop48, (64, 64))
     assert len(faces) == 1 and faces[0].used_as_crop and faces[0].crop.shape == (64, 64, 3)

@@ -1,4 +1,5 @@
 """GroupMetrics against independent truth: sklearn on hand-made masks, and gaps worked out by hand."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,17 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from fer_core.fairness.group_metrics import (MSG_LABEL, MSG_LENGTH, MSG_METHOD, MSG_METRIC, MSG_MISSING_GROUP,
-                                             MSG_SMALL, GroupMetrics, SmallGroupWarning, group_report)
+from fer_core.fairness.group_metrics import (
+    MSG_LABEL,
+    MSG_LENGTH,
+    MSG_METHOD,
+    MSG_METRIC,
+    MSG_MISSING_GROUP,
+    MSG_SMALL,
+    GroupMetrics,
+    SmallGroupWarning,
+    group_report,
+)
 
 LABELS = ("angry", "happy", "sad")
 
@@ -31,8 +41,9 @@ HAND_FPR = {"A": [0.25, 0.25, 0.0], "B": [0.0, 0.0, 0.2], "C": [0.0, 0.0, 0.5]}
 def _hand(**kw) -> GroupMetrics:
     names = np.array(LABELS)
     kw.setdefault("min_group_size", 1)
-    return GroupMetrics(y_true=names[HAND_TRUE], y_pred=names[HAND_PRED], groups=pd.Series(HAND_GROUP, name="g"),
-                        labels=LABELS, **kw)
+    return GroupMetrics(
+        y_true=names[HAND_TRUE], y_pred=names[HAND_PRED], groups=pd.Series(HAND_GROUP, name="g"), labels=LABELS, **kw
+    )
 
 
 def _random(n_per_group: dict[str, int], acc: dict[str, float], seed: int = 0, k: int = 7):
@@ -57,9 +68,11 @@ def test_by_group_equals_sklearn_on_hand_masks():
         assert row["n"] == mask.sum()
         assert row["accuracy"] == pytest.approx(accuracy_score(y[mask], p[mask]))
         assert row["macro_f1"] == pytest.approx(
-            f1_score(y[mask], p[mask], labels=np.unique(y[mask]), average="macro", zero_division=0))
+            f1_score(y[mask], p[mask], labels=np.unique(y[mask]), average="macro", zero_division=0)
+        )
         assert row["worst_class_recall"] == pytest.approx(
-            recall_score(y[mask], p[mask], labels=np.unique(y[mask]), average=None).min())
+            recall_score(y[mask], p[mask], labels=np.unique(y[mask]), average=None).min()
+        )
     assert gm.overall["n"] == len(y)
     assert gm.overall["accuracy"] == pytest.approx(accuracy_score(y, p))
     assert gm.overall["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))
@@ -102,8 +115,9 @@ def test_binary_two_group_gaps_reduce_to_textbook_definitions():
 
 def test_string_and_integer_labels_agree():
     by_name = _hand()
-    by_index = GroupMetrics(y_true=HAND_TRUE, y_pred=HAND_PRED, groups=pd.Series(HAND_GROUP, name="g"),
-                            labels=LABELS, min_group_size=1)
+    by_index = GroupMetrics(
+        y_true=HAND_TRUE, y_pred=HAND_PRED, groups=pd.Series(HAND_GROUP, name="g"), labels=LABELS, min_group_size=1
+    )
     pd.testing.assert_frame_equal(by_name.by_group, by_index.by_group)
     pd.testing.assert_frame_equal(by_name.tpr, by_index.tpr)
     assert by_name.labels == LABELS
@@ -179,8 +193,9 @@ def test_group_report_gives_one_report_per_attribute():
     attrs = pd.DataFrame({"sex": ["f", "m"] * 40, "race": ["a", "b", "c", "d"] * 20})
     reports = group_report(y, p, attrs, min_group_size=10)
     assert set(reports) == {"sex", "race"}
-    pd.testing.assert_frame_equal(reports["race"].by_group,
-                                  GroupMetrics(y_true=y, y_pred=p, groups=attrs["race"], min_group_size=10).by_group)
+    pd.testing.assert_frame_equal(
+        reports["race"].by_group, GroupMetrics(y_true=y, y_pred=p, groups=attrs["race"], min_group_size=10).by_group
+    )
     assert list(reports["sex"].by_group.index) == ["f", "m"]
 
 

@@ -1,4 +1,5 @@
 """Corpus-scale MMD: exact chunked sums against a dense numpy reference, RFF against exact, permutation-test power."""
+
 from __future__ import annotations
 
 import itertools
@@ -19,8 +20,9 @@ def np_mmd(x, y, sigma, unbiased):
     kxx, kyy, kxy = gram(x, x), gram(y, y), gram(x, y)
     m, n = len(x), len(y)
     if unbiased:
-        return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                - 2 * kxy.mean())
+        return (
+            (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
+        )
     return kxx.mean() + kyy.mean() - 2 * kxy.mean()
 
 
@@ -68,8 +70,9 @@ def test_rff_converges_to_exact_with_more_features(samples):
     x, _, shifted = samples
     x, shifted = x[:500], shifted[:500]
     exact = exact_mmd2(x, shifted, 6.0)
-    err = [np.mean([abs(rff_mmd2(x, shifted, 6.0, num_features=d, seed=s) - exact) for s in range(4)])
-           for d in (64, 4096)]
+    err = [
+        np.mean([abs(rff_mmd2(x, shifted, 6.0, num_features=d, seed=s) - exact) for s in range(4)]) for d in (64, 4096)
+    ]
     assert err[1] < err[0] / 3
 
 
@@ -78,8 +81,10 @@ def test_orthogonal_features_beat_iid_features():
     x = rng.standard_normal((600, 32)).astype(np.float32)
     y = rng.standard_normal((600, 32)).astype(np.float32) + 0.15
     exact = exact_mmd2(x, y, 6.0)
-    err = {o: np.mean([abs(rff_mmd2(x, y, 6.0, num_features=256, seed=s, orthogonal=o) - exact) for s in range(8)])
-           for o in (True, False)}
+    err = {
+        o: np.mean([abs(rff_mmd2(x, y, 6.0, num_features=256, seed=s, orthogonal=o) - exact) for s in range(8)])
+        for o in (True, False)
+    }
     assert err[True] < 0.8 * err[False]
 
 

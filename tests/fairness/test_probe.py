@@ -1,4 +1,5 @@
 """The linear group probe: chance on embeddings that carry no group, ~1.0 when the group is planted."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Corpus-scale shrinkage MMD against the batch loss's exact formula, and the per-attribute fairness report on
 planted effects."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 
 from fer_core.fairness.mmd_stats import shrinkage_rff_mmd2
 from fer_core.fairness.report import fairness_report
-from fer_core.losses import shrinkage_mmd2, shrinkage_weight, rbf_kernel
+from fer_core.losses import rbf_kernel, shrinkage_mmd2, shrinkage_weight
 
 
 @pytest.mark.parametrize("n_a, n_b, shift", [(40, 60, 0.0), (40, 60, 0.8), (8, 12, 0.5)])
@@ -38,8 +39,15 @@ def _report(shift: float, seed: int = 0, n: int = 300):
     wrong = (groups == "b") & (rng.random(len(groups)) < 0.3)  # group b: 30 % errors planted
     pred[wrong] = (y[wrong] + 1) % 3
     labels = ["x", "y", "z"]
-    return fairness_report([labels[i] for i in y], [labels[i] for i in pred], labels,
-                           pd.DataFrame({"group": groups}), z, n_boot=100, num_permutations=100)
+    return fairness_report(
+        [labels[i] for i in y],
+        [labels[i] for i in pred],
+        labels,
+        pd.DataFrame({"group": groups}),
+        z,
+        n_boot=100,
+        num_permutations=100,
+    )
 
 
 def test_report_finds_planted_gap_shift_and_small_group():

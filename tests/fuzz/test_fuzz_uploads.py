@@ -1,6 +1,7 @@
 """No input ends in a traceback: a seeded sample of the odd-file corpus through the CLI and the dashboard's own upload
 path (the Heatmaps page in AppTest), each file answered with its result or a clear message. ``bench/fuzz_uploads.py``
 runs the whole corpus with hang and memory figures."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,18 @@ def run_cli(path: Path) -> tuple[int, str, str]:
 def test_the_corpus_is_large_varied_and_seeded():
     every = corpus(0)
     assert len(every) >= 1000
-    assert {c.family for c in every} >= {"valid", "size", "unsupported", "truncated", "bitflip", "random", "header",
-                                         "polyglot", "exif", "name"}
+    assert {c.family for c in every} >= {
+        "valid",
+        "size",
+        "unsupported",
+        "truncated",
+        "bitflip",
+        "random",
+        "header",
+        "polyglot",
+        "exif",
+        "name",
+    }
     assert [c.data for c in sample(20, seed=3)] == [c.data for c in sample(20, seed=3)]
 
 
@@ -54,8 +65,11 @@ def test_cli_answers_every_odd_file_with_json_or_one_clear_line(tmp_path, cases:
             assert faces and all(sum(f["probs"].values()) == pytest.approx(1, abs=1e-4) for f in faces), case.name
         else:
             lines = err.strip().splitlines()
-            assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) > 20, \
-                (case.family, case.name, err)
+            assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) > 20, (
+                case.family,
+                case.name,
+                err,
+            )
 
 
 def _messages(at: AppTest) -> list[str]:
@@ -66,11 +80,14 @@ DASHBOARD_CASES = [*SAMPLE, *[c for c in HAND_MADE if c.family in ("size", "unsu
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("page, key, cases", [
-    pytest.param(None, "explain", DASHBOARD_CASES, id="heatmaps"),
-    pytest.param("views/occlusion.py", "occlusion", DASHBOARD_CASES[::6], id="occlusion"),
-    pytest.param("views/action_units.py", "au", DASHBOARD_CASES[1::9], id="action-units"),
-])
+@pytest.mark.parametrize(
+    "page, key, cases",
+    [
+        pytest.param(None, "explain", DASHBOARD_CASES, id="heatmaps"),
+        pytest.param("views/occlusion.py", "occlusion", DASHBOARD_CASES[::6], id="occlusion"),
+        pytest.param("views/action_units.py", "au", DASHBOARD_CASES[1::9], id="action-units"),
+    ],
+)
 def test_dashboard_upload_path_never_shows_a_traceback(page, key, cases):
     """Every file uploaded on a photo page gets its own result or its own message naming it; the page never
     raises. Batches of uploads, as a user drops several files at once."""
@@ -79,10 +96,11 @@ def test_dashboard_upload_path_never_shows_a_traceback(page, key, cases):
         at.switch_page(page).run()
     at.radio(key=f"{key}_source").set_value("Upload photos").run()
     for start in range(0, len(cases), 25):
-        batch = cases[start:start + 25]
+        batch = cases[start : start + 25]
         names = [f"{start + i:03d}_{c.name}" for i, c in enumerate(batch)]
         at.file_uploader(key=f"{key}_upload").set_value(
-            [(n, c.data, "application/octet-stream") for n, c in zip(names, batch)]).run()
+            [(n, c.data, "application/octet-stream") for n, c in zip(names, batch)]
+        ).run()
         assert not at.exception, [e.value for e in at.exception]
         shown = [h.value for h in at.subheader]
         messages = _messages(at)

@@ -1,4 +1,5 @@
 """Losses and thresholds checked against hand-written numpy references (independent of the implementation)."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,9 +10,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fer_core.losses import (DynamicThreshold, FixedThreshold, FlexMatchThreshold, FreeMatchThreshold,
-                             GradientReversal, grad_reverse, group_mmd_loss, info_nce, median_bandwidth, rbf_kernel,
-                             shrinkage_mmd2, shrinkage_weight, supcon)
+from fer_core.losses import (
+    DynamicThreshold,
+    FixedThreshold,
+    FlexMatchThreshold,
+    FreeMatchThreshold,
+    GradientReversal,
+    grad_reverse,
+    group_mmd_loss,
+    info_nce,
+    median_bandwidth,
+    rbf_kernel,
+    shrinkage_mmd2,
+    shrinkage_weight,
+    supcon,
+)
 
 ZA = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, -0.7]])
 ZB = np.array([[1.5, 1.0], [2.0, 0.1], [0.9, 1.8]])
@@ -44,6 +57,7 @@ def t(a, grad=False):
 
 
 # ---- MMD ------------------------------------------------------------------------------------------------------------
+
 
 def test_rbf_kernel_matches_double_loop():
     np.testing.assert_allclose(rbf_kernel(t(ZA), t(ZB), 0.8).numpy(), np_gram(ZA, ZB, 0.8), rtol=1e-12)
@@ -106,8 +120,11 @@ def test_shrinkage_gradient_treats_weights_as_constants():
     wa, wb = np_weight(np_gram(ZA, ZA, 1.0)), np_weight(np_gram(ZB, ZB, 1.0))
 
     def frozen(x):
-        return (wa**2 * np_gram(x, x, 1.0).mean() + wb**2 * np_gram(ZB, ZB, 1.0).mean()
-                - 2 * wa * wb * np_gram(x, ZB, 1.0).mean())
+        return (
+            wa**2 * np_gram(x, x, 1.0).mean()
+            + wb**2 * np_gram(ZB, ZB, 1.0).mean()
+            - 2 * wa * wb * np_gram(x, ZB, 1.0).mean()
+        )
 
     eps, num = 1e-6, np.zeros_like(ZA)
     for idx in np.ndindex(*ZA.shape):
@@ -161,6 +178,7 @@ def test_mmd_on_cuda_matches_cpu():
 
 # ---- gradient reversal ----------------------------------------------------------------------------------------------
 
+
 def test_grl_forward_identity_backward_negated():
     x = torch.randn(4, 3, requires_grad=True)
     g = torch.randn(4, 3)
@@ -182,6 +200,7 @@ def test_grl_forward_identity_backward_negated():
 
 # ---- contrastive ----------------------------------------------------------------------------------------------------
 
+
 def np_info_nce(z1, z2, temp):
     z = np.vstack([z1, z2])
     z = z / np.linalg.norm(z, axis=1, keepdims=True)
@@ -201,7 +220,7 @@ def test_info_nce_matches_hand_computation_and_cross_entropy_form():
     assert got == pytest.approx(np_info_nce(z1, z2, 0.5), rel=1e-10)
     a, b = F.normalize(t(z1), dim=1), F.normalize(t(z2), dim=1)
     off = ~torch.eye(3, dtype=torch.bool)
-    logits1 = torch.cat([a @ b.T, (a @ a.T)[off].view(3, 2)], dim=1) / 0.5   # positive in column i
+    logits1 = torch.cat([a @ b.T, (a @ a.T)[off].view(3, 2)], dim=1) / 0.5  # positive in column i
     logits2 = torch.cat([b @ a.T, (b @ b.T)[off].view(3, 2)], dim=1) / 0.5
     target = torch.arange(3)
     ce = 0.5 * (F.cross_entropy(logits1, target) + F.cross_entropy(logits2, target))
@@ -235,6 +254,7 @@ def test_contrastive_bad_input():
 
 # ---- thresholds -----------------------------------------------------------------------------------------------------
 
+
 def test_fixed_threshold_mask():
     probs = torch.tensor([[0.96, 0.04], [0.5, 0.5], [0.05, 0.95], [0.94, 0.06]])
     th = FixedThreshold(0.95)
@@ -250,7 +270,7 @@ def test_freematch_ema_after_two_updates():
     assert th.thresholds().tolist() == pytest.approx([1 / 3] * 3)
     th.update(torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]]))
     th.update(torch.tensor([[0.2, 0.2, 0.6]]))
-    tau = 0.9 * (0.9 / 3 + 0.1 * 0.75) + 0.1 * 0.6                      # 0.3975
+    tau = 0.9 * (0.9 / 3 + 0.1 * 0.75) + 0.1 * 0.6  # 0.3975
     p = [0.9 * (0.9 / 3 + 0.1 * m1) + 0.1 * m2 for m1, m2 in [(0.4, 0.2), (0.5, 0.2), (0.1, 0.6)]]
     expected = [tau * pc / max(p) for pc in p]
     assert th.thresholds().tolist() == pytest.approx(expected, rel=1e-6)
@@ -268,8 +288,11 @@ def test_flexmatch_hand_example():
     no_warm = FlexMatchThreshold(3, 5, tau=0.9, warmup=False)
     no_warm.update(torch.tensor([[0.95, 0.03, 0.02], [0.05, 0.0, 0.95]]), [0, 2])
     assert no_warm.thresholds().tolist() == pytest.approx([0.9, 0.0, 0.9], rel=1e-6)
-    assert no_warm.mask(torch.tensor([[0.5, 0.2, 0.3], [0.1, 0.5, 0.4], [0.05, 0.0, 0.95]])).tolist() == [False, True,
-                                                                                                          True]
+    assert no_warm.mask(torch.tensor([[0.5, 0.2, 0.3], [0.1, 0.5, 0.4], [0.05, 0.0, 0.95]])).tolist() == [
+        False,
+        True,
+        True,
+    ]
     # sample 0 changes its mind to class 1, sample 3 becomes confident in class 0: sigma = [1, 1, 1], unused = 2
     th.update(torch.tensor([[0.05, 0.92, 0.03], [0.91, 0.05, 0.04]]), torch.tensor([0, 3]))
     assert th.thresholds().tolist() == pytest.approx([0.3, 0.3, 0.3], rel=1e-6)

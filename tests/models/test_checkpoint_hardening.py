@@ -1,5 +1,6 @@
 """Checkpoints whose card or tensors are wrong are refused with a CheckpointError that says what is wrong, before
 any image is read; nothing is allocated for an architecture the file does not hold."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,15 @@ LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
 def _card(**changes) -> dict:
-    card = {"arch": "mini_xception", "input_size": [48, 48], "in_chans": 1, "mean": [0.5], "std": [0.5],
-            "label_names": list(LABELS), "extra": {"arch_kwargs": {"widths": [8, 16]}}}
+    card = {
+        "arch": "mini_xception",
+        "input_size": [48, 48],
+        "in_chans": 1,
+        "mean": [0.5],
+        "std": [0.5],
+        "label_names": list(LABELS),
+        "extra": {"arch_kwargs": {"widths": [8, 16]}},
+    }
     card.update(changes)
     return {k: v for k, v in card.items() if v is not None}
 
@@ -33,19 +41,22 @@ def _write(path, card: dict, state: dict[str, torch.Tensor] | None = None):
     return path
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"input_size": None}, "lacks input_size"),
-    ({"input_size": [0, 0]}, "input_size"),
-    ({"input_size": [48]}, "input_size"),
-    ({"input_size": [-48, 48]}, "input_size"),
-    ({"std": [0.0]}, "std"),
-    ({"mean": [float("nan")]}, "finite"),
-    ({"label_names": ["a", "a"]}, "distinct"),
-    ({"label_names": "happy"}, "label_names must be a list"),
-    ({"extra": {"arch_kwargs": {"widths": [-8, 16]}}}, "architecture arguments"),
-    ({"extra": {"arch_kwargs": [1, 2]}}, "mapping"),
-    ({"in_chans": 3, "mean": [0.5] * 3, "std": [0.5] * 3}, "1 tensor|another shape"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"input_size": None}, "lacks input_size"),
+        ({"input_size": [0, 0]}, "input_size"),
+        ({"input_size": [48]}, "input_size"),
+        ({"input_size": [-48, 48]}, "input_size"),
+        ({"std": [0.0]}, "std"),
+        ({"mean": [float("nan")]}, "finite"),
+        ({"label_names": ["a", "a"]}, "distinct"),
+        ({"label_names": "happy"}, "label_names must be a list"),
+        ({"extra": {"arch_kwargs": {"widths": [-8, 16]}}}, "architecture arguments"),
+        ({"extra": {"arch_kwargs": [1, 2]}}, "mapping"),
+        ({"in_chans": 3, "mean": [0.5] * 3, "std": [0.5] * 3}, "1 tensor|another shape"),
+    ],
+)
 def test_a_card_that_contradicts_itself_or_its_file_is_refused(tmp_path, change, message):
     path = _write(tmp_path / "m.safetensors", _card(**change))
     with pytest.raises(CheckpointError, match=message):
@@ -93,11 +104,13 @@ def test_outputs_that_overflow_are_refused_and_json_never_holds_nan(tmp_path, ca
     rc = main(["explain", str(image), "--model", str(path), "--json"])
     out, err = capsys.readouterr()
     assert rc == 2 and "NaN or infinite" in err and out == ""
-    assert json_safe({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": -float("inf")}}) == \
-        {"a": None, "b": [1.0, None], "c": {"d": None}}
+    assert json_safe({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": -float("inf")}}) == {
+        "a": None,
+        "b": [1.0, None],
+        "c": {"d": None},
+    }
 
 
 def test_model_card_accepts_what_it_promises():
-    card = ModelCard(arch="mini_xception", input_size=(48, 48), in_chans=1, mean=(0.5,), std=(0.5,),
-                     label_names=LABELS)
+    card = ModelCard(arch="mini_xception", input_size=(48, 48), in_chans=1, mean=(0.5,), std=(0.5,), label_names=LABELS)
     assert ModelCard.from_json(card.to_json()) == card

@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from fer_core.errors import CheckpointError, UnknownModelError
-from fer_core.models import (ASSETS_DIR, DEFAULT_MODEL, ModelCard, create_model, list_models, load_checkpoint,
-                             load_model, save_checkpoint)
+from fer_core.models import (
+    ASSETS_DIR,
+    DEFAULT_MODEL,
+    ModelCard,
+    create_model,
+    list_models,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from fer_core.models.keras_import import import_keras_mini_xception
 from fer_core.taxonomy import BASIC7
 
@@ -90,5 +98,6 @@ def test_corrupt_and_mismatched_checkpoints_give_clear_errors(tmp_path, fer_mode
 
 def test_model_card_validates():
     with pytest.raises(ValueError, match="mean/std"):
-        ModelCard(arch="mini_xception", input_size=(64, 64), in_chans=1, mean=(0.5, 0.5), std=(0.5,),
-                  label_names=BASIC7)
+        ModelCard(
+            arch="mini_xception", input_size=(64, 64), in_chans=1, mean=(0.5, 0.5), std=(0.5,), label_names=BASIC7
+        )

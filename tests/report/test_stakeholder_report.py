@@ -1,4 +1,5 @@
 """The stakeholder report: self-contained HTML whose numbers are those of the fer_core functions it reports on."""
+
 from __future__ import annotations
 
 import base64
@@ -14,12 +15,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core.analysis import face_faithfulness, occlude_image
 from fer_core.face import load_image
 from fer_core.fairness.report import fairness_report
-from fer_core.report import (DEFAULT_REGIONS, PdfRendererNotFoundError, ReportError, build_report,
-                             fairness_section, find_pdf_renderer, html_to_pdf, render_html)
+from fer_core.report import (
+    DEFAULT_REGIONS,
+    PdfRendererNotFoundError,
+    ReportError,
+    build_report,
+    fairness_section,
+    find_pdf_renderer,
+    html_to_pdf,
+    render_html,
+)
 from fer_core.runs import EMBEDDED_RUNS_DIR, open_run
+from fer_core.workflows import face_faithfulness, occlude_image
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTRAIT = ROOT / "assets" / "samples" / "astronaut_eileen_collins.png"
@@ -49,7 +58,7 @@ def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
 def _row_values(html: str, attr: str, value: str) -> list[float]:
     """The data-value numbers of the first table row with ``attr="value"``."""
     start = html.index(f'<tr {attr}="{value}"')
-    row = html[start:html.index("</tr>", start)]
+    row = html[start : html.index("</tr>", start)]
     return [float(v) for v in re.findall(r'data-value="([^"]+)"', row)]
 
 
@@ -65,8 +74,7 @@ def faces_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(faces_dir):
-    return build_report(faces_dir, "fer2013_mini_xception", RUN, faithfulness_steps=FAITH_STEPS,
-                        localisation_limit=12)
+    return build_report(faces_dir, "fer2013_mini_xception", RUN, faithfulness_steps=FAITH_STEPS, localisation_limit=12)
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +106,8 @@ def test_html_is_self_contained_and_every_image_is_an_embedded_png(html):
 def test_report_has_the_five_sections_a_header_and_a_summary_each(report, html):
     for anchor in ("model", "faces", "occlusion", "fairness", "faithfulness"):
         start = html.index(f'<section id="{anchor}"')
-        assert '<p class="summary">' in html[start:html.index("</section>", start)]
-    header = html[:html.index('<section id="model"')]
+        assert '<p class="summary">' in html[start : html.index("</section>", start)]
+    header = html[: html.index('<section id="model"')]
     assert report.created.strftime("%d %B %Y") in header
     assert "fer2013_mini_xception" in header and RUN in header
     card = report.card
@@ -128,7 +136,7 @@ def test_occlusion_table_equals_occlude_image_on_the_same_photos(report, html, f
         change = [direct["occluded"][r][pred] - direct["base"][pred] for r in DEFAULT_REGIONS]
         assert face.occlusion == direct
         # the table row: probability intact, then the change per region, exact values in data-value
-        assert _row_values(html, "data-face", str(i))[:1 + len(DEFAULT_REGIONS)] == [direct["base"][pred], *change]
+        assert _row_values(html, "data-face", str(i))[: 1 + len(DEFAULT_REGIONS)] == [direct["base"][pred], *change]
         direct_changes.append(change)
     mean = _row_values(html, "data-face", "mean")
     np.testing.assert_allclose(mean, np.mean(direct_changes, 0), rtol=0, atol=1e-12)
@@ -157,26 +165,31 @@ def test_fairness_figures_equal_fer_core_fairness_on_the_runs_test_predictions(r
     run = open_run(EMBEDDED_RUNS_DIR / RUN)
     preds, emb = run.predictions(), run.embeddings()
     labels = [c[2:] for c in preds.columns if c.startswith("p_")]
-    truth = fairness_report(preds["target"], preds["pred"], labels, preds[["gender"]], emb,
-                            seed=0)["attributes"]["gender"]
+    truth = fairness_report(preds["target"], preds["pred"], labels, preds[["gender"]], emb, seed=0)["attributes"][
+        "gender"
+    ]
     assert report.fairness.attributes == ["age", "skin_tone", "gender"]
     _assert_close(report.fairness.report["attributes"]["gender"], truth)  # MMD sums round by thread count
     for group, m in truth["by_group"].items():
         assert _row_values(html, "data-group", group) == [m["n"], m["accuracy"], m["macro_f1"]]
     (pair,) = truth["mmd"]["pairs"]
-    _assert_close([float(v) for v in _row_values(html, "data-pair", f"{pair['a']}|{pair['b']}")],
-                  [float(pair["n_a"]), float(pair["n_b"]), float(pair["mmd2"]), float(pair["p_value"])])
+    _assert_close(
+        [float(v) for v in _row_values(html, "data-pair", f"{pair['a']}|{pair['b']}")],
+        [float(pair["n_a"]), float(pair["n_b"]), float(pair["mmd2"]), float(pair["p_value"])],
+    )
 
 
 def test_fairness_is_computed_from_the_predictions_when_the_run_has_no_evaluation(tmp_path):
     """A copy of the shipped run without evaluation.json and embeddings: the report computes the figures itself."""
     folder = tmp_path / RUN
-    shutil.copytree(EMBEDDED_RUNS_DIR / RUN, folder,
-                    ignore=shutil.ignore_patterns("evaluation.json", "test_embeddings.npy", "model.safetensors"))
+    shutil.copytree(
+        EMBEDDED_RUNS_DIR / RUN,
+        folder,
+        ignore=shutil.ignore_patterns("evaluation.json", "test_embeddings.npy", "model.safetensors"),
+    )
     preds = open_run(folder).predictions()
     labels = [c[2:] for c in preds.columns if c.startswith("p_")]
-    truth = fairness_report(preds["target"], preds["pred"], labels, preds[["age", "skin_tone", "gender"]], None,
-                            seed=0)
+    truth = fairness_report(preds["target"], preds["pred"], labels, preds[["age", "skin_tone", "gender"]], None, seed=0)
     section = fairness_section(open_run(folder))
     assert section.source == "computed" and section.report == truth
     assert "mmd" not in section.report["attributes"]["age"]  # no embeddings, so no MMD (and no made-up numbers)
@@ -199,7 +212,7 @@ def test_faithfulness_figures_are_face_faithfulness_and_the_planted_truth_beats_
 def test_without_a_run_the_report_says_no_labelled_test_set_was_given(report):
     page = render_html(replace(report, run=None, fairness=None, localisation=None, notes=[]))
     start = page.index('<section id="fairness"')
-    assert "No labelled test set was given" in page[start:page.index("</section>", start)]
+    assert "No labelled test set was given" in page[start : page.index("</section>", start)]
     assert "data-group=" not in page and "Run</dt><dd>none" in page
 
 

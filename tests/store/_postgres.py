@@ -5,6 +5,7 @@ Debian's package creates (``make postgres`` installs it). Nothing listens on TCP
 server's own folder, so the server never clashes with another one on the machine. A test session that was killed
 cannot stop its server: the next session stops it (each folder records the pid of the session that owns it).
 """
+
 from __future__ import annotations
 
 import glob
@@ -49,8 +50,9 @@ class PostgresServer:
         return ["su", self.run_as, "-s", "/bin/sh", "-c", " ".join(f"'{a}'" for a in args)]
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(self._cmd(*args), capture_output=True, text=True, timeout=START_TIMEOUT_S,
-                              cwd=self.folder)
+        return subprocess.run(
+            self._cmd(*args), capture_output=True, text=True, timeout=START_TIMEOUT_S, cwd=self.folder
+        )
 
     def create_schema(self, name: str) -> None:
         import psycopg
@@ -107,8 +109,10 @@ def start_server() -> PostgresServer:
     """initdb + pg_ctl start + createdb; on any failure, a server whose ``error`` says why (and nothing left over)."""
     bindir = find_bindir()
     if bindir is None:
-        return PostgresServer(error="PostgreSQL server binaries (initdb, pg_ctl) not found; "
-                                    "install them with `make postgres` (apt-get install postgresql)")
+        return PostgresServer(
+            error="PostgreSQL server binaries (initdb, pg_ctl) not found; "
+            "install them with `make postgres` (apt-get install postgresql)"
+        )
     run_as = None
     if os.geteuid() == 0:
         try:
@@ -127,19 +131,42 @@ def start_server() -> PostgresServer:
             for path in (folder, folder / "sock"):
                 os.chown(path, user.pw_uid, user.pw_gid)
         steps = [
-            (str(bindir / "initdb"), "-D", str(folder / "data"), "-U", DB_USER, "--auth=trust", "-E", "UTF8",
-             "--no-sync", "--no-instructions"),
-            (str(bindir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "server.log"), "-w",
-             "-t", str(START_TIMEOUT_S), "-o",
-             f"-c listen_addresses='' -c unix_socket_directories='{folder / 'sock'}' -c fsync=off "
-             "-c max_connections=200", "start"),
+            (
+                str(bindir / "initdb"),
+                "-D",
+                str(folder / "data"),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ),
+            (
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(folder / "data"),
+                "-l",
+                str(folder / "server.log"),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "-o",
+                f"-c listen_addresses='' -c unix_socket_directories='{folder / 'sock'}' -c fsync=off "
+                "-c max_connections=200",
+                "start",
+            ),
             (str(bindir / "createdb"), "-h", str(folder / "sock"), "-U", DB_USER, DB_NAME),
         ]
         for step in steps:
             done = server.run(*step)
             if done.returncode != 0:
-                log = (folder / "server.log").read_text(errors="replace")[-600:] if (
-                    folder / "server.log").is_file() else ""
+                log = (
+                    (folder / "server.log").read_text(errors="replace")[-600:]
+                    if (folder / "server.log").is_file()
+                    else ""
+                )
                 raise RuntimeError(f"`{Path(step[0]).name}` failed: {(done.stderr or done.stdout).strip()} {log}")
     except Exception as exc:  # any failure means: no server; say why and clean up
         server.error = None

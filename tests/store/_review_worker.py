@@ -5,6 +5,7 @@ line on stdin (so several workers start together), then claims and decides items
 printing ``<item id> <review id> <decision>`` on stdout (flushed) after each decision is committed: a line on
 stdout is a promise that the decision is in the database.
 """
+
 from __future__ import annotations
 
 import sys

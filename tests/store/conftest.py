@@ -1,5 +1,6 @@
 """Store fixtures: every store test runs on a SQLite file and on a real PostgreSQL server (one per session, one
 fresh schema per test), with a clock the test moves by hand."""
+
 from __future__ import annotations
 
 import itertools
@@ -61,7 +62,7 @@ def store(db_url, clock):
 
 
 def make_items(labels, confidences=None, threshold=0.8):
-    """Items ``0.png, 1.png, ...`` proposing ``labels``; probs put ``confidence`` on the label, the rest on 'neutral'."""
+    """Items ``0.png, 1.png, ...`` proposing ``labels``; probs put ``confidence`` on the label, rest on 'neutral'."""
     confidences = confidences or [0.9] * len(labels)
     out = []
     for i, (label, conf) in enumerate(zip(labels, confidences)):

@@ -1,4 +1,5 @@
 """The runs index and pseudo-label batches: bulk creation, validation, listing."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -32,8 +33,16 @@ def test_create_batch_stores_items_and_derives_confidence_and_threshold_side(sto
     assert got["true_label"].iat[2] == "surprise" and got["num_reviews"].eq(0).all()
     listed = store.list_batches()
     assert listed.to_dict("records")[0] | {"created": None} == {
-        "id": bid, "name": "pool-1", "run": "r1", "created": None, "pool": "FR pool, stage 1", "label_set": "basic7",
-        "reviews_per_item": 1, "num_items": 3, "num_done": 0}
+        "id": bid,
+        "name": "pool-1",
+        "run": "r1",
+        "created": None,
+        "pool": "FR pool, stage 1",
+        "label_set": "basic7",
+        "reviews_per_item": 1,
+        "num_items": 3,
+        "num_done": 0,
+    }
 
 
 def test_probs_as_a_sequence_follow_the_label_set_order(store):
@@ -47,8 +56,14 @@ def test_probs_as_a_sequence_follow_the_label_set_order(store):
 
 
 def test_a_dataframe_of_items_with_empty_cells_is_accepted(store):
-    frame = pd.DataFrame({"path": ["a.png", "b.png"], "label": ["happy", "sad"], "confidence": [0.9, None],
-                          "true_label": ["happy", None]})
+    frame = pd.DataFrame(
+        {
+            "path": ["a.png", "b.png"],
+            "label": ["happy", "sad"],
+            "confidence": [0.9, None],
+            "true_label": ["happy", None],
+        }
+    )
     store.create_batch("b", frame)
     got = store.batch_items("b")
     assert got["confidence"].iat[0] == 0.9 and pd.isna(got["confidence"].iat[1])
@@ -62,12 +77,15 @@ def test_a_duplicate_batch_name_fails_clearly(store):
     assert len(store.batch_items("b")) == 1
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"path": "x.png", "label": "joy"}, "item 1: label 'joy' is not in label set 'basic7'"),
-    ({"label": "happy"}, "item 1: path is required"),
-    ({"path": "x.png", "label": "happy", "threshold": 1.5}, r"item 1: threshold must lie in \[0, 1\]"),
-    ({"path": "x.png", "label": "happy", "colour": "red"}, r"item 1: unknown field\(s\) colour"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"path": "x.png", "label": "joy"}, "item 1: label 'joy' is not in label set 'basic7'"),
+        ({"label": "happy"}, "item 1: path is required"),
+        ({"path": "x.png", "label": "happy", "threshold": 1.5}, r"item 1: threshold must lie in \[0, 1\]"),
+        ({"path": "x.png", "label": "happy", "colour": "red"}, r"item 1: unknown field\(s\) colour"),
+    ],
+)
 def test_an_invalid_item_names_itself_and_inserts_nothing(store, bad, match):
     with pytest.raises(ValueError, match=match):
         store.create_batch("b", [{"path": "ok.png", "label": "happy"}, bad], label_set="basic7")

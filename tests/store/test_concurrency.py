@@ -1,5 +1,6 @@
 """Two annotators in two OS processes on one queue, and an annotator killed mid-way (DESIGN section 7: never lose
 or duplicate a decision; a crash loses nothing committed). Run on a SQLite file and on the PostgreSQL server."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def _start(url: str, reviewer: str, *extra: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, str(WORKER), url, "queue", reviewer, *extra], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), url, "queue", reviewer, *extra],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline() == "ready\n", proc.stderr.read()
     return proc
 
@@ -58,7 +64,7 @@ def test_two_processes_decide_every_item_exactly_once(db_url, queue):
     procs = {name: _start(db_url, name) for name in ("ann", "bob")}
     _go(*procs.values())
     outs = {name: proc.communicate(timeout=150) for name, proc in procs.items()}
-    for name, (out, err) in outs.items():
+    for name, (_out, err) in outs.items():
         assert procs[name].returncode == 0, err
         assert "lost" not in err, err  # with 120 s leases no claim may be taken over
     logs = {name: _log(out.splitlines()) for name, (out, _) in outs.items()}

@@ -1,4 +1,5 @@
 """The review queue: claims under a lease, decisions (idempotent), undo, double review."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -14,8 +15,9 @@ from .conftest import make_items
 @pytest.fixture()
 def batch(store):
     """Five items: happy 0.95, sad 0.60, happy 0.70, fear 0.85, sad 0.90 (class threshold 0.8)."""
-    store.create_batch("b", make_items(["happy", "sad", "happy", "fear", "sad"], [0.95, 0.6, 0.7, 0.85, 0.9]),
-                       label_set="basic7")
+    store.create_batch(
+        "b", make_items(["happy", "sad", "happy", "fear", "sad"], [0.95, 0.6, 0.7, 0.85, 0.9]), label_set="basic7"
+    )
     return "b"
 
 
@@ -80,7 +82,13 @@ def test_decide_records_the_review_and_releases_the_claim(store, batch, clock):
     clock.advance(5)
     review = store.decide(item.id, "ann", "relabel", new_label="surprise")
     assert (review.item_id, review.reviewer, review.decision, review.new_label, review.created, review.undone) == (
-        item.id, "ann", "relabel", "surprise", clock.now, False)
+        item.id,
+        "ann",
+        "relabel",
+        "surprise",
+        clock.now,
+        False,
+    )
     row = store.batch_items(batch).set_index("id").loc[item.id]
     assert row["num_reviews"] == 1 and pd.isna(row["claimed_by"]) and pd.isna(row["claim_expires"])
     assert store.claim_next(batch, "ann").id != item.id
@@ -102,12 +110,15 @@ def test_the_database_itself_refuses_two_live_reviews_of_one_item_by_one_reviewe
         conn.execute(reviews.insert().values(item_id=item.id, reviewer="ann", decision="reject", created=clock.now))
 
 
-@pytest.mark.parametrize("decision, new_label, match", [
-    ("maybe", None, "decision must be one of accept, reject, relabel, got 'maybe'"),
-    ("relabel", None, "new_label is required for 'relabel'"),
-    ("accept", "sad", "not allowed for 'accept'"),
-    ("relabel", "joy", "label 'joy' is not in label set 'basic7'"),
-])
+@pytest.mark.parametrize(
+    "decision, new_label, match",
+    [
+        ("maybe", None, "decision must be one of accept, reject, relabel, got 'maybe'"),
+        ("relabel", None, "new_label is required for 'relabel'"),
+        ("accept", "sad", "not allowed for 'accept'"),
+        ("relabel", "joy", "label 'joy' is not in label set 'basic7'"),
+    ],
+)
 def test_invalid_decisions_are_refused_and_record_nothing(store, batch, decision, new_label, match):
     item = store.claim_next(batch, "ann")
     with pytest.raises(ValueError, match=match):

@@ -1,4 +1,5 @@
 """Reports over reviews: progress, Cohen's kappa, consensus labels and the exported manifest."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,11 @@ def _decide_all(store, clock, decisions):
 def test_progress_counts_and_rates(store, clock):
     store.create_batch("b", make_items(["happy", "sad", "fear", "happy"]))
     t0 = clock.now
-    for reviewer, decision, new_label, wait in [("ann", "accept", None, 300), ("ann", "reject", None, 290),
-                                                ("bob", "relabel", "angry", 0)]:
+    for reviewer, decision, new_label, wait in [
+        ("ann", "accept", None, 300),
+        ("ann", "reject", None, 290),
+        ("bob", "relabel", "angry", 0),
+    ]:
         store.decide(store.claim_next("b", reviewer).id, reviewer, decision, new_label)
         clock.advance(wait)
     store.claim_next("b", "bob")  # 3.png, held
@@ -58,8 +62,9 @@ def test_cohen_kappa_on_a_hand_computed_table(store, clock):
     store.create_batch("b", make_items(["happy", "happy", "sad", "happy", "fear", "happy"]), reviews_per_item=2)
     ann = [("accept", None)] * 3 + [("relabel", "sad"), ("reject", None), ("accept", None)]
     bob = [("accept", None)] * 4 + [("reject", None)] * 2
-    _decide_all(store, clock, [(f"{i}.png", who, *d) for who, ds in (("ann", ann), ("bob", bob))
-                               for i, d in enumerate(ds)])
+    _decide_all(
+        store, clock, [(f"{i}.png", who, *d) for who, ds in (("ann", ann), ("bob", bob)) for i, d in enumerate(ds)]
+    )
     table = store.agreement("b")
     assert table[["reviewer_a", "reviewer_b", "num_items"]].values.tolist() == [["ann", "bob", 6]]
     assert table["agree"].iat[0] == pytest.approx(4 / 6)
@@ -68,9 +73,17 @@ def test_cohen_kappa_on_a_hand_computed_table(store, clock):
 
 def test_kappa_is_nan_where_undefined_and_pairs_without_shared_items_are_absent(store, clock):
     store.create_batch("b", make_items(["happy", "sad", "fear"]), reviews_per_item=2)
-    _decide_all(store, clock, [("0.png", "ann", "accept", None), ("0.png", "bob", "accept", None),
-                               ("1.png", "ann", "accept", None), ("1.png", "bob", "accept", None),
-                               ("2.png", "cy", "accept", None)])
+    _decide_all(
+        store,
+        clock,
+        [
+            ("0.png", "ann", "accept", None),
+            ("0.png", "bob", "accept", None),
+            ("1.png", "ann", "accept", None),
+            ("1.png", "bob", "accept", None),
+            ("2.png", "cy", "accept", None),
+        ],
+    )
     table = store.agreement("b")  # ann and bob agree on happy and sad: kappa 1; cy shares nothing
     assert table[["reviewer_a", "reviewer_b"]].values.tolist() == [["ann", "bob"]]
     assert table["kappa"].iat[0] == pytest.approx(1.0)
@@ -85,20 +98,33 @@ def triple(store, clock):
     items = make_items(["happy", "happy", "fear", "surprise", "sad"])
     items[0]["true_label"] = "sad"
     store.create_batch("b3", items, label_set="basic7", reviews_per_item=3)
-    _decide_all(store, clock, [
-        ("0.png", "ann", "accept", None), ("0.png", "bob", "relabel", "sad"), ("0.png", "cy", "relabel", "sad"),
-        ("1.png", "ann", "relabel", "sad"), ("1.png", "bob", "accept", None), ("1.png", "cy", "reject", None),
-        ("2.png", "ann", "reject", None), ("2.png", "bob", "reject", None), ("2.png", "cy", "accept", None),
-        ("3.png", "ann", "accept", None), ("3.png", "bob", "accept", None),
-    ])
+    _decide_all(
+        store,
+        clock,
+        [
+            ("0.png", "ann", "accept", None),
+            ("0.png", "bob", "relabel", "sad"),
+            ("0.png", "cy", "relabel", "sad"),
+            ("1.png", "ann", "relabel", "sad"),
+            ("1.png", "bob", "accept", None),
+            ("1.png", "cy", "reject", None),
+            ("2.png", "ann", "reject", None),
+            ("2.png", "bob", "reject", None),
+            ("2.png", "cy", "accept", None),
+            ("3.png", "ann", "accept", None),
+            ("3.png", "bob", "accept", None),
+        ],
+    )
     return "b3"
 
 
 def test_consensus_majority_ties_to_the_earliest_rejections_kept_as_such(store, triple):
     got = store.consensus(triple).set_index("path")
-    assert got["label"].to_dict() == {"0.png": "sad",  # 2 of 3
-                                      "1.png": "sad",  # sad / happy / rejected: a tie, ann's sad came first
-                                      "2.png": "rejected"}  # 2 of 3 threw it out
+    assert got["label"].to_dict() == {
+        "0.png": "sad",  # 2 of 3
+        "1.png": "sad",  # sad / happy / rejected: a tie, ann's sad came first
+        "2.png": "rejected",
+    }  # 2 of 3 threw it out
     assert got["votes"].to_dict() == {"0.png": 2, "1.png": 1, "2.png": 2}
     assert got.loc["0.png", "reviewers"] == "ann,bob,cy"
     assert "3.png" in store.consensus(triple, min_reviews=2)["path"].tolist()  # only two reviews so far
@@ -110,7 +136,9 @@ def test_export_writes_a_valid_manifest_of_the_accepted_consensus(store, triple,
     validate_manifest(manifest, label_set="basic7")
     assert list(manifest.columns) == list(MANIFEST_COLUMNS)
     assert manifest[["path", "label", "proposed_label", "true_label", "votes"]].values.tolist() == [
-        ["0.png", "sad", "happy", "sad", 2], ["1.png", "sad", "happy", "", 1]]
+        ["0.png", "sad", "happy", "sad", 2],
+        ["1.png", "sad", "happy", "", 1],
+    ]
     assert set(manifest["source"]) == {"review:b3"} and set(manifest["label_set"]) == {"basic7"}
     loose = read_manifest(store.export_manifest(triple, tmp_path / "loose.csv", min_reviews=2))
     assert loose["path"].tolist() == ["0.png", "1.png", "3.png"]

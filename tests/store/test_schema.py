@@ -1,11 +1,11 @@
 """Opening a store: where it lives, how SQLite is set up, and schema versions (create, upgrade, refuse newer)."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from fer_core.store import SCHEMA_VERSION, Store, StoreError, resolve_url
-from fer_core.store import _migrations, _schema
+from fer_core.store import SCHEMA_VERSION, Store, StoreError, _migrations, _schema, resolve_url
 
 
 def _version(store: Store) -> int:

@@ -1,4 +1,5 @@
 """A model that reads only the mouth, and a small SynthFACS manifest, for the dataset studies."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,15 @@ class MouthReader(nn.Module):
 
 @pytest.fixture(scope="session")
 def mouth_model() -> LoadedModel:
-    card = ModelCard(arch="mouth_reader", input_size=(48, 48), in_chans=3, mean=(0.5,) * 3, std=(0.5,) * 3,
-                     label_names=("closed", "open"), template="tight")
+    card = ModelCard(
+        arch="mouth_reader",
+        input_size=(48, 48),
+        in_chans=3,
+        mean=(0.5,) * 3,
+        std=(0.5,) * 3,
+        label_names=("closed", "open"),
+        template="tight",
+    )
     mouth = aligned_crop(np.zeros((48, 48, 3), np.uint8), (48, 48), "tight").regions["mouth"]
     return LoadedModel(name="mouth_reader", model=MouthReader(mouth).eval(), card=card)
 

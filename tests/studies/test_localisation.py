@@ -1,4 +1,5 @@
 """Planted truth: on SynthFACS evidence masks, LRP localises the evidence better than gradients and random maps."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The dataset occlusion study: batched variants equal the per-image path, planted effects come out exactly."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,12 +15,14 @@ from fer_core.studies import occlusion_study
 def test_batched_variants_equal_the_per_image_path(fer_model):
     rng = np.random.default_rng(0)
     size = fer_model.card.input_size
-    faces = [aligned_crop(rng.integers(0, 256, (*size, 3), dtype=np.uint8), size, fer_model.card.template)
-             for _ in range(5)]
+    faces = [
+        aligned_crop(rng.integers(0, 256, (*size, 3), dtype=np.uint8), size, fer_model.card.template) for _ in range(5)
+    ]
     crops, masks = [f.crop for f in faces], [f.regions for f in faces]
     regions, fills = ["eyes", "mouth", "nose"], ["mean", "blur", "black", "noise"]
-    base, occ = occlusion_probs(fer_model.model, fer_model.card, crops, masks, regions, fills, batch_size=7,
-                                seeds=[10, 11, 12, 13, 14])
+    base, occ = occlusion_probs(
+        fer_model.model, fer_model.card, crops, masks, regions, fills, batch_size=7, seeds=[10, 11, 12, 13, 14]
+    )
     assert occ.shape == (5, 3, 4, fer_model.card.num_classes)
     np.testing.assert_allclose(base, predict_probs(fer_model.model, fer_model.card, crops), atol=1e-6)
     for ri, r in enumerate(regions):
@@ -49,8 +52,9 @@ def test_a_mouth_only_model_depends_on_the_mouth_by_the_hand_computed_amount(tmp
         c[mouth] = 255
         crops.append(c)
     path = _manifest(tmp_path, crops, ["open"] * 6, ["a", "a", "a", "b", "b", "b"])
-    study = occlusion_study(mouth_model, path, regions="eyes,mouth", fills="mean,black", group_by=["group"],
-                            aligned=True)
+    study = occlusion_study(
+        mouth_model, path, regions="eyes,mouth", fills="mean,black", group_by=["group"], aligned=True
+    )
     # by hand: intact score = 4 * (255/255 - .5)/.5 = 4 -> p(open) = 1 / (1 + e^-4)
     p_open = 1 / (1 + np.exp(-4.0))
     face_mean = np.round(64 + (255 - 64) * mouth.mean())  # the mean fill: the face's mean colour, rounded

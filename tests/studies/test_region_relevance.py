@@ -1,4 +1,5 @@
 """Region shares of heatmaps and the permutation test of whether groups differ (planted differences)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Transfer comparison: two models explain the same faces for the same class; region shares and the paired test
 are checked against models whose evidence is planted (one reads only the mouth, one only the eyes)."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,7 +18,8 @@ from fer_core.face import load_image
 from fer_core.face.pipeline import aligned_crop
 from fer_core.models.card import ModelCard
 from fer_core.models.checkpoint import LoadedModel
-from fer_core.studies.transfer_comparison import _holm, compare_models, paired_sign_flip
+from fer_core.studies import compare_models
+from fer_core.studies.transfer_comparison import _holm, paired_sign_flip
 
 LABELS = ("closed", "open")
 
@@ -44,8 +46,15 @@ def _reader(name: str, parts: dict[str, float]) -> LoadedModel:
     """A model reading ``parts`` (region -> share of its total weight, spread evenly over the region's pixels)."""
     regions = _template_regions()
     weight = sum(share * regions[r] / regions[r].sum() for r, share in parts.items()) * 8.0
-    card = ModelCard(arch=name, input_size=(48, 48), in_chans=3, mean=(0.5,) * 3, std=(0.5,) * 3,
-                     label_names=LABELS, template="tight")
+    card = ModelCard(
+        arch=name,
+        input_size=(48, 48),
+        in_chans=3,
+        mean=(0.5,) * 3,
+        std=(0.5,) * 3,
+        label_names=LABELS,
+        template="tight",
+    )
     return LoadedModel(name=name, model=RegionReader(weight).eval(), card=card)
 
 
@@ -71,8 +80,9 @@ def test_planted_regions_are_found_and_the_paired_test_flags_them(crops):
     assert cmp.regions == ["eyes", "brows", "nose", "mouth", "cheeks", "forehead", "elsewhere"]
     assert cmp.target_rule == "true" and [cmp.labels[t] for t in cmp.targets] == labels  # the same class for both
     for name, parts in (("mouth", {"mouth": 1.0}), ("eyes", {"eyes": 1.0})):
-        np.testing.assert_allclose(cmp.models[name].shares, np.tile(_expected_shares(parts, cmp.regions),
-                                                                    (len(crops), 1)), atol=1e-5)
+        np.testing.assert_allclose(
+            cmp.models[name].shares, np.tile(_expected_shares(parts, cmp.regions), (len(crops), 1)), atol=1e-5
+        )
     table = cmp.table(n_boot=200).set_index(["model", "region"])
     assert table.loc[("mouth", "mouth"), "share"] == pytest.approx(1.0, abs=1e-5)
     assert table.loc[("eyes", "eyes"), "share"] == pytest.approx(1.0, abs=1e-5)
@@ -81,8 +91,9 @@ def test_planted_regions_are_found_and_the_paired_test_flags_them(crops):
     assert diffs.loc["eyes", "diff"] == pytest.approx(-1.0, abs=1e-5) and diffs.loc["eyes", "p_holm"] < 0.01
     assert diffs.loc["forehead", "p_value"] == 1.0  # neither model reads it: every face's difference is zero
     words = cmp.verdicts(differences=diffs.reset_index())
-    assert words[0].startswith("mouth puts 100.0 points more of its relevance on the mouth than eyes") or \
-        words[0].startswith("eyes puts 100.0 points more of its relevance on the eyes than mouth")
+    assert words[0].startswith("mouth puts 100.0 points more of its relevance on the mouth than eyes") or words[
+        0
+    ].startswith("eyes puts 100.0 points more of its relevance on the eyes than mouth")
     # each model is right where its region decides: accuracy is computed against the given labels
     truth = np.array([LABELS.index(v) for v in labels])
     assert cmp.accuracy("mouth") == pytest.approx(float((cmp.models["mouth"].probs.argmax(1) == truth).mean()))
@@ -123,9 +134,19 @@ def test_bad_inputs_are_named(crops):
     mouth = _reader("mouth_reader", {"mouth": 1.0})
     with pytest.raises(ValueError, match="at least two models"):
         compare_models({"m": mouth}, crops[:2], aligned=True)
-    other = LoadedModel(name="x", model=mouth.model, card=ModelCard(
-        arch="x", input_size=(48, 48), in_chans=3, mean=(0.5,) * 3, std=(0.5,) * 3, label_names=("a", "b"),
-        template="tight"))
+    other = LoadedModel(
+        name="x",
+        model=mouth.model,
+        card=ModelCard(
+            arch="x",
+            input_size=(48, 48),
+            in_chans=3,
+            mean=(0.5,) * 3,
+            std=(0.5,) * 3,
+            label_names=("a", "b"),
+            template="tight",
+        ),
+    )
     with pytest.raises(ValueError, match="same classes"):
         compare_models({"m": mouth, "x": other}, crops[:2], aligned=True)
     with pytest.raises(DatasetError, match="not one of the model's labels"):
@@ -143,8 +164,23 @@ def test_cli_compares_the_shipped_runs_on_their_test_set(capsys):
     from fer_core.runs import open_run
 
     folder = ASSETS_DIR / "runs" / SHIPPED[0]
-    assert main(["compare-transfer", str(folder), SHIPPED[1], "--n", "16", "--boot", "100",
-                 "--permutations", "200", "--json"]) == 0
+    assert (
+        main(
+            [
+                "compare-transfer",
+                str(folder),
+                SHIPPED[1],
+                "--n",
+                "16",
+                "--boot",
+                "100",
+                "--permutations",
+                "200",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert [m["name"] for m in out["models"]] == list(SHIPPED) and out["n_faces"] == 16
     assert out["explained_class"] == "the true class" and len(out["faces"]) == 16
@@ -190,8 +226,23 @@ def test_cli_on_a_folder_of_images_lists_what_it_could_not_read(tmp_path, synth_
     for p in pd.read_csv(synth_manifest)["path"][:4]:
         shutil.copy(synth_manifest.parent / p, tmp_path / Path(p).name)
     (tmp_path / "broken.png").write_text("not an image")
-    assert main(["compare-transfer", *SHIPPED, "--images", str(tmp_path), "--aligned", "--boot", "50",
-                 "--permutations", "99", "--json"]) == 0
+    assert (
+        main(
+            [
+                "compare-transfer",
+                *SHIPPED,
+                "--images",
+                str(tmp_path),
+                "--aligned",
+                "--boot",
+                "50",
+                "--permutations",
+                "99",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["n_faces"] == 4 and out["explained_class"].startswith("the class the models find most likely")
     assert [u["path"] for u in out["unreadable"]] == [str(tmp_path / "broken.png")]

@@ -1,22 +1,25 @@
 """What every claim test checks against the recorded figures (assets/claims/NAME.json)."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-import pytest
-
-from fer_core.train.claim_stats import tolerance_from_spread
+from fer_core.train.claim_stats import mean_shift_tolerance
 
 
 def assert_reproduces(fresh: dict[str, Any], recorded: dict[str, Any], keys: Sequence[str]) -> None:
-    """Every seed's figures equal the recorded ones within 3 recorded seed-to-seed deviations (pinned numerics make
-    them equal to the digit on any x86-64 machine with AVX2; the tolerance covers other floating-point paths, which
-    behave like other seeds), and the verdict of every check is the recorded one."""
+    """Every figure's mean over the seeds equals the recorded mean within what another floating-point path explains
+    (a 99 % t bound from both runs' seed-to-seed spread, :func:`mean_shift_tolerance`): on the machine that recorded
+    them the figures are equal to the digit, on another CPU they move like another set of seeds. The verdict of
+    every check must be the recorded one."""
     assert fresh["seeds"] == recorded["seeds"]
     for variant, runs in recorded["figures"].items():
         for key in keys:
-            tol = tolerance_from_spread([r[key] for r in runs.values()])
-            for seed, figures in runs.items():
-                got = fresh["figures"][variant][seed][key]
-                assert got == pytest.approx(figures[key], abs=tol), (variant, seed, key, got, figures[key], tol)
-    assert [c["holds"] for c in fresh["checks"]] == [c["holds"] for c in recorded["checks"]]
+            rec = [r[key] for r in runs.values()]
+            new = [fresh["figures"][variant][seed][key] for seed in runs]
+            tol = mean_shift_tolerance(rec, new)
+            shift = sum(new) / len(new) - sum(rec) / len(rec)
+            assert abs(shift) <= tol, (variant, key, "per seed", new, "recorded", rec, "tolerance", tol)
+    verdicts = {c["name"]: c["holds"] for c in fresh["checks"]}
+    assert verdicts == {c["name"]: c["holds"] for c in recorded["checks"]}, fresh["summary"]

@@ -1,4 +1,5 @@
 """au_iat: subject-independent splits, thresholds chosen off the test fold, the identity head behind reversal."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,14 @@ def _au_module(cfg, labels, num_subjects):
     """The module the au_iat recipe builds: a registry backbone and the config's typed sections."""
     from fer_core.train.module import build_backbone
 
-    return AUModule(build_backbone(cfg.model, len(labels)), labels, num_subjects=num_subjects, au=cfg.au,
-                    optim=cfg.optim, seed=cfg.trainer.seed)
+    return AUModule(
+        build_backbone(cfg.model, len(labels)),
+        labels,
+        num_subjects=num_subjects,
+        au=cfg.au,
+        optim=cfg.optim,
+        seed=cfg.trainer.seed,
+    )
 
 
 def test_best_threshold_separates_planted_positives():
@@ -36,16 +43,24 @@ def test_best_threshold_separates_planted_positives():
 def test_the_identity_head_pushes_the_backbone_away_from_identity(id_loss):
     """The gradient the backbone's feature receives from the identity loss is reversed and scaled by lambda, for the
     paper's one-hot BCE and for softmax cross-entropy."""
-    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
-                            "au": {"lambda_id": 2.0, "id_loss": id_loss}})
+    cfg = config_from_dict(
+        {
+            "recipe": "au_iat",
+            "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
+            "au": {"lambda_id": 2.0, "id_loss": id_loss},
+        }
+    )
     module = _au_module(cfg, ["AU1", "AU2"], 5)
     z = torch.randn(4, module.model.num_features, requires_grad=True)  # the head normalises z itself
     subject = torch.tensor([0, 1, 2, 3])
     _, loss = module.identity_loss(z, subject, 2.0)
     (g_rev,) = torch.autograd.grad(loss, z)
     logits = module.id_head(z)
-    plain = torch.nn.functional.cross_entropy(logits, subject) if id_loss == "ce" else \
-        torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.eye(5)[subject])
+    plain = (
+        torch.nn.functional.cross_entropy(logits, subject)
+        if id_loss == "ce"
+        else torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.eye(5)[subject])
+    )
     assert torch.allclose(loss, plain)
     (g,) = torch.autograd.grad(plain, z)
     assert torch.allclose(g_rev, -2.0 * g)
@@ -55,8 +70,13 @@ def test_an_untrained_bce_identity_head_predicts_the_subject_prior():
     """One-hot BCE over N subjects starts at p = 1/N per output (not 0.5): its loss is then the prior's own BCE,
     -(1/N) [log(1/N) + (N-1) log(1 - 1/N)], the level a head that knows nothing should sit at."""
     n = 36
-    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
-                            "au": {"lambda_id": 1.0}})
+    cfg = config_from_dict(
+        {
+            "recipe": "au_iat",
+            "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
+            "au": {"lambda_id": 1.0},
+        }
+    )
     module = _au_module(cfg, ["AU1"], n)
     with torch.no_grad():
         module.id_head[1].weight.zero_()  # isolate the bias: what the head says before it has seen a feature
@@ -70,14 +90,20 @@ def test_an_untrained_bce_identity_head_predicts_the_subject_prior():
 def test_layer_wise_learning_rate_decay_reaches_cnn_backbones():
     """METHODS 2.2's decay (0.65 per level; heads at the full rate) applies to mini-Xception too: stem, blocks,
     head. The identity head sits at optim.lr x au.id_lr_scale."""
-    cfg = config_from_dict({"recipe": "au_iat", "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
-                            "optim": {"lr": 1e-3}, "au": {"lambda_id": 1.0, "id_lr_scale": 10.0}})
+    cfg = config_from_dict(
+        {
+            "recipe": "au_iat",
+            "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 8, 8]}},
+            "optim": {"lr": 1e-3},
+            "au": {"lambda_id": 1.0, "id_lr_scale": 10.0},
+        }
+    )
     module = _au_module(cfg, ["AU1", "AU2"], 5)
     module.trainer = type("T", (), {"estimated_stepping_batches": 10})()
     opt = module.configure_optimizers()["optimizer"]
     lr_of = {id(p): g["max_lr"] for g in opt.param_groups for p in g["params"]}
-    assert lr_of[id(module.model.stem[0][0].weight)] == pytest.approx(1e-3 * 0.65 ** 5)
-    assert lr_of[id(next(module.model.blocks[0].parameters()))] == pytest.approx(1e-3 * 0.65 ** 4)
+    assert lr_of[id(module.model.stem[0][0].weight)] == pytest.approx(1e-3 * 0.65**5)
+    assert lr_of[id(next(module.model.blocks[0].parameters()))] == pytest.approx(1e-3 * 0.65**4)
     assert lr_of[id(next(module.model.blocks[3].parameters()))] == pytest.approx(1e-3 * 0.65)
     assert lr_of[id(module.model.head.weight)] == pytest.approx(1e-3)
     assert lr_of[id(module.id_head[1].weight)] == pytest.approx(1e-2)
@@ -87,14 +113,23 @@ def test_layer_wise_learning_rate_decay_reaches_cnn_backbones():
 @pytest.fixture(scope="module")
 def au_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("au")
-    cfg = config_from_dict({
-        "recipe": "au_iat", "name": "au", "out_dir": str(tmp / "runs"),
-        "data": {"manifest": {"synthfacs": {"n": 240, "size": 32, "seed": 5, "habit_rate": 1.0,
-                                            "n_identities": 12}},
-                 "aligned": True, "val_fraction": 0.25, "cache_dir": str(tmp / "cache")},
-        "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
-        "optim": {"epochs": 2, "batch_size": 32}, "au": {"au_set": "DISFA8", "lambda_id": 1.0},
-        "trainer": {"seed": 0}})  # the recipe picks val/au_f1 itself
+    cfg = config_from_dict(
+        {
+            "recipe": "au_iat",
+            "name": "au",
+            "out_dir": str(tmp / "runs"),
+            "data": {
+                "manifest": {"synthfacs": {"n": 240, "size": 32, "seed": 5, "habit_rate": 1.0, "n_identities": 12}},
+                "aligned": True,
+                "val_fraction": 0.25,
+                "cache_dir": str(tmp / "cache"),
+            },
+            "model": {"input_size": 32, "arch_kwargs": {"widths": [4, 8, 16, 16]}},
+            "optim": {"epochs": 2, "batch_size": 32},
+            "au": {"au_set": "DISFA8", "lambda_id": 1.0},
+            "trainer": {"seed": 0},
+        }
+    )  # the recipe picks val/au_f1 itself
     return train(cfg, progress=False).folder
 
 
@@ -116,11 +151,19 @@ def test_au_run_is_subject_independent_and_reports_f1_per_au_and_the_identity_pr
 def test_subjects_never_cross_between_train_validation_and_test(tmp_path):
     from fer_core.train.au_iat import AUDataModule
 
-    cfg = config_from_dict({
-        "recipe": "au_iat", "data": {"manifest": {"synthfacs": {"n": 120, "size": 32, "seed": 6,
-                                                               "n_identities": 12}},
-                                     "aligned": True, "val_fraction": 0.25, "cache_dir": str(tmp_path)},
-        "model": {"input_size": 32}, "au": {"folds": 3, "fold": 1}})
+    cfg = config_from_dict(
+        {
+            "recipe": "au_iat",
+            "data": {
+                "manifest": {"synthfacs": {"n": 120, "size": 32, "seed": 6, "n_identities": 12}},
+                "aligned": True,
+                "val_fraction": 0.25,
+                "cache_dir": str(tmp_path),
+            },
+            "model": {"input_size": 32},
+            "au": {"folds": 3, "fold": 1},
+        }
+    )
     dm = AUDataModule(cfg)
     dm.setup()
     rows = dm.split_rows

@@ -1,6 +1,7 @@
 """The au_iat claim (METHODS 2, DESIGN 6) on SynthFACS people with AU habits, on the mean of three replicates
 (replicate s: test fold s, seed s), with and without Identity Adversarial Training; every replicate reproduces the
 recorded figures, and the embedded AU runs are replicate 0."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,7 +48,9 @@ def test_every_replicate_reproduces_the_recorded_figures(claim):
 
 def test_the_embedded_au_runs_are_the_recorded_replicate_0():
     recorded = recorded_claim("au_iat")
-    for variant, name in (("lambda_0", "synthfacs_au_lambda0"), (next(v for v in recorded["figures"]
-                                                                      if v != "lambda_0"), "synthfacs_au_iat")):
+    for variant, name in (
+        ("lambda_0", "synthfacs_au_lambda0"),
+        (next(v for v in recorded["figures"] if v != "lambda_0"), "synthfacs_au_iat"),
+    ):
         shipped = _au_figures(EMBEDDED_RUNS_DIR / name)
         assert {k: shipped[k] for k in KEYS} == {k: recorded["figures"][variant][0][k] for k in KEYS}, name

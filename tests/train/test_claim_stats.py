@@ -1,11 +1,12 @@
 """How a claim is decided over seeds, checked against values worked out by hand."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from fer_core.train.claim_stats import SeedCheck, t_interval, tolerance_from_spread
+from fer_core.train.claim_stats import SeedCheck, mean_shift_tolerance, t_interval
 
 
 def test_t_interval_of_three_values_by_hand():
@@ -33,7 +34,13 @@ def test_bad_checks_are_refused():
         SeedCheck("x", "y", {}, "<", 0.0)
 
 
-def test_tolerance_is_three_seed_deviations_with_a_floor():
-    assert tolerance_from_spread([0.80, 0.82, 0.84]) == pytest.approx(3 * 0.02)
-    assert tolerance_from_spread([0.5, 0.5, 0.5]) == 0.005
-    assert math.isclose(tolerance_from_spread([0.1]), 0.005)
+def test_mean_shift_tolerance_by_hand():
+    # recorded 0.80 0.82 0.84 (s = 0.02), fresh 0.81 0.81 0.81 (s = 0): se = sqrt(0.0004 / 3); t(0.995, 4) = 4.6041
+    tol = mean_shift_tolerance([0.80, 0.82, 0.84], [0.81, 0.81, 0.81])
+    assert tol == pytest.approx(4.604095 * math.sqrt(0.0004 / 3), rel=1e-5)
+    assert mean_shift_tolerance([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]) == 0.005  # the floor
+    assert mean_shift_tolerance([0.5], [0.6]) == 0.005  # one seed: the floor only
+    # a planted shift of 10 points on a spread of 1 point is far outside; one of 1 point is inside
+    rec = [0.80, 0.81, 0.82]
+    assert abs(0.91 - 0.81) > mean_shift_tolerance(rec, [0.90, 0.91, 0.92])
+    assert abs(0.82 - 0.81) < mean_shift_tolerance(rec, [0.81, 0.82, 0.83])

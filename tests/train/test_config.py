@@ -1,4 +1,5 @@
 """Config files: every key documented, unknown keys and bad values rejected by name, overrides parsed as YAML."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -6,8 +7,15 @@ from dataclasses import fields
 import pytest
 
 from fer_core.train import ConfigError, config_from_dict, config_help, load_config
-from fer_core.train.config import (DataConfig, FairConfig, ModelConfig, OptimConfig, TrainerConfig,
-                                   TransferConfig, apply_overrides)
+from fer_core.train.config import (
+    DataConfig,
+    FairConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainerConfig,
+    TransferConfig,
+    apply_overrides,
+)
 
 
 def test_unknown_key_is_named_with_a_suggestion():
@@ -20,22 +28,26 @@ def test_unknown_section_is_named():
         config_from_dict({"fairness": {"lambda_mmd": 1}})
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"optim": {"epochs": "ten"}}, "optim.epochs must be an integer"),
-    ({"optim": {"lr": -1}}, "optim.lr must be > 0"),
-    ({"data": {"sampler": "balanced"}}, "data.sampler must be one of"),
-    ({"data": {"hflip": "yes"}}, "data.hflip must be true or false"),
-    ({"data": {"val_fraction": 0.6, "test_fraction": 0.5}}, "must leave rows for training"),
-    ({"fair": {"bandwidths": [0]}}, "fair.bandwidths"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"optim": {"epochs": "ten"}}, "optim.epochs must be an integer"),
+        ({"optim": {"lr": -1}}, "optim.lr must be > 0"),
+        ({"data": {"sampler": "balanced"}}, "data.sampler must be one of"),
+        ({"data": {"hflip": "yes"}}, "data.hflip must be true or false"),
+        ({"data": {"val_fraction": 0.6, "test_fraction": 0.5}}, "must leave rows for training"),
+        ({"fair": {"bandwidths": [0]}}, "fair.bandwidths"),
+    ],
+)
 def test_bad_values_are_named(raw, message):
     with pytest.raises(ConfigError, match=message):
         config_from_dict(raw)
 
 
 def test_overrides_are_yaml_values():
-    raw = apply_overrides({"optim": {"epochs": 3}}, ["optim.epochs=5", "fair.bandwidths=[0.5, 1, 2]",
-                                                    "data.hflip=false", "name=run1"])
+    raw = apply_overrides(
+        {"optim": {"epochs": 3}}, ["optim.epochs=5", "fair.bandwidths=[0.5, 1, 2]", "data.hflip=false", "name=run1"]
+    )
     cfg = config_from_dict(raw)
     assert cfg.optim.epochs == 5 and cfg.fair.bandwidths == [0.5, 1, 2] and cfg.data.hflip is False
     assert cfg.name == "run1"
@@ -78,8 +90,10 @@ def test_the_recipe_list_is_importable_without_lightning_and_every_recipe_implem
     import subprocess
     import sys
 
-    code = ("import sys; from fer_core.train import RECIPES, RECIPE_NAMES; "
-            "assert 'lightning' not in sys.modules, 'the recipe list imported Lightning'; print(len(RECIPE_NAMES))")
+    code = (
+        "import sys; from fer_core.train import RECIPES, RECIPE_NAMES; "
+        "assert 'lightning' not in sys.modules, 'the recipe list imported Lightning'; print(len(RECIPE_NAMES))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     from fer_core.train import RECIPE_NAMES, RECIPES, Recipe, get_recipe

@@ -1,4 +1,5 @@
 """Background runs as the Runs page starts them: launch, stop (SIGTERM), resume to a finished run."""
+
 from __future__ import annotations
 
 import time
@@ -19,7 +20,9 @@ def _wait(folder, predicate, timeout=240.0):
         if predicate(status):
             return status
         time.sleep(0.1)
-    raise AssertionError(f"timed out; last status {open_run(folder).status}; log:\n{(folder / 'train.log').read_text()}")
+    raise AssertionError(
+        f"timed out; last status {open_run(folder).status}; log:\n{(folder / 'train.log').read_text()}"
+    )
 
 
 def test_launch_stop_resume(tmp_path):

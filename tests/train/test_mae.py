@@ -1,4 +1,5 @@
 """mae_pretrain: masking and the loss on hidden patches only, and a run whose encoder starts another recipe."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,13 +47,25 @@ def test_the_loss_counts_hidden_patches_only_on_normalised_pixels():
 @pytest.fixture(scope="module")
 def mae_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mae")
-    cfg = config_from_dict({
-        "recipe": "mae_pretrain", "name": "mae", "out_dir": str(tmp / "runs"),
-        "data": {"aligned": True, "cache_dir": str(tmp / "cache")}, "model": {"input_size": 32},
-        "optim": {"epochs": 3, "batch_size": 32},
-        "mae": {"pool": {"synthfacs": {"n": 200, "size": 32, "seed": 4}}, "depth": 2, "decoder_depth": 1,
-                "decoder_dim": 64, "blr": 0.002, "previews": 4},
-        "trainer": {"seed": 0}})  # the recipe picks val/loss itself
+    cfg = config_from_dict(
+        {
+            "recipe": "mae_pretrain",
+            "name": "mae",
+            "out_dir": str(tmp / "runs"),
+            "data": {"aligned": True, "cache_dir": str(tmp / "cache")},
+            "model": {"input_size": 32},
+            "optim": {"epochs": 3, "batch_size": 32},
+            "mae": {
+                "pool": {"synthfacs": {"n": 200, "size": 32, "seed": 4}},
+                "depth": 2,
+                "decoder_depth": 1,
+                "decoder_dim": 64,
+                "blr": 0.002,
+                "previews": 4,
+            },
+            "trainer": {"seed": 0},
+        }
+    )  # the recipe picks val/loss itself
     return train(cfg, progress=False).folder
 
 

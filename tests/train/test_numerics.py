@@ -1,5 +1,6 @@
 """Pinned numerics: what a claim's worker process computes with, and the invariants that make its figures the same
 on any x86-64 machine with AVX2."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,13 @@ print(h.hexdigest())
 
 
 def _child(code: str, env: dict[str, str]) -> str:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env=os.environ | env | {"PYTHONPATH": os.getcwd()})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | env | {"PYTHONPATH": os.getcwd()},
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 
@@ -32,8 +38,13 @@ def test_pinned_env_is_set_for_children_and_restored_after():
     before = {k: os.environ.get(k) for k in PINNED_ENV}
     with pinned_env():
         assert is_pinned()
-        profile = json.loads(_child("import json; from fer_core.train.numerics import numerics_profile; "
-                                    "print(json.dumps(numerics_profile()))", {}))
+        profile = json.loads(
+            _child(
+                "import json; from fer_core.train.numerics import numerics_profile; "
+                "print(json.dumps(numerics_profile()))",
+                {},
+            )
+        )
     assert profile == {"pinned": True, "torch_threads": 1, "cpu_capability": "AVX2", "onednn_max_isa": "AVX2"}
     assert {k: os.environ.get(k) for k in PINNED_ENV} == before
 

@@ -1,5 +1,6 @@
 """A stopped run whose trainer checkpoint is empty, truncated or random bytes is refused by name; a run whose
 process died without saying so reads as stopped (process gone)."""
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,14 @@ def stopped_run(tiny_run, tmp_path):
 def test_resume_from_a_damaged_checkpoint_names_the_file(stopped_run, damage):
     ckpt = stopped_run / "checkpoints" / "last.ckpt"
     data = ckpt.read_bytes()
-    ckpt.write_bytes({"empty": b"", "truncated": data[: len(data) // 3], "random": os.urandom(5000),
-                      "pickle": b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93."
-                      }[damage])
+    ckpt.write_bytes(
+        {
+            "empty": b"",
+            "truncated": data[: len(data) // 3],
+            "random": os.urandom(5000),
+            "pickle": b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93.",
+        }[damage]
+    )
     with pytest.raises(CheckpointError) as err:
         resume(stopped_run, progress=False)
     message = str(err.value)

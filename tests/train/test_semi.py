@@ -1,5 +1,6 @@
 """semi_dtm: augmentations, stages, per-class pseudo-label logging, threshold state across a resume, and the loop
 from pseudo-labels through the review store back into training."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,14 @@ def _semi_module(cfg, labels):
     """The module the semi_dtm recipe builds: a registry backbone and the config's typed sections."""
     from fer_core.train.module import build_backbone
 
-    return SemiModule(build_backbone(cfg.model, len(labels)), labels, semi=cfg.semi, optim=cfg.optim,
-                      seed=cfg.trainer.seed, hflip=cfg.data.hflip)
+    return SemiModule(
+        build_backbone(cfg.model, len(labels)),
+        labels,
+        semi=cfg.semi,
+        optim=cfg.optim,
+        seed=cfg.trainer.seed,
+        hflip=cfg.data.hflip,
+    )
 
 
 def test_views_are_reproducible_from_the_generator_and_differ_between_draws():
@@ -43,8 +50,9 @@ def test_views_are_reproducible_from_the_generator_and_differ_between_draws():
 
 
 def test_stages_split_the_epochs_after_warm_up():
-    cfg = config_from_dict({"recipe": "semi_dtm", "optim": {"epochs": 11},
-                            "semi": {"warmup_epochs": 2, "schedule": [0.5, 0.7, 0.9]}})
+    cfg = config_from_dict(
+        {"recipe": "semi_dtm", "optim": {"epochs": 11}, "semi": {"warmup_epochs": 2, "schedule": [0.5, 0.7, 0.9]}}
+    )
     module = _semi_module(cfg, ["a", "b"])
     assert [module.stage(e) for e in range(11)] == [-1, -1, 0, 0, 0, 1, 1, 1, 2, 2, 2]
 
@@ -66,8 +74,13 @@ def test_flexmatch_state_survives_a_checkpoint():
 @pytest.fixture(scope="module")
 def semi_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("semi")
-    cfg = tiny_config(tmp, recipe="semi_dtm", name="semi", optim={"epochs": 3, "batch_size": 16},
-                      semi={"labeled_fraction": 0.3, "warmup_epochs": 1, "mu": 2, "lambda_infonce": 0.1})
+    cfg = tiny_config(
+        tmp,
+        recipe="semi_dtm",
+        name="semi",
+        optim={"epochs": 3, "batch_size": 16},
+        semi={"labeled_fraction": 0.3, "warmup_epochs": 1, "mu": 2, "lambda_infonce": 0.1},
+    )
     return train(cfg, progress=False).folder
 
 
@@ -112,7 +125,7 @@ def test_pseudo_labels_reviewed_and_exported_retrain_a_model(semi_run, tmp_path)
         items = store.batch_items("pool77")
         assert len(items) == 40 and set(items["true_label"]) <= set(saved)
         # an annotator accepts the confident proposals, corrects the others to the truth, rejects two
-        for i, row in enumerate(items.itertuples()):
+        for i in range(len(items)):
             item = store.claim_next("pool77", "ann")
             if i < 2:
                 store.decide(item.id, "ann", "reject")
@@ -127,8 +140,7 @@ def test_pseudo_labels_reviewed_and_exported_retrain_a_model(semi_run, tmp_path)
     assert len(table) == 38 and (table["label"] == table["true_label"]).all()
     status = cli("review", "status", "pool77", "--db", db, "--json")
     assert json.loads(status.stdout)["done"] == 40
-    cfg = tiny_config(tmp_path, name="with_reviews", data={"extra_manifests": [str(exported)]},
-                      optim={"epochs": 1})
+    cfg = tiny_config(tmp_path, name="with_reviews", data={"extra_manifests": [str(exported)]}, optim={"epochs": 1})
     run = train(cfg, progress=False).folder
     splits = pd.read_csv(run / "splits.csv")
     extra = splits[splits["source"] == "extra_manifests.0"]
@@ -146,13 +158,25 @@ def test_pseudo_label_with_a_fixed_threshold_on_a_folder_of_faces(semi_run, tmp_
     for s in generate(SynthSpec(n=6, size=32, seed=5)):
         cv2.imwrite(str(folder / f"{s.index}.png"), cv2.cvtColor(s.image, cv2.COLOR_RGB2BGR))
     (folder / "notes.txt").write_text("not an image")
-    proc = cli("pseudo-label", str(semi_run), "--pool", str(folder), "--batch", "f", "--tau", "0.9", "--db",
-               str(tmp_path / "s.sqlite"), "--json")
+    proc = cli(
+        "pseudo-label",
+        str(semi_run),
+        "--pool",
+        str(folder),
+        "--batch",
+        "f",
+        "--tau",
+        "0.9",
+        "--db",
+        str(tmp_path / "s.sqlite"),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["n"] == 6 and out["threshold_source"] == "fixed 0.9" and out["precision_above"] is None
     assert all(c["threshold"] == 0.9 for c in out["per_class"].values())
-    again = cli("pseudo-label", str(semi_run), "--pool", str(folder), "--batch", "f", "--db",
-                str(tmp_path / "s.sqlite"))
+    again = cli(
+        "pseudo-label", str(semi_run), "--pool", str(folder), "--batch", "f", "--db", str(tmp_path / "s.sqlite")
+    )
     assert again.returncode != 0 and "already exists" in again.stderr
     np.testing.assert_equal(len(list(folder.glob("*.png"))), 6)

@@ -1,4 +1,5 @@
 """End-to-end training on a small SynthFACS set: the run folder, its checkpoint and predictions, resume, errors."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,17 @@ pytestmark = pytest.mark.slow
 
 def test_run_folder_holds_everything_a_user_needs(tiny_run):
     run = open_run(tiny_run)
-    for name in ("config.yaml", "run.json", "metrics.csv", "model.safetensors", "checkpoints/last.ckpt",
-                 "splits.csv", "test_predictions.csv", "test_embeddings.npy", "evaluation.json"):
+    for name in (
+        "config.yaml",
+        "run.json",
+        "metrics.csv",
+        "model.safetensors",
+        "checkpoints/last.ckpt",
+        "splits.csv",
+        "test_predictions.csv",
+        "test_embeddings.npy",
+        "evaluation.json",
+    ):
         assert (tiny_run / name).is_file(), name
     assert any((tiny_run / "tb").iterdir()), "no TensorBoard events"
     assert run.status["status"] == "finished"
@@ -54,8 +64,8 @@ def test_run_folder_holds_everything_a_user_needs(tiny_run):
 
 def test_the_saved_model_reproduces_the_stored_predictions(tiny_run):
     """model.safetensors + its card give the probabilities written at the end of training (no hidden state)."""
-    from fer_core.evaluate import embed_crops
     from fer_core.face import load_image
+    from fer_core.workflows import embed_crops
 
     run = open_run(tiny_run)
     preds = run.predictions().head(20)
@@ -116,8 +126,13 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     cfg_file = tmp_path / "killed.yaml"
     cfg_file.write_text(yaml.safe_dump(cfg.to_dict()), encoding="utf-8")
     env = os.environ | {"PYTHONPATH": os.getcwd()}
-    proc = subprocess.Popen([sys.executable, "-m", "fer_core.cli", "train", "supervised", "--config", str(cfg_file),
-                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fer_core.cli", "train", "supervised", "--config", str(cfg_file), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     folder = tmp_path / "runs" / "killed"
     _kill_mid_epoch(folder, proc, epoch=1)
     run = open_run(folder)
@@ -127,8 +142,11 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     assert resumed.status["status"] == "finished"
     a, b = whole.run.evaluation(), resumed.run.evaluation()
     assert a["overall"] == b["overall"]
-    np.testing.assert_allclose(whole.run.predictions().filter(like="p_").to_numpy(),
-                               resumed.run.predictions().filter(like="p_").to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        whole.run.predictions().filter(like="p_").to_numpy(),
+        resumed.run.predictions().filter(like="p_").to_numpy(),
+        atol=1e-6,
+    )
     em = resumed.run.epoch_metrics()
     assert list(em["epoch"]) == [0, 1, 2]  # no duplicated or lost epochs in the curves
     np.testing.assert_allclose(em["val/acc"], whole.run.epoch_metrics()["val/acc"], atol=1e-6)
@@ -140,9 +158,28 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     cfg_file = tmp_path / "ddp.yaml"
     cfg_file.write_text(yaml.safe_dump(cfg.to_dict()), encoding="utf-8")
     env = os.environ | {"PYTHONPATH": os.getcwd()}
-    proc = subprocess.run([sys.executable, "-m", "fer_core.cli", "train", "supervised", "--config", str(cfg_file),
-                           "--quiet", "--set", "trainer.strategy=ddp", "--set", "trainer.devices=2",
-                           "--set", "trainer.accelerator=cpu"], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fer_core.cli",
+            "train",
+            "supervised",
+            "--config",
+            str(cfg_file),
+            "--quiet",
+            "--set",
+            "trainer.strategy=ddp",
+            "--set",
+            "trainer.devices=2",
+            "--set",
+            "trainer.accelerator=cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = open_run(tmp_path / "runs" / "ddp")
     assert run.status["status"] == "finished" and run.has("model.safetensors")

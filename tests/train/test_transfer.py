@@ -1,5 +1,6 @@
 """transfer: a base model trained on another target (gender) gets a new head; the backbone stays frozen (weights
 and BatchNorm statistics) for freeze_epochs, then trains."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,11 +22,27 @@ def test_transfer_freezes_then_fine_tunes(tmp_path):
     base_model = load_checkpoint(base / "model.safetensors")
     assert base_model.card.label_names == ("feminine", "masculine")
 
-    frozen = train(tiny_config(tmp_path, recipe="transfer", name="frozen", optim={"epochs": 1},
-                               transfer={"base": str(base), "freeze_epochs": 1},
-                               model={"arch_kwargs": {"widths": [99]}}), progress=False).folder
-    tuned = train(tiny_config(tmp_path, recipe="transfer", name="tuned", optim={"epochs": 2},
-                              transfer={"base": str(base), "freeze_epochs": 1}), progress=False).folder
+    frozen = train(
+        tiny_config(
+            tmp_path,
+            recipe="transfer",
+            name="frozen",
+            optim={"epochs": 1},
+            transfer={"base": str(base), "freeze_epochs": 1},
+            model={"arch_kwargs": {"widths": [99]}},
+        ),
+        progress=False,
+    ).folder
+    tuned = train(
+        tiny_config(
+            tmp_path,
+            recipe="transfer",
+            name="tuned",
+            optim={"epochs": 2},
+            transfer={"base": str(base), "freeze_epochs": 1},
+        ),
+        progress=False,
+    ).folder
     f, t = load_checkpoint(frozen / "model.safetensors"), load_checkpoint(tuned / "model.safetensors")
     # the base's architecture wins over the config's model section
     assert f.card.extra["arch_kwargs"] == base_model.card.extra["arch_kwargs"]

@@ -1,15 +1,16 @@
-"""The transfer comparison for the command line: models named as the CLI names them (run folder, run name,
-checkpoint, pretrained name), faces from a manifest, a folder or the first run's test set, and a text report."""
+"""``fer-core compare-transfer``'s work: models named as the CLI names them (run folder, run name, checkpoint,
+pretrained name), faces from a manifest, a folder or the first run's test set, and a text report."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import ImageLoadError
 from ..models import LoadedModel
-from .transfer_comparison import TransferComparison, compare_models, format_p
+from ..studies import TransferComparison, compare_models, format_p
 
 __all__ = ["compare_specs", "format_report", "resolve_model"]
 
@@ -51,9 +52,17 @@ def _read_images(folder: str | Path, n: int | None) -> tuple[list[np.ndarray], l
     return images, names, bad
 
 
-def compare_specs(specs: Sequence[str | Path], data: str | Path | None = None, images: str | Path | None = None,
-                  n: int | None = 200, method: str = "lrp", target: str | None = None, aligned: bool | None = None,
-                  seed: int = 0, show_progress: bool = False) -> TransferComparison:
+def compare_specs(
+    specs: Sequence[str | Path],
+    data: str | Path | None = None,
+    images: str | Path | None = None,
+    n: int | None = 200,
+    method: str = "lrp",
+    target: str | None = None,
+    aligned: bool | None = None,
+    seed: int = 0,
+    show_progress: bool = False,
+) -> TransferComparison:
     """:func:`compare_models` for model specs as the CLI takes them (:func:`resolve_model`): on a manifest
     (``data``), a folder of images (``images``), or by default the first model's run test set; ``n`` faces at most
     (a fixed random sample of a manifest, the first ``n`` files of a folder)."""
@@ -84,9 +93,19 @@ def compare_specs(specs: Sequence[str | Path], data: str | Path | None = None, i
 
             bars.append(tqdm(total=total, desc="load and explain faces (rows x passes)"))
         bars[0].update(done - bars[0].n)
-    result = compare_models(models, source, target=target, method=method, target_column=target_column,
-                            aligned=aligned, limit=n if images is None else None, seed=seed, keep_maps=False,
-                            progress=progress if show_progress else None)
+
+    result = compare_models(
+        models,
+        source,
+        target=target,
+        method=method,
+        target_column=target_column,
+        aligned=aligned,
+        limit=n if images is None else None,
+        seed=seed,
+        keep_maps=False,
+        progress=progress if show_progress else None,
+    )
     for bar in bars:
         bar.close()
     if images is not None:
@@ -108,13 +127,19 @@ def format_report(o: dict) -> str:
     lines.append(f"  {'region':10s}" + "".join(f"{n:>{width}s}" for n in names))
     cells = {(s["model"], s["region"]): s for s in o["shares"]}
     for r in o["regions"]:
-        lines.append(f"  {r:10s}" + "".join(
-            f"{_ci_text(cells[(n, r)]['share'], cells[(n, r)]['share_lo'], cells[(n, r)]['share_hi']):>{width}s}"
-            for n in names))
+        lines.append(
+            f"  {r:10s}"
+            + "".join(
+                f"{_ci_text(cells[(n, r)]['share'], cells[(n, r)]['share_lo'], cells[(n, r)]['share_hi']):>{width}s}"
+                for n in names
+            )
+        )
     lines.append(f"\ndifferences ({o['test']})")
     for d in o["differences"]:
-        lines.append(f"  {d['a']} - {d['b']}, {d['region']:9s} {_ci_text(d['diff'], d['diff_lo'], d['diff_hi'])} "
-                     f"points, p = {format_p(d['p_value'])}, Holm {format_p(d['p_holm'])}")
+        lines.append(
+            f"  {d['a']} - {d['b']}, {d['region']:9s} {_ci_text(d['diff'], d['diff_lo'], d['diff_hi'])} "
+            f"points, p = {format_p(d['p_value'])}, Holm {format_p(d['p_holm'])}"
+        )
     lines += ["", *o["verdicts"]]
     skipped = len(o["no_face"]) + len(o["unreadable"])
     if skipped:

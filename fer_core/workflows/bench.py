@@ -1,13 +1,14 @@
 """Benchmarks as ratios against references measured in the same process (absolute times only as context)."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-from .explain.lrp import LRPExplainer, zennit_lrp
-from .models import DEFAULT_MODEL, load_model
+from ..explain.lrp import LRPExplainer, zennit_lrp
+from ..models import DEFAULT_MODEL, load_model
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
@@ -55,16 +56,23 @@ def bench_lrp(model_name: str = DEFAULT_MODEL, quick: bool = False, seed: int = 
     logits = explainer.logits(x)[0]
     conservation = (got[0].sum(dim=(1, 2, 3)) / logits).tolist()
     return {
-        "model": model_name, "threads": torch.get_num_threads(), "classes": k,
+        "model": model_name,
+        "threads": torch.get_num_threads(),
+        "classes": k,
         "lrp_all_classes_vs_floor": round(t_ours / t_floor, 3),
         "lrp_all_classes_vs_zennit_batched": round(t_ours / t_zb, 3),
         "lrp_all_classes_vs_zennit_sequential": round(t_ours / t_zs, 3),
         "zennit_batched_vs_floor": round(t_zb / t_floor, 3),
         "zennit_sequential_vs_floor": round(t_zs / t_floor, 3),
         "max_rel_diff_vs_zennit": rel_diff,
-        "conservation_min": round(min(conservation), 4), "conservation_max": round(max(conservation), 4),
-        "ms": {"floor": round(t_floor * 1e3, 2), "ours": round(t_ours * 1e3, 2),
-               "zennit_batched": round(t_zb * 1e3, 2), "zennit_sequential": round(t_zs * 1e3, 2)},
+        "conservation_min": round(min(conservation), 4),
+        "conservation_max": round(max(conservation), 4),
+        "ms": {
+            "floor": round(t_floor * 1e3, 2),
+            "ours": round(t_ours * 1e3, 2),
+            "zennit_batched": round(t_zb * 1e3, 2),
+            "zennit_sequential": round(t_zs * 1e3, 2),
+        },
     }
 
 
@@ -73,12 +81,15 @@ SYNTH_TARGET_FPS = 1000.0  # DESIGN.md section 6: SynthFACS >= 1,000 faces/s at 
 
 def bench_synthfacs(quick: bool = False) -> dict:
     """SynthFACS rendering speed (sampling + rendering, no file writing) with 1 and 2 worker processes."""
-    from .data.synthfacs import measure_speed
+    from ..data.synthfacs import measure_speed
 
     n = 600 if quick else 3000
     one, two = measure_speed(n, workers=1), measure_speed(n, workers=2)
-    return {"synthfacs_faces_per_s_1_worker": round(one), "synthfacs_faces_per_s_2_workers": round(two),
-            "synthfacs_vs_target": round(two / SYNTH_TARGET_FPS, 3)}
+    return {
+        "synthfacs_faces_per_s_1_worker": round(one),
+        "synthfacs_faces_per_s_2_workers": round(two),
+        "synthfacs_vs_target": round(two / SYNTH_TARGET_FPS, 3),
+    }
 
 
 def run_all(quick: bool = False) -> dict:

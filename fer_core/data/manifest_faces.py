@@ -4,20 +4,21 @@
 otherwise the largest detected face is aligned. Rows without a face or with an unreadable image are counted and
 listed, never silently dropped, and never stop the scan.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ._utils.progress import ProgressFn, progress_iter
-from .data.manifest import read_manifest, resolve_paths, validate_manifest
-from .errors import DatasetError, FaceNotFoundError, ImageLoadError
-from .face import Face, FaceDetector, aligned_crop, default_detector, find_faces, load_image
-from .models import LoadedModel
+from .._utils.progress import ProgressFn, progress_iter
+from ..errors import DatasetError, FaceNotFoundError, ImageLoadError
+from ..face import Face, FaceDetector, aligned_crop, default_detector, find_faces, load_image
+from ..models import LoadedModel
+from .manifest import read_manifest, resolve_paths, validate_manifest
 
 __all__ = ["FaceChunk", "ManifestScan", "label_index", "scan_manifest"]
 
@@ -29,7 +30,9 @@ def label_index(label: str, labels: Sequence[str]) -> int:
         return labels.index(label)
     if label.lstrip("-").isdigit() and 0 <= int(label) < len(labels):
         return int(label)
-    raise DatasetError(f"label {label!r} is not one of the model's labels {', '.join(labels)} (or 0..{len(labels) - 1})")
+    raise DatasetError(
+        f"label {label!r} is not one of the model's labels {', '.join(labels)} (or 0..{len(labels) - 1})"
+    )
 
 
 @dataclass
@@ -71,8 +74,9 @@ class ManifestScan:
             return aligned_crop(image, card.input_size, card.template)
         return find_faces(image, card.input_size, card.template, self.detector, max_faces=1)[0]
 
-    def chunks(self, chunk: int = 256, show_progress: bool = False,
-               progress: ProgressFn | None = None) -> Iterator[FaceChunk]:
+    def chunks(
+        self, chunk: int = 256, show_progress: bool = False, progress: ProgressFn | None = None
+    ) -> Iterator[FaceChunk]:
         rows: list[int] = []
         faces: list[Face] = []
         for i in progress_iter(range(self.n), show_progress, "faces", callback=progress):
@@ -90,9 +94,16 @@ class ManifestScan:
             yield FaceChunk(np.asarray(rows), self.truth[rows], faces)
 
 
-def scan_manifest(loaded: LoadedModel, manifest: str | Path, target: str = "label", aligned: bool | None = None,
-                  detector: FaceDetector | None = None, columns: Sequence[str] = (),
-                  limit: int | None = None, seed: int = 0) -> ManifestScan:
+def scan_manifest(
+    loaded: LoadedModel,
+    manifest: str | Path,
+    target: str = "label",
+    aligned: bool | None = None,
+    detector: FaceDetector | None = None,
+    columns: Sequence[str] = (),
+    limit: int | None = None,
+    seed: int = 0,
+) -> ManifestScan:
     """Validate ``manifest`` (its ``target`` and ``columns`` must exist, every label must be one of the model's)
     before any image is read. ``limit`` keeps a random sample of that many rows (fixed by ``seed``), in file order."""
     table = validate_manifest(read_manifest(manifest))
@@ -106,5 +117,12 @@ def scan_manifest(loaded: LoadedModel, manifest: str | Path, target: str = "labe
     truth = np.asarray([label_index(str(v), labels) for v in table[target]], dtype=np.int64)
     paths = resolve_paths(table, Path(manifest).parent)
     det = None if aligned else (detector or default_detector())
-    return ManifestScan(table=table, paths=list(paths), truth=truth, loaded=loaded, aligned=bool(aligned),
-                        detector=det, root=Path(manifest).parent)
+    return ManifestScan(
+        table=table,
+        paths=list(paths),
+        truth=truth,
+        loaded=loaded,
+        aligned=bool(aligned),
+        detector=det,
+        root=Path(manifest).parent,
+    )

@@ -1,0 +1,80 @@
+"""Helpers every command group shares: the ``--model`` option, JSON-or-text output, and how a command turns its
+``target`` (a run folder or a model) and ``--data`` into a model and a manifest, so all commands read them alike."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    from ..models import DEFAULT_MODEL
+
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"registered model name or a .safetensors checkpoint (default: {DEFAULT_MODEL})",
+    )
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by None: JSON has no NaN, and a reader's parser would
+    either fail or take a NaN for a number."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:  # numpy scalars
+        return json_safe(obj.item())
+    return obj
+
+
+def _print(obj: dict, as_json: bool, human: Callable[[dict], None]) -> None:
+    """``--json``: the result as strict JSON (scripts parse it); otherwise ``human`` prints it as text."""
+    if as_json:
+        print(json.dumps(json_safe(obj), indent=2, allow_nan=False, default=str))
+    else:
+        human(obj)
+
+
+def _resolve_model(args: argparse.Namespace) -> tuple[Any, bool | None, str]:
+    """A run folder (its best checkpoint and training settings) or a model name / checkpoint path."""
+    from ..models import load_model
+    from ..runs import is_run_dir, open_run
+
+    target = args.target or args.model
+    if is_run_dir(target):
+        run = open_run(target)
+        cfg = run.config
+        return run.model(), cfg.get("data", {}).get("aligned"), cfg.get("data", {}).get("target", "label")
+    return load_model(target), None, "label"
+
+
+def _study_inputs(args: argparse.Namespace) -> tuple[Any, Any, bool | None, str]:
+    """(model, manifest, aligned, target) of a study: a run's test set unless --data names a manifest."""
+    from ..runs import is_run_dir, open_run
+
+    loaded, aligned, target = _resolve_model(args)
+    data = args.data
+    if data is None:
+        if not is_run_dir(args.target or ""):
+            raise ValueError("pass --data MANIFEST (or name a run folder to use its test set)")
+        data = open_run(args.target).test_manifest()
+    if getattr(args, "aligned", None) is not None:
+        aligned = args.aligned
+    return loaded, data, aligned, args.target_column or target
+
+
+def _columns(items: list[str] | None) -> list[str]:
+    """Column names given as repeated and/or comma-separated options (``--group-by a,b --group-by c``)."""
+    return [c.strip() for item in (items or []) for c in item.split(",") if c.strip()]
+
+
+def _ci(v: float, lo: float, hi: float, scale: float = 100) -> str:
+    """A figure and its interval in one fixed-width cell, in points."""
+    return f"{v * scale:5.1f} [{lo * scale:5.1f}, {hi * scale:5.1f}]"
