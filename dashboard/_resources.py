@@ -193,13 +193,13 @@ def faithfulness(image_sha: str, data: bytes, model_name: str, method: str, face
     return face_faithfulness(load_model(model_name), explain(image_sha, data, model_name, method)[face_index])
 
 
-def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool | None]:
-    """(model, manifest, aligned) of a study: a run folder's own model and test set, or a manifest file with the
-    sidebar model (faces detected)."""
+def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool | None, str]:
+    """(model, manifest, aligned, target column) of a study: a run folder's own model, test set and the column it
+    learned (an age model is scored on age), or a manifest file with the sidebar model (faces detected, labels)."""
     if Path(source).is_dir():
         run = open_run(source)
-        return load_model(run_model_name(run)), run.test_manifest(), run.config.get("data", {}).get("aligned")
-    return load_model(model_name), Path(source), None
+        return load_model(run_model_name(run)), run.test_manifest(), run.aligned, run.target_column
+    return load_model(model_name), Path(source), None, "label"
 
 
 _STUDIES: OrderedDict[tuple, object] = OrderedDict()
@@ -246,8 +246,10 @@ def occlusion_study(
     from fer_core.studies import occlusion_study as run_study
 
     def compute() -> OcclusionStudy:
-        loaded, manifest, aligned = study_target(source, model_name)
-        study = run_study(loaded, manifest, regions, fills, group_by, aligned=aligned, limit=limit, progress=progress)
+        loaded, manifest, aligned, target = study_target(source, model_name)
+        study = run_study(
+            loaded, manifest, regions, fills, group_by, target=target, aligned=aligned, limit=limit, progress=progress
+        )
         study.to_json(n_boot=STUDY_BOOT)  # every table, computed once while the progress bar shows
         return study
 
@@ -261,7 +263,7 @@ def region_relevance(
     from fer_core.studies import region_relevance_study
 
     def compute() -> RegionRelevanceStudy:
-        loaded, manifest, aligned = study_target(source, "")
+        loaded, manifest, aligned, _ = study_target(source, "")
         study = region_relevance_study(
             loaded, manifest, list(attributes), aligned=aligned, limit=limit, progress=progress
         )
@@ -396,7 +398,7 @@ def transfer_comparison(
         names = {Path(f).name: run_model_name(open_run(f)) for f in (run_a, run_b)}
         data, aligned = [decode(*u) for u in uploads], None
         if not uploads:
-            _, data, aligned = study_target(run_a, "")
+            _, data, aligned, _ = study_target(run_a, "")
         return compare_models(
             {n: load_model(m) for n, m in names.items()},
             data,

@@ -50,8 +50,7 @@ def _resolve_model(args: argparse.Namespace) -> tuple[Any, bool | None, str]:
     target = args.target or args.model
     if is_run_dir(target):
         run = open_run(target)
-        cfg = run.config
-        return run.model(), cfg.get("data", {}).get("aligned"), cfg.get("data", {}).get("target", "label")
+        return run.model(), run.aligned, run.target_column
     return load_model(target), None, "label"
 
 

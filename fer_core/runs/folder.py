@@ -221,6 +221,17 @@ class RunFolder:
             out.append(p)
         return out
 
+    @property
+    def target_column(self) -> str:
+        """The manifest column the run learned to predict (``data.target``: ``label`` unless it learned age, say):
+        what a study over its test set explains and scores against."""
+        return (self.config.get("data") or {}).get("target", "label")
+
+    @property
+    def aligned(self) -> bool | None:
+        """Whether the run's images are aligned crops (``data.aligned``; None: decided per image)."""
+        return (self.config.get("data") or {}).get("aligned")
+
     def test_manifest(self) -> Path:
         """A manifest of the run's test images, for the dataset studies: the run's separate test manifest, or the
         test-split rows of its manifest written (with absolute paths) into the cache. SynthFACS sources are
