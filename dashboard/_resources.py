@@ -24,7 +24,14 @@ from fer_core.models import ASSETS_DIR, LoadedModel, list_models
 from fer_core.models import load_model as _load_model
 from fer_core.runs import RunFolder, list_runs, open_run, register_run_models, run_model_name
 from fer_core.studies import OcclusionStudy, RegionRelevanceStudy
-from fer_core.workflows import FaceResult, explain_crops, explain_faces, face_faithfulness, occlude_faces
+from fer_core.workflows import (
+    FaceOcclusion,
+    FaceResult,
+    explain_crops,
+    explain_faces,
+    face_faithfulness,
+    occlude_faces,
+)
 
 if TYPE_CHECKING:
     from fer_core.report import ReportData
@@ -184,7 +191,7 @@ def explain(image_sha: str, data: bytes, model_name: str, method: str) -> list[F
 
 
 @st.cache_data(max_entries=64, show_spinner="Hiding regions…")
-def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str) -> list[dict]:
+def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str) -> list[FaceOcclusion]:
     return occlude_faces(faces(image_sha, data, model_name), load_model(model_name), list(regions), fill)
 
 

@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "explain_crops": "workflows",
     "explain_au_image": "workflows",
     "explain_emonet_image": "workflows",
+    "FaceOcclusion": "workflows",
     "occlude_faces": "workflows",
     "occlude_image": "workflows",
     "face_faithfulness": "workflows",

@@ -11,7 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from fer_core.explain import overlay
-from fer_core.workflows import FaceResult
+from fer_core.workflows import FaceOcclusion, FaceResult
 
 
 def photo_with_boxes(image: np.ndarray, boxes: Sequence[Sequence[float]], max_side: int = 720) -> np.ndarray:
@@ -61,14 +61,10 @@ def heatmap_grid(result: FaceResult, shared_scale: bool, columns: int = 4) -> No
             )
 
 
-def occlusion_chart(face: dict, key: str) -> None:
-    rows = [
-        {"region": region, "class": lab, "change": probs[lab] - face["base"][lab]}
-        for region, probs in face["occluded"].items()
-        for lab in face["base"]
-    ]
+def occlusion_chart(face: FaceOcclusion, key: str) -> None:
+    """Every class's score change per hidden region, grouped by class."""
     fig = px.bar(
-        pd.DataFrame(rows),
+        face.changes(),
         x="class",
         y="change",
         color="region",

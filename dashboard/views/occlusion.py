@@ -28,20 +28,17 @@ if not regions:
 for item in inputs:
     with user_errors(item.name):
         model_name = st.session_state[keys.MODEL]
-        faces_json = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)
-        faces = res.faces(item.sha, item.data, model_name)
         st.subheader(md(item.name))
-        for i, (face, result) in enumerate(zip(faces, faces_json)):
-            pred = max(result["base"], key=result["base"].get)
-            st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result['base'][pred]:.0%} intact")
+        for i, result in enumerate(res.occlude(item.sha, item.data, model_name, tuple(regions), fill)):
+            pred, face, change = result.pred, result.face, result.change()
+            st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result.base[pred]:.0%} intact")
             cols = st.columns(len(regions) + 1)
             cols[0].image(face.crop, caption="intact", width="stretch")
             for col, region in zip(cols[1:], regions):
-                p = result["occluded"][region][pred]
                 col.image(
                     fill_region(face.crop, face.regions[region], fill),
                     width="stretch",
-                    caption=f"no {region}: {pred} {p:.0%} ({p - result['base'][pred]:+.0%})",
+                    caption=f"no {region}: {pred} {result.occluded.at[region, pred]:.0%} ({change[region]:+.0%})",
                 )
             occlusion_chart(result, key=f"{keys.OCCLUSION_CHART}_{item.key}_{i}")
 if not inputs:

@@ -83,14 +83,14 @@ def _occlude(args: argparse.Namespace) -> int:
 
     loaded = load_model(args.model)
     faces = occlude_image(load_image(args.image), loaded, args.regions, args.fill)
-    out = {"model": loaded.name, "image": str(args.image), "fill": args.fill, "faces": faces}
+    out = {"model": loaded.name, "image": str(args.image), "fill": args.fill, "faces": [f.to_json() for f in faces]}
 
     def human(o: dict) -> None:
-        for i, f in enumerate(o["faces"]):
-            pred = max(f["base"], key=f["base"].get)
-            print(f"face {i}: {pred} {f['base'][pred]:.2f}")
-            for region, probs in f["occluded"].items():
-                print(f"  hide {region:9s} -> {pred} {probs[pred]:.2f} ({probs[pred] - f['base'][pred]:+.2f})")
+        for i, f in enumerate(faces):
+            pred = f.pred
+            print(f"face {i}: {pred} {f.base[pred]:.2f}")
+            for region, delta in f.change().items():
+                print(f"  hide {region:9s} -> {pred} {f.occluded.at[region, pred]:.2f} ({delta:+.2f})")
 
     _print(out, args.json, human)
     return 0

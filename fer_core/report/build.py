@@ -103,7 +103,7 @@ def _sample_faces(
         occluded = occlude_faces(used, loaded, list(regions), fill)
         for i, (result, occ) in enumerate(zip(results, occluded)):
             faith = face_faithfulness(loaded, result, steps=faithfulness_steps)
-            faces.append(SampleFace(item.name, i, len(found), result, occ, faith))
+            faces.append(SampleFace(item.name, i, len(found), result, occ.to_json(), faith))
         step.advance(desc="faces")
     return faces, skipped
 

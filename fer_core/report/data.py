@@ -26,7 +26,8 @@ class SkippedInput:
 class SampleFace:
     """One face of a user's image: its explanation, occlusion test and faithfulness figures.
 
-    ``occlusion`` is one entry of :func:`fer_core.workflows.occlude_faces`; ``faithfulness`` is the output of
+    ``occlusion`` is :meth:`~fer_core.workflows.FaceOcclusion.to_json` of one face of
+    :func:`fer_core.workflows.occlude_faces`; ``faithfulness`` is the output of
     :func:`fer_core.workflows.face_faithfulness` for the predicted class.
     """
 

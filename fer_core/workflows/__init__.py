@@ -13,12 +13,13 @@ from .emonet import EmoNetFaceResult, explain_emonet_faces, explain_emonet_image
 from .evaluate import embed_crops, evaluate_manifest
 from .explain import FaceResult, explain_crops, explain_faces, explain_image, predict_crops
 from .faithfulness import face_faithfulness
-from .occlude import occlude_faces, occlude_image
+from .occlude import FaceOcclusion, occlude_faces, occlude_image
 from .pseudo_label import propose, run_thresholds, write_batch
 
 __all__ = [
     "AUFaceResult",
     "EmoNetFaceResult",
+    "FaceOcclusion",
     "FaceResult",
     "IAT_COMPARISON_COLUMNS",
     "au_number",

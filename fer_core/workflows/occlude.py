@@ -3,18 +3,68 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..explain import occlude_regions
 from ..face import Face, FaceDetector, find_faces, parse_regions
 from ..models import LoadedModel
 
 
+@dataclass(frozen=True)
+class FaceOcclusion:
+    """One face's scores intact and with each region hidden in turn.
+
+    Parameters
+    ----------
+    face
+        The aligned face that was occluded.
+    fill
+        What replaced each hidden region (``fer_core.explain.FILLS``).
+    base
+        Score per output with nothing hidden, indexed by label (what the card says the outputs mean).
+    occluded
+        Score per output with one region hidden: one row per region, one column per label.
+    """
+
+    face: Face
+    fill: str
+    base: pd.Series
+    occluded: pd.DataFrame
+
+    @property
+    def pred(self) -> str:
+        """The label with the highest intact score."""
+        return str(self.base.idxmax())
+
+    def change(self, label: str | None = None) -> pd.Series:
+        """Per region: how far hiding it moves ``label``'s score (default: the predicted class)."""
+        label = label or self.pred
+        return self.occluded[label] - self.base[label]
+
+    def changes(self) -> pd.DataFrame:
+        """Long table (region, class, change) of every label's score change: what the occlusion chart draws."""
+        delta = self.occluded - self.base
+        return delta.rename_axis("region").reset_index().melt("region", var_name="class", value_name="change")
+
+    def to_json(self) -> dict:
+        """``box``, ``used_as_crop``, ``fill``, ``base`` (label -> score) and ``occluded`` (region -> label -> score),
+        rounded to 6 digits: what ``fer-core occlude --json`` prints and the report embeds."""
+        return {
+            "box": [round(v, 1) for v in self.face.box],
+            "used_as_crop": self.face.used_as_crop,
+            "fill": self.fill,
+            "base": {lab: round(float(p), 6) for lab, p in self.base.items()},
+            "occluded": {r: {lab: round(float(p), 6) for lab, p in row.items()} for r, row in self.occluded.iterrows()},
+        }
+
+
 def occlude_faces(
     faces: Sequence[Face], loaded: LoadedModel, regions: str | Sequence[str] | None = None, fill: str = "mean"
-) -> list[dict]:
-    """Per face: probabilities intact and with each region hidden (JSON-ready).
+) -> list[FaceOcclusion]:
+    """Per face: scores intact and with each region hidden.
 
     Regions are hidden one at a time, all faces x regions in batched forward passes. An unknown region name
     raises ValueError.
@@ -33,24 +83,21 @@ def occlude_faces(
 
     Returns
     -------
-    list[dict]
-        One per face, in input order: ``box``, ``used_as_crop``, ``fill``, ``base`` (label -> score intact) and
-        ``occluded`` (region -> label -> score with that region hidden); scores as the model card says the
-        outputs mean.
+    list[FaceOcclusion]
+        One per face, in input order; scores as the model card says the outputs mean.
     """
     names = parse_regions(regions)
     base, occ = occlude_regions(
         loaded.model, loaded.card, [f.crop for f in faces], [f.regions for f in faces], names, fill
     )
-    labels = loaded.card.label_names
+    labels = list(loaded.card.label_names)
     return [
-        {
-            "box": [round(v, 1) for v in f.box],
-            "used_as_crop": f.used_as_crop,
-            "fill": fill,
-            "base": {lab: round(float(p), 6) for lab, p in zip(labels, b)},
-            "occluded": {r: {lab: round(float(p), 6) for lab, p in zip(labels, o[i])} for i, r in enumerate(names)},
-        }
+        FaceOcclusion(
+            face=f,
+            fill=fill,
+            base=pd.Series(b, index=labels, dtype=float),
+            occluded=pd.DataFrame(o, index=pd.Index(names, name="region"), columns=labels, dtype=float),
+        )
         for f, b, o in zip(faces, base, occ)
     ]
 
@@ -61,7 +108,7 @@ def occlude_image(
     regions: str | Sequence[str] | None = None,
     fill: str = "mean",
     detector: FaceDetector | None = None,
-) -> list[dict]:
+) -> list[FaceOcclusion]:
     """Find every face in an RGB photo and run :func:`occlude_faces` on them.
 
     An unknown region name raises ValueError before detection; a photo without a face FaceNotFoundError.
@@ -81,7 +128,7 @@ def occlude_image(
 
     Returns
     -------
-    list[dict]
+    list[FaceOcclusion]
         One per face found, largest first, as :func:`occlude_faces` describes.
     """
     parse_regions(regions)  # fail on a bad region name before detection

@@ -131,7 +131,7 @@ def test_a_hostile_file_name_is_escaped(html):
 def test_occlusion_table_equals_occlude_image_on_the_same_photos(report, html, faces_dir, fer_model):
     direct_changes = []
     for i, face in enumerate(report.faces):
-        direct = occlude_image(load_image(faces_dir / face.source), fer_model, DEFAULT_REGIONS, "mean")[0]
+        direct = occlude_image(load_image(faces_dir / face.source), fer_model, DEFAULT_REGIONS, "mean")[0].to_json()
         pred = max(direct["base"], key=direct["base"].get)
         change = [direct["occluded"][r][pred] - direct["base"][pred] for r in DEFAULT_REGIONS]
         assert face.occlusion == direct
