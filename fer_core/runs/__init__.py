@@ -6,14 +6,12 @@ from __future__ import annotations
 from .folder import RunFolder, RunNotFoundError, is_run_dir, open_run, read_status, write_status
 from .launch import default_run_name, launch_run, resume_run, stop_run
 from .listing import (
-    EMBEDDED_RUNS_DIR,
-    SHIPPED_CONFIGS_DIR,
-    default_runs_dir,
     list_runs,
     register_run_models,
     run_model_name,
     slim_for_sharing,
 )
+from .locations import EMBEDDED_RUNS_DIR, SHIPPED_CONFIGS_DIR, default_runs_dir
 from .status import ACTIVE_STATES, STOPPED_GONE, process_gone, process_identity
 from .summary import (
     RUNS_TABLE_COLUMNS,

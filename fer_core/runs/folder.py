@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..errors import FerCoreError
 from ..models import LoadedModel, load_checkpoint
+from .locations import default_runs_dir
 from .status import ACTIVE_STATES, STOPPED_GONE, process_gone
 
 __all__ = ["RunFolder", "RunNotFoundError", "open_run", "is_run_dir", "read_status", "write_status"]
@@ -301,7 +302,6 @@ def open_run(path: str | Path) -> RunFolder:
     RunNotFoundError
         ``path`` is not a run folder (no ``run.json``).
     """
-    from .listing import default_runs_dir
 
     folder = Path(path)
     if not is_run_dir(folder):

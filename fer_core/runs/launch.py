@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import FerCoreError
 from .folder import RunFolder, open_run, write_status
-from .listing import default_runs_dir
+from .locations import default_runs_dir
 from .status import ACTIVE_STATES, pid_alive, process_identity
 
 __all__ = ["default_run_name", "launch_run", "resume_run", "stop_run"]

@@ -3,12 +3,12 @@ made loadable by name (``run:<name>``), and a run folder made small enough to sh
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from ..errors import FerCoreError
 from .folder import RunFolder, RunNotFoundError, is_run_dir, read_status, write_status
+from .locations import EMBEDDED_RUNS_DIR, SHIPPED_CONFIGS_DIR, default_runs_dir
 
 __all__ = [
     "EMBEDDED_RUNS_DIR",
@@ -19,14 +19,6 @@ __all__ = [
     "run_model_name",
     "slim_for_sharing",
 ]
-
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
-EMBEDDED_RUNS_DIR = ASSETS_DIR / "runs"
-SHIPPED_CONFIGS_DIR = ASSETS_DIR / "configs"
-
-
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("FER_CORE_RUNS") or "runs")
 
 
 def list_runs(*roots: str | Path) -> list[RunFolder]:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .folder import RunFolder, open_run
-from .listing import SHIPPED_CONFIGS_DIR
+from .locations import SHIPPED_CONFIGS_DIR
 
 __all__ = [
     "RUNS_TABLE_COLUMNS",
