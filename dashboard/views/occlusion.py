@@ -28,8 +28,9 @@ if not regions:
 for item in inputs:
     with user_errors(item.name):
         model_name = st.session_state[keys.MODEL]
+        results = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)  # may raise: no heading then
         st.subheader(md(item.name))
-        for i, result in enumerate(res.occlude(item.sha, item.data, model_name, tuple(regions), fill)):
+        for i, result in enumerate(results):
             pred, face, change = result.pred, result.face, result.change()
             st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result.base[pred]:.0%} intact")
             cols = st.columns(len(regions) + 1)
