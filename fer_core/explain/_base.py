@@ -144,24 +144,16 @@ class MultiTargetExplainer(Explainer):
                 sl = slice(start, start + step)
                 out, r = self.forward_relevance(images[sl], targets[sl])
                 logits.append(out.detach())
-                rel.append(r.to(images.dtype))
+                rel.append(r.detach().to(images.dtype))
         return torch.cat(logits), torch.cat(rel)
 
     def faces_per_pass(self, batch_size: int, num_targets: int) -> int:
-        """Faces per ``relevance`` call in :meth:`attribute_all` (each brings all its targets)."""
+        """Faces per ``forward_relevance`` call in :meth:`explain` (each brings all its targets)."""
         return batch_size
 
     def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.relevance(images, targets[:, None])[:, 0]
 
     def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
-        images = check_images(images)
-        k = self.num_classes(images)
-        step = max(1, self.faces_per_pass(batch_size, k))
-        out = torch.empty(len(images), k, *images.shape[1:], dtype=images.dtype)
-        targets = torch.arange(k).expand(len(images), k)
-        with self._lock:
-            for start in range(0, len(images), step):
-                sl = slice(start, start + step)
-                out[sl] = self.relevance(images[sl], targets[sl])
-        return out
+        """Every class in one pass per batch of faces: the relevance half of :meth:`explain`."""
+        return self.explain(images, batch_size=batch_size)[1]
