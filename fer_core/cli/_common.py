@@ -16,8 +16,29 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"registered model name or a .safetensors checkpoint (default: {DEFAULT_MODEL})",
+        help="a shipped or added model name (fer-core models list), a .safetensors checkpoint, or any model file "
+        f"with a PATH.card.yaml beside it (default: {DEFAULT_MODEL})",
     )
+    _add_device(p)
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow a model file that is a full pickle: loading it RUNS CODE from the file, which can read, change or "
+        "delete anything you can; use only for a file from someone you trust",
+    )
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:N or mps (default: auto)"
+    )
+
+
+def load_for(args: argparse.Namespace, name: str) -> Any:
+    """``name`` loaded on ``--device``, with ``--trust-pickle`` as given (commands without those options: CPU)."""
+    from ..models import load_model
+
+    return load_model(name, device=getattr(args, "device", "cpu"), trust_pickle=getattr(args, "trust_pickle", False))
 
 
 def json_safe(obj: Any) -> Any:
@@ -44,14 +65,13 @@ def _print(obj: dict, as_json: bool, human: Callable[[dict], None]) -> None:
 
 def _resolve_model(args: argparse.Namespace) -> tuple[Any, bool | None, str]:
     """A run folder (its best checkpoint and training settings) or a model name / checkpoint path."""
-    from ..models import load_model
     from ..runs import is_run_dir, open_run
 
     target = args.target or args.model
     if is_run_dir(target):
         run = open_run(target)
-        return run.model(), run.aligned, run.target_column
-    return load_model(target), None, "label"
+        return run.model().to(getattr(args, "device", "cpu")), run.aligned, run.target_column
+    return load_for(args, target), None, "label"
 
 
 def _study_inputs(args: argparse.Namespace) -> tuple[Any, Any, bool | None, str]:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..data import ADAPTERS
-from ._common import _add_model
+from ._common import _add_model, load_for
 
 COMMANDS = ("synth", "data")
 
@@ -115,12 +115,13 @@ def _data_import(args: argparse.Namespace) -> int:
 
 def _data_cache(args: argparse.Namespace) -> int:
     from ..data import build_crop_cache, read_manifest, resolve_paths
-    from ..models import load_model
 
     manifest = Path(args.manifest)
-    card = load_model(args.model).card
+    card = load_for(args, args.model).card
     paths = resolve_paths(read_manifest(manifest), manifest.parent)
-    report = build_crop_cache(paths, args.out, card.input_size, card.template, workers=args.workers, show_progress=True)
+    report = build_crop_cache(
+        paths, args.out, card.input_size, card.alignment, workers=args.workers, show_progress=True
+    )
     print(
         f"{report.folder}: {report.added} new crops, {report.reused} already cached, "
         f"{len(report.failed)} without a usable face (listed in failed.csv)"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..explain import FILLS, METHODS
 from ..taxonomy import FACE_REGIONS
-from ._common import _add_model, _print
+from ._common import _add_model, _print, load_for
 
 COMMANDS = ("explain", "occlude")
 
@@ -43,10 +43,9 @@ def _explain(args: argparse.Namespace) -> int:
 
     from ..explain import class_grid
     from ..face import load_image
-    from ..models import load_model
     from ..workflows import explain_image
 
-    loaded = load_model(args.model)
+    loaded = load_for(args, args.model)
     results = explain_image(load_image(args.image), loaded, method=args.method)
     out = {
         "model": loaded.name,
@@ -78,10 +77,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _occlude(args: argparse.Namespace) -> int:
     from ..face import load_image
-    from ..models import load_model
     from ..workflows import occlude_image
 
-    loaded = load_model(args.model)
+    loaded = load_for(args, args.model)
     faces = occlude_image(load_image(args.image), loaded, args.regions, args.fill)
     out = {"model": loaded.name, "image": str(args.image), "fill": args.fill, "faces": [f.to_json() for f in faces]}
 

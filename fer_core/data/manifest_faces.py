@@ -71,8 +71,8 @@ class ManifestScan:
         card = self.loaded.card
         image = load_image(self.paths[i])
         if self.aligned:
-            return aligned_crop(image, card.input_size, card.template)
-        return find_faces(image, card.input_size, card.template, self.detector, max_faces=1)[0]
+            return aligned_crop(image, card.input_size, card.alignment)
+        return find_faces(image, card.input_size, card.alignment, self.detector, max_faces=1)[0]
 
     def chunks(
         self, chunk: int = 256, show_progress: bool = False, progress: ProgressFn | None = None

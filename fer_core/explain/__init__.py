@@ -21,6 +21,7 @@ from .faithfulness import (
 )
 from .lrp import LRPExplainer, zennit_lrp
 from .regions import FILLS, fill_region, occlude_regions, region_share
+from .support import MethodNotApplicable, cam_layer, method_support, why_not
 from .transformer_lrp import TransformerLRPExplainer
 from .visualize import class_grid, colorize, overlay, to_heatmap
 
@@ -58,13 +59,17 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
     Raises
     ------
     ValueError
-        For an unknown method, or an LRP variant other than ``lrp`` on a vision transformer.
+        For an unknown method.
+    MethodNotApplicable
+        A ValueError for a method that does not apply to this model (an LRP variant on a ViT, gradients through
+        onnxruntime, LRP on layers without rules), saying why.
     """
-    if isinstance(model, VisionTransformer) and method.startswith("lrp"):
-        if method != "lrp":
-            raise ValueError(
-                f"{method} has no rules for transformers; use 'lrp' (conservative propagation, CP-LRP) for a ViT"
-            )
+    if method not in METHODS:
+        raise ValueError(MSG_METHOD.format(name=method, known=", ".join(METHODS)))
+    reason = why_not(method, model)
+    if reason:
+        raise MethodNotApplicable(f"{METHODS[method]} does not apply to this model: {reason}")
+    if isinstance(model, VisionTransformer) and method == "lrp":
         return TransformerLRPExplainer(model)
     if method == "lrp":
         return LRPExplainer(model, "epsilon_plus_flat")
@@ -77,7 +82,7 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
     if method == "saliency":
         return SaliencyExplainer(model)
     if method == "gradcam":
-        return GradCamExplainer(model)
+        return GradCamExplainer(model, layer=cam_layer(model))
     if method == "occlusion":
         return OcclusionExplainer(
             model, window=max(4, card.input_size[0] // 8), stride=max(2, card.input_size[0] // 16)
@@ -92,6 +97,8 @@ __all__ = [
     "IntegratedGradientsExplainer",
     "LRPExplainer",
     "METHODS",
+    "MethodNotApplicable",
+    "method_support",
     "OcclusionExplainer",
     "SaliencyExplainer",
     "TransformerLRPExplainer",

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .._utils.progress import progress_iter
+from ..models.runtime import model_device
 
 Target = int | Sequence[int] | torch.Tensor | None
 MSG_IMAGES = "images must be a float (N, C, H, W) tensor, got {what}"
@@ -53,12 +54,18 @@ class Explainer:
     def __init__(self, model: nn.Module) -> None:
         self.model = copy.deepcopy(model).eval()
         for p in self.model.parameters():
-            p.requires_grad_(False)
+            if p.is_leaf:  # a copied TorchScript archive's parameters may not be leaves; autograd skips them anyway
+                p.requires_grad_(False)
         self._lock = threading.Lock()
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs; inputs go there and results come back to the caller's device."""
+        return model_device(self.model)
 
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
+        return self.model(images.to(self.device)).to(images.device)
 
     def num_classes(self, images: torch.Tensor) -> int:
         """Output size, from one forward pass of a single row (measured once, then remembered)."""
@@ -86,7 +93,7 @@ class Explainer:
         with self._lock:
             for start in progress_iter(starts, show_progress, desc=self.name):
                 sl = slice(start, start + batch_size)
-                out[sl] = self._attribute(images[sl], targets[sl]).to(out.dtype)
+                out[sl] = self._attribute(images[sl].to(self.device), targets[sl].to(self.device)).to(out)
         return out
 
     def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
@@ -142,9 +149,9 @@ class MultiTargetExplainer(Explainer):
         with self._lock:
             for start in range(0, len(images), step):
                 sl = slice(start, start + step)
-                out, r = self.forward_relevance(images[sl], targets[sl])
-                logits.append(out.detach())
-                rel.append(r.detach().to(images.dtype))
+                out, r = self.forward_relevance(images[sl].to(self.device), targets[sl].to(self.device))
+                logits.append(out.detach().to(images.device))
+                rel.append(r.detach().to(images))
         return torch.cat(logits), torch.cat(rel)
 
     def faces_per_pass(self, batch_size: int, num_targets: int) -> int:

@@ -72,6 +72,10 @@ def _canonize_children(module: nn.Module) -> None:
 @torch.no_grad()
 def canonical_copy(model: nn.Module) -> nn.Sequential:
     """An eval-mode, gradient-free flat Sequential computing the same function as ``model``."""
+    from .canonize_resnet import canonical_resnet, is_torchvision_resnet
+
+    if is_torchvision_resnet(model):
+        return canonical_resnet(model)
     layers = [copy.deepcopy(m) for m in explain_layers(model)]
     seq = _canonize_sequential(nn.Sequential(*layers)).eval()
     for p in seq.parameters():

@@ -46,15 +46,23 @@ class IntegratedGradientsExplainer(Explainer):
 
 
 class GradCamExplainer(Explainer):
-    """Grad-CAM on the model's ``cam_layer`` (captum LayerGradCam), upsampled bilinearly to the input size."""
+    """Grad-CAM on a convolution (captum LayerGradCam), upsampled bilinearly to the input size.
+
+    ``layer`` is a module of ``model`` (default: its ``cam_layer``); the explainer's private copy hooks the
+    matching module of the copy.
+    """
 
     name = "gradcam"
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, layer: nn.Module | None = None) -> None:
+        names = {id(m): n for n, m in model.named_modules()}
+        layer = model.cam_layer if layer is None else layer
+        if id(layer) not in names:
+            raise ValueError("the Grad-CAM layer must be a module of the model")
         super().__init__(model)
         from captum.attr import LayerGradCam
 
-        self._method = LayerGradCam(self.model, self.model.cam_layer)
+        self._method = LayerGradCam(self.model, self.model.get_submodule(names[id(layer)]))
 
     def _attribute(self, images, targets):
         cam = self._method.attribute(images, target=targets, relu_attributions=False).detach()

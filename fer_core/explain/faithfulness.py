@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
+from ..models.runtime import model_device, model_dtype
+
 if TYPE_CHECKING:
     from ..models.card import ModelCard
 
@@ -124,10 +126,10 @@ def region_perturbation(
     rank_map = patch_rank[:, _pixel_patch(h, w, patch)]  # (N, H, W)
     fills = _fill_values(x, fill)
     model = model.eval()
-    dtype = next(model.parameters()).dtype
+    dtype, device = model_dtype(model), model_device(model)
 
     def probs(batch: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        logits = model(batch.to(dtype)).double()
+        logits = model(batch.to(device, dtype)).double().cpu()
         scores = card.probabilities(logits) if card is not None else torch.softmax(logits, 1)
         return scores[torch.arange(len(rows)), y[rows]]
 

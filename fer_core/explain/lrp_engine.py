@@ -79,6 +79,11 @@ class _Walker:
             padded = F.pad(x, module.pads(x.shape[-2], x.shape[-1]), value=float("-inf"))
             out, idx = F.max_pool2d(padded, module.kernel_size, module.stride, return_indices=True)
             return out, ("maxpool", module, x.shape, padded.shape, idx)
+        if isinstance(module, nn.MaxPool2d):  # torchvision's stems: symmetric zero-free padding
+            out, idx = F.max_pool2d(
+                x, module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode, True
+            )
+            return out, ("maxpool_plain", x.shape, idx)
         if isinstance(module, nn.AdaptiveAvgPool2d):
             if module.output_size not in (1, (1, 1)):
                 raise TypeError("only global average pooling is supported")
@@ -114,6 +119,12 @@ class _Walker:
             left, _, top, _ = module.pads(in_shape[-2], in_shape[-1])
             full = flat.view(r.shape[0], r.shape[1], pad_shape[-2], pad_shape[-1])
             return full[..., top : top + in_shape[-2], left : left + in_shape[-1]]
+        if kind == "maxpool_plain":  # winner takes all, as zennit's gradient pass-through
+            _, in_shape, idx = entry
+            k = r.shape[0] // n
+            flat = r.new_zeros((r.shape[0], r.shape[1], in_shape[-2] * in_shape[-1]))
+            flat.scatter_add_(2, idx.repeat_interleave(k, 0).flatten(2), r.flatten(2))
+            return flat.view(r.shape[0], r.shape[1], in_shape[-2], in_shape[-1])
         if kind == "gap":
             x = entry[1]
             z = x.mean(dim=(2, 3), keepdim=True)

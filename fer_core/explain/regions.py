@@ -11,6 +11,7 @@ from torch import nn
 
 from ..models.card import ModelCard
 from ..models.preprocess import to_model_input
+from ..models.runtime import model_device, model_dtype
 
 FILLS = ("mean", "blur", "noise", "black")
 
@@ -109,7 +110,7 @@ def occlusion_probs(
         return np.zeros((0, k)), np.zeros((0, r_count, f_count, k))
     seeds = list(range(n)) if seeds is None else list(seeds)
     model = model.eval()
-    dtype = next(model.parameters()).dtype
+    dtype, device = model_dtype(model), model_device(model)
     x = to_model_input(crops, card)
     fill_x = torch.stack([to_model_input([fill_image(c, f, s) for c, s in zip(crops, seeds)], card) for f in fills])
     m = torch.from_numpy(_mask_array(masks, regions))
@@ -117,7 +118,7 @@ def occlusion_probs(
         raise ValueError(f"masks must be (N, R, H, W) = {(n, r_count, *x.shape[2:])}, got {tuple(m.shape)}")
 
     def probs(batch: torch.Tensor) -> torch.Tensor:
-        return card.probabilities(model(batch.to(dtype)).double())
+        return card.probabilities(model(batch.to(device, dtype)).double().cpu())
 
     base = torch.cat([probs(x[i : i + batch_size]) for i in range(0, n, batch_size)])
     per_face = r_count * f_count

@@ -17,11 +17,23 @@ TEMPLATES: dict[str, np.ndarray] = {
 
 
 def template_points(template: str, size: tuple[int, int]) -> np.ndarray:
-    """Template landmarks in pixel coordinates of a crop of ``size`` = (height, width)."""
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown alignment template {template!r}; known: {', '.join(TEMPLATES)}")
+    """Template landmarks in pixel coordinates of a crop of ``size`` = (height, width).
+
+    ``NAME+m`` (a model card's ``alignment``) is template NAME with a border of ``m`` crop sides added each way: the
+    landmarks shrink towards the centre by ``1 / (1 + 2m)``, so the crop shows more of the head.
+    """
+    name, _, margin_text = template.partition("+")
+    if name not in TEMPLATES:
+        raise ValueError(f"unknown alignment template {name!r}; known: {', '.join(TEMPLATES)}")
+    try:
+        margin = float(margin_text) if margin_text else 0.0
+    except ValueError:
+        raise ValueError(f"the margin in alignment {template!r} must be a number, like 'tight+0.2'") from None
+    if not 0 <= margin <= 1:
+        raise ValueError(f"the margin in alignment {template!r} must be 0-1 crop sides, got {margin}")
     h, w = size
-    return TEMPLATES[template] * np.array([w, h], dtype=np.float64)
+    points = 0.5 + (TEMPLATES[name] - 0.5) / (1 + 2 * margin)
+    return points * np.array([w, h], dtype=np.float64)
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ._registry import ASSETS_DIR, create_model, list_models, register_model, register_pretrained
 from .card import ModelCard
-from .checkpoint import LoadedModel, load_checkpoint, load_model, read_card, save_checkpoint
+from .checkpoint import LoadedModel, load_checkpoint, load_foreign, load_model, read_card, save_checkpoint
 from .mini_xception import MiniXception
+from .user_models import UserModel, add_model, build_card, get_user_model, list_user_models, models_dir, remove_model
 from .vit import PRESETS as VIT_PRESETS
 from .vit import VisionTransformer
 
@@ -36,6 +37,8 @@ def vit_base(*, num_classes: int = 7, in_chans: int = 3, img_size: int = 48, **o
     return _vit("base", num_classes=num_classes, in_chans=in_chans, img_size=img_size, **overrides)
 
 
+from . import zoo  # noqa: E402,F401 - registers the torchvision and timm architectures
+
 register_pretrained(DEFAULT_MODEL, "mini_xception", ASSETS_DIR / "models" / f"{DEFAULT_MODEL}.safetensors")
 
 __all__ = [
@@ -48,6 +51,14 @@ __all__ = [
     "create_model",
     "list_models",
     "load_checkpoint",
+    "load_foreign",
+    "UserModel",
+    "add_model",
+    "build_card",
+    "get_user_model",
+    "list_user_models",
+    "models_dir",
+    "remove_model",
     "load_model",
     "read_card",
     "register_model",

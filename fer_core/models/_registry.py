@@ -57,9 +57,14 @@ def list_models(pretrained: bool = False) -> list[str]:
 
 def create_model(name: str, **overrides) -> nn.Module:
     """Build a fresh (randomly initialised) architecture; ``None`` overrides are dropped so CLI defaults stay."""
+    kwargs = {k: v for k, v in overrides.items() if v is not None}
     if name not in _ARCHS:
+        if name.startswith("timm/"):  # any timm architecture, beyond the registered ones
+            from .zoo import create_timm
+
+            return create_timm(name, **kwargs)
         raise _unknown(name)
-    return _ARCHS[name](**{k: v for k, v in overrides.items() if v is not None})
+    return _ARCHS[name](**kwargs)
 
 
 def pretrained_path(name: str) -> tuple[str, Path]:

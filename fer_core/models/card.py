@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 
 MIN_INPUT_SIDE, MAX_INPUT_SIDE = 1, 4096
 OUTPUT_KINDS: tuple[str, ...] = ("softmax", "sigmoid", "regression", "embedding")
+# How the weights are stored: fer_core's own safetensors, a bare state dict (.pt/.pth/.bin/.safetensors) of a
+# registry architecture, a TorchScript archive, an ONNX graph, a transformers folder, or a trusted full pickle.
+FORMATS: tuple[str, ...] = ("safetensors", "state_dict", "torchscript", "onnx", "transformers", "pickle")
+MAX_MARGIN = 1.0
 
 
 def _legacy_output(extra: dict) -> str:
@@ -64,6 +68,15 @@ class ModelCard:
         What the outputs mean: ``softmax`` (one class of ``label_names``), ``sigmoid`` (each output its own
         probability: action units, EmoNet-40 intensities), ``regression`` (values, e.g. valence and arousal) or
         ``embedding`` (an encoder whose head is untrained). Pages, studies and the CLI read it from here.
+    margin
+        Extra border around the alignment template, as a fraction of the crop side on each side (0 = the
+        template's own crop; 0.2 = a looser crop that shows 20 % more context each way).
+    format
+        How the weights are stored (one of :data:`FORMATS`); decides which loader reads them.
+    sha256
+        SHA-256 of the weights file as added, so a report names exactly which file it audited.
+    source
+        Where the user got the file (a URL, a vendor, a colleague), as they state it.
     """
 
     arch: str
@@ -79,6 +92,10 @@ class ModelCard:
     notes: str = ""
     extra: dict = field(default_factory=dict)
     output: str = "softmax"
+    margin: float = 0.0
+    format: str = "safetensors"
+    sha256: str = ""
+    source: str = ""
 
     def __post_init__(self) -> None:
         size = self.input_size
@@ -93,6 +110,10 @@ class ModelCard:
             )
         if self.output not in OUTPUT_KINDS:
             raise ValueError(f"output must be one of {', '.join(OUTPUT_KINDS)}, got {self.output!r}")
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if not isinstance(self.margin, (int, float)) or not 0 <= self.margin <= MAX_MARGIN:
+            raise ValueError(f"margin must be a fraction 0-{MAX_MARGIN:g} of the crop side, got {self.margin!r}")
         if self.in_chans not in (1, 3):
             raise ValueError(f"in_chans must be 1 or 3, got {self.in_chans}")
         if len(self.mean) != self.in_chans or len(self.std) != self.in_chans:
@@ -112,6 +133,11 @@ class ModelCard:
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def alignment(self) -> str:
+        """The template name the face aligner takes: the template, with ``+margin`` when the crop is looser."""
+        return self.template if not self.margin else f"{self.template}+{self.margin:g}"
 
     def probabilities(self, logits: np.ndarray | torch.Tensor):
         """What the model's raw outputs mean as numbers to show: a softmax over classes, a sigmoid per output, the

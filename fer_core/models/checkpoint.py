@@ -30,15 +30,47 @@ class LoadedModel:
         The network, in eval mode.
     card
         Its model card: preprocessing, label order and what the outputs mean.
+    note
+        What a user should know about how it runs (an ONNX graph that only onnxruntime runs, and why).
     """
 
     name: str
     model: nn.Module
     card: ModelCard
+    note: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.name}:{self.card.arch}:{self.card.input_size}"
+        return f"{self.name}:{self.card.arch}:{self.card.input_size}:{self.device}"
+
+    @property
+    def runtime(self) -> str:
+        """``pytorch``, ``torchscript`` or ``onnxruntime``: which explanation methods apply depends on it."""
+        from .formats.onnx_model import OnnxModule
+
+        if isinstance(self.model, OnnxModule):
+            return "onnxruntime"
+        if isinstance(self.model, torch.jit.ScriptModule):
+            return "torchscript"
+        return "pytorch"
+
+    @property
+    def device(self) -> torch.device:
+        from .runtime import model_device
+
+        return model_device(self.model)
+
+    def to(self, device: torch.device | str) -> LoadedModel:
+        """The model on ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``mps``); an ONNX session picks its provider."""
+        from .formats.onnx_model import OnnxModule
+        from .runtime import resolve_device
+
+        target = resolve_device(device)
+        if isinstance(self.model, OnnxModule):
+            if target.type == "cuda" and self.model.device_type != "cuda":
+                return LoadedModel(self.name, OnnxModule(self.model.path, target), self.card, self.note)
+            return self
+        return LoadedModel(self.name, self.model.to(target), self.card, self.note)
 
 
 def save_checkpoint(model: nn.Module, card: ModelCard, path: str | Path) -> Path:
@@ -146,7 +178,37 @@ def _check_shapes(path: Path, card: ModelCard, arch_kwargs: dict, state: dict[st
         )
 
 
-def load_model(name_or_path: str | Path) -> LoadedModel:
+def load_foreign(
+    path: str | Path, card: ModelCard, name: str | None = None, trust_pickle: bool = False, convert_onnx: bool = True
+) -> LoadedModel:
+    """A model file in a user's format (state dict, TorchScript, ONNX, transformers, trusted pickle) with its card.
+
+    Parameters
+    ----------
+    path
+        The weights file or transformers folder.
+    card
+        Its card (``format`` decides the loader); the file is checked against it.
+    name
+        What to call it (default: the file stem).
+    trust_pickle
+        Allow a full pickle (runs code from the file).
+    convert_onnx
+        Convert an ONNX graph to PyTorch with onnx2torch where the result equals onnxruntime (gradients then
+        apply); False keeps it in onnxruntime.
+
+    Returns
+    -------
+    LoadedModel
+        The model in eval mode, with a note on how it runs.
+    """
+    from .formats import load_network
+
+    model, note = load_network(path, card, trust_pickle=trust_pickle, convert_onnx=convert_onnx)
+    return LoadedModel(name=name or Path(path).stem, model=model.eval(), card=card, note=note)
+
+
+def load_model(name_or_path: str | Path, device: torch.device | str = "cpu", trust_pickle: bool = False) -> LoadedModel:
     """Load shipped/registered weights by name, or any fer_core checkpoint by path.
 
     The weights are loaded strictly and checked (every tensor present, of the card's shapes, finite): an unknown
@@ -155,17 +217,58 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     Parameters
     ----------
     name_or_path
-        A name of ``list_models(pretrained=True)`` (``run:<name>`` once the runs' models are registered), or a
-        checkpoint path: anything ending in ``.safetensors`` or naming an existing file is read as one.
+        A name of ``list_models(pretrained=True)`` (``run:<name>`` once the runs' models are registered), a model
+        added with ``fer-core models add``, or a path: a fer_core checkpoint, or any model file with a sidecar
+        ``PATH.card.yaml``.
+    device
+        ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
+    trust_pickle
+        Allow a full pickle (a path with a sidecar card whose format is ``pickle``; runs code from the file).
 
     Returns
     -------
     LoadedModel
-        The model in eval mode with its card, named ``name_or_path`` (a checkpoint path: its file stem).
+        The model in eval mode with its card, named ``name_or_path`` (a path: its file stem).
     """
+    return _load(name_or_path, trust_pickle).to(device)
+
+
+def _load(name_or_path: str | Path, trust_pickle: bool) -> LoadedModel:
+    from .user_models import card_for_file, get_user_model
+
     candidate = Path(name_or_path)
+    if candidate.is_dir() or (candidate.is_file() and candidate.suffix != ".safetensors"):
+        return load_foreign(candidate, card_for_file(candidate), trust_pickle=trust_pickle)
     if candidate.suffix == ".safetensors" or candidate.is_file():
+        from .formats import detect_format
+
+        if candidate.is_file() and detect_format(candidate) == "state_dict":
+            return load_foreign(candidate, card_for_file(candidate))
         return load_checkpoint(candidate)
-    _, path = pretrained_path(str(name_or_path))
+    try:
+        _, path = pretrained_path(str(name_or_path))
+    except UnknownModelError:
+        try:
+            user = get_user_model(str(name_or_path))
+        except UnknownModelError:
+            raise _unknown_anywhere(str(name_or_path)) from None
+        return load_foreign(
+            user.weights, user.card, name=user.name, trust_pickle=trust_pickle or user.card.format == "pickle"
+        )
     with torch.no_grad():
         return load_checkpoint(path, name=str(name_or_path))
+
+
+def _unknown_anywhere(name: str) -> UnknownModelError:
+    """Unknown among shipped, run and added models: the closest names of all of them."""
+    import difflib
+
+    from ._registry import list_models
+    from .user_models import list_user_models
+
+    known = sorted(set(list_models(pretrained=True)) | {m.name for m in list_user_models()})
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return UnknownModelError(
+        f"unknown model {name!r}.{hint} Known: {', '.join(known)} (add yours: fer-core models add)"
+    )

@@ -10,6 +10,7 @@ import torch
 
 from ..errors import CheckpointError
 from .card import ModelCard
+from .runtime import model_device, model_dtype
 
 
 def to_model_input(crops: Sequence[np.ndarray], card: ModelCard) -> torch.Tensor:
@@ -48,9 +49,11 @@ def predict_probs(
     """(N, K) float64 scores for RGB uint8 crops (the card's output kind: softmax, sigmoid or values), in batches,
     in the model's own dtype."""
     model = model.eval()
-    dtype = next(model.parameters()).dtype
+    dtype, device = model_dtype(model), model_device(model)
     out = [
-        card.probabilities(model(to_model_input(crops[i : i + batch_size], card).to(dtype)).double()).numpy()
+        card.probabilities(
+            model(to_model_input(crops[i : i + batch_size], card).to(device, dtype)).double().cpu()
+        ).numpy()
         for i in range(0, len(crops), batch_size)
     ]
     probs = np.concatenate(out) if out else np.zeros((0, card.num_classes))

@@ -85,7 +85,7 @@ def _sample_faces(
             step.advance(desc="faces")
             continue
         try:
-            found = find_faces(item.decode(), card.input_size, card.template, detector)
+            found = find_faces(item.decode(), card.input_size, card.alignment, detector)
         except (ImageLoadError, OSError) as exc:
             skipped.append(SkippedInput(item.name, f"unreadable: {exc}"))
             step.advance(desc="faces")

@@ -152,7 +152,7 @@ def _model_section(data: ReportData) -> str:
         ("input", f"{w} × {h} px, {'grey' if card.in_chans == 1 else 'RGB'}"),
         ("normalisation", f"(pixel / 255 − {norm[0]}) / {norm[1]}" + (" per channel" if card.in_chans > 1 else "")),
         ("labels (output order)", ", ".join(card.label_names)),
-        ("alignment template", card.template),
+        ("alignment template", card.alignment),
         ("training data", summary.training_data_text(card) or "–"),
         ("origin", card.origin or "–"),
         ("licence", card.licence or "–"),

@@ -25,7 +25,7 @@ __all__ = ["compare_models"]
 
 
 def _geometry(loaded: LoadedModel) -> tuple:
-    return tuple(loaded.card.input_size), loaded.card.template
+    return tuple(loaded.card.input_size), loaded.card.alignment
 
 
 def _image_faces(
@@ -37,9 +37,9 @@ def _image_faces(
     for i, image in enumerate(images):
         try:
             out[i] = (
-                aligned_crop(image, card.input_size, card.template)
+                aligned_crop(image, card.input_size, card.alignment)
                 if aligned
-                else find_faces(image, card.input_size, card.template, detector or default_detector(), max_faces=1)[0]
+                else find_faces(image, card.input_size, card.alignment, detector or default_detector(), max_faces=1)[0]
             )
         except FaceNotFoundError:
             missing.append(f"image {i}")

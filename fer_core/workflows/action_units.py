@@ -89,7 +89,7 @@ def explain_au_image(
     list[AUFaceResult]
         One per face found, largest first, with a heatmap for every action unit.
     """
-    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
     return explain_au_faces(loaded, faces, method, explainer)
 
 

@@ -141,5 +141,5 @@ def explain_emonet_image(
         One per face found, largest first.
     """
     _check(loaded)
-    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
     return explain_emonet_faces(loaded, faces, top, method, explainer)

@@ -23,6 +23,7 @@ from ..errors import DatasetError
 from ..face import FaceDetector
 from ..models import LoadedModel
 from ..models.preprocess import to_model_input
+from ..models.runtime import model_device, model_dtype
 
 __all__ = ["ManifestPredictions", "evaluate_manifest", "predict_manifest", "embed_crops"]
 
@@ -46,18 +47,18 @@ def embed_crops(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(probabilities, penultimate embeddings or None) for RGB uint8 crops, in batches."""
     model = loaded.model.eval()
-    dtype = next(model.parameters()).dtype
+    dtype, device = model_dtype(model), model_device(model)
     has_embed = hasattr(model, "forward_features") and hasattr(model, "forward_head")
     probs, embs = [], []
     for i in range(0, len(crops), batch_size):
-        x = to_model_input(crops[i : i + batch_size], loaded.card).to(dtype)
+        x = to_model_input(crops[i : i + batch_size], loaded.card).to(device, dtype)
         if has_embed:
             feats = model.forward_features(x)
-            embs.append(model.forward_head(feats, pre_logits=True).float().numpy())
+            embs.append(model.forward_head(feats, pre_logits=True).float().cpu().numpy())
             logits = model.forward_head(feats)
         else:
             logits = model(x)
-        probs.append(loaded.card.probabilities(logits.double()).numpy())
+        probs.append(loaded.card.probabilities(logits.double().cpu()).numpy())
     k = loaded.card.num_classes
     return (np.concatenate(probs) if probs else np.zeros((0, k)), np.concatenate(embs) if embs else None)
 

@@ -172,7 +172,7 @@ def explain_crops(
     """
     from ..face import aligned_crop
 
-    faces = [aligned_crop(c, loaded.card.input_size, loaded.card.template) for c in crops]
+    faces = [aligned_crop(c, loaded.card.input_size, loaded.card.alignment) for c in crops]
     return explain_faces(loaded, faces, method, explainer)
 
 
@@ -203,5 +203,5 @@ def explain_image(
     list[FaceResult]
         One per face found (see :func:`fer_core.face.find_faces`), largest first, every output explained.
     """
-    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
     return explain_faces(loaded, faces, method, explainer)

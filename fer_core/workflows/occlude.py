@@ -132,5 +132,5 @@ def occlude_image(
         One per face found, largest first, as :func:`occlude_faces` describes.
     """
     parse_regions(regions)  # fail on a bad region name before detection
-    faces = find_faces(image, loaded.card.input_size, loaded.card.template, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
     return occlude_faces(faces, loaded, regions, fill)

@@ -18,6 +18,7 @@ from fer_core.models import (
     save_checkpoint,
 )
 from fer_core.models.keras_import import import_keras_mini_xception
+from fer_core.models.zoo import TIMM_ARCHS, TIMM_PREFIX, TORCHVISION_ARCHS
 from fer_core.taxonomy import BASIC7
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras_mini_xception_reference.npz"
@@ -49,7 +50,10 @@ def test_importer_rejects_non_keras_file(tmp_path):
         import_keras_mini_xception(bad)
 
 
-@pytest.mark.parametrize("name", list_models())
+USERS_ARCHS = {*TORCHVISION_ARCHS, *(TIMM_PREFIX + a for a in TIMM_ARCHS)}
+
+
+@pytest.mark.parametrize("name", sorted(set(list_models()) - USERS_ARCHS))
 def test_every_registered_architecture_trains(name):
     model = create_model(name, num_classes=4, **({"img_size": 64, "depth": 2} if name.startswith("vit") else {}))
     in_chans = model.in_chans if hasattr(model, "in_chans") else model.stem[0][0].in_channels
@@ -61,6 +65,15 @@ def test_every_registered_architecture_trains(name):
     assert model.forward_head(model.forward_features(x), pre_logits=True).shape == (2, model.num_features)
     model.reset_classifier(3)
     assert model(x).shape == (2, 3)
+
+
+@pytest.mark.parametrize("name", sorted(USERS_ARCHS))
+def test_users_architectures_build_grey_or_rgb_with_any_number_of_outputs(name):
+    """A grey 5-class state dict of any registered torchvision/timm architecture needs exactly this build."""
+    extra = {"img_size": 64} if "vit" in name else {}
+    model = create_model(name, num_classes=5, in_chans=1, **extra).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 1, 64, 64)).shape == (1, 5)
 
 
 def test_unknown_model_names_a_close_match():
