@@ -17,7 +17,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("explain", help="faces, probabilities and per-class heatmaps for one image")
     p.add_argument("image", help="image file (JPEG, PNG, WebP, TIFF, GIF, BMP)")
     _add_model(p)
-    p.add_argument("--method", default="lrp", choices=list(METHODS), help="attribution method (default: lrp)")
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        help="attribution method (default: lrp, or the first that applies to the model; fer-core models show NAME)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", help="folder to write one heatmap-grid PNG per face")
 
@@ -41,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     import cv2
 
-    from ..explain import class_grid
+    from ..explain import class_grid, default_method
     from ..face import load_image
     from ..workflows import explain_image
 
     loaded = load_for(args, args.model)
+    args.method = args.method or default_method(loaded)
     results = explain_image(load_image(args.image), loaded, method=args.method)
     out = {
         "model": loaded.name,

@@ -32,7 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="HTML file to write (no face is written anywhere else)")
     p.add_argument("--pdf", help="also print the report to this PDF (needs Chromium)")
     p.add_argument("--max-faces", type=int, default=8, help="faces at most (default 8)")
-    p.add_argument("--method", default="lrp", choices=list(METHODS), help="heatmap method (default: lrp)")
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        help="heatmap method (default: lrp, or the first that applies to the model)",
+    )
     p.add_argument(
         "--regions", default="eyes,mouth,brows,nose", help="regions to hide (default: eyes,mouth,brows,nose)"
     )

@@ -58,7 +58,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--group-by", action="append", metavar="COL", required=True, help="group column(s) (repeat or comma-separate)"
     )
-    p.add_argument("--method", default="lrp", choices=list(METHODS), help="attribution method (default: lrp)")
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        help="attribution method (default: lrp, or the first that applies to the model; fer-core models show NAME)",
+    )
     p.add_argument("--regions", default="eyes,brows,nose,mouth,cheeks,forehead", help="comma-separated regions")
     p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None, help=aligned_help)
     p.add_argument("--permutations", type=int, default=1000, help="permutations of the test (default 1000)")
@@ -96,7 +100,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=200,
         help="faces: a fixed random sample of a manifest, the first N images of a folder (default 200)",
     )
-    p.add_argument("--method", default="lrp", choices=list(METHODS), help="attribution method (default: lrp)")
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        help="attribution method (default: lrp, or the first that applies to the model; fer-core models show NAME)",
+    )
     p.add_argument(
         "--explain",
         metavar="CLASS",
@@ -168,9 +176,11 @@ def _occlusion_study(args: argparse.Namespace) -> int:
 
 
 def _region_relevance(args: argparse.Namespace) -> int:
+    from ..explain import default_method
     from ..studies import region_relevance_study
 
     loaded, data, aligned, target = _study_inputs(args)
+    args.method = args.method or default_method(loaded)
     group_by = _columns(args.group_by)
     study = region_relevance_study(
         loaded,
@@ -258,7 +268,7 @@ def _compare_transfer(args: argparse.Namespace) -> int:
         data=args.data,
         images=args.images,
         n=args.n,
-        method=args.method,
+        method=args.method or "lrp",
         target=args.explain,
         aligned=args.aligned,
         show_progress=not args.json,

@@ -21,7 +21,7 @@ from .faithfulness import (
 )
 from .lrp import LRPExplainer, zennit_lrp
 from .regions import FILLS, fill_region, occlude_regions, region_share
-from .support import MethodNotApplicable, cam_layer, method_support, why_not
+from .support import MethodNotApplicable, cam_layer, default_method, method_support, why_not
 from .transformer_lrp import TransformerLRPExplainer
 from .visualize import class_grid, colorize, overlay, to_heatmap
 
@@ -98,6 +98,7 @@ __all__ = [
     "LRPExplainer",
     "METHODS",
     "MethodNotApplicable",
+    "default_method",
     "method_support",
     "OcclusionExplainer",
     "SaliencyExplainer",

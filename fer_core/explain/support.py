@@ -110,3 +110,13 @@ def method_support(loaded: LoadedModel) -> dict[str, str]:
             reason = f"{reason} ({loaded.note})"
         out[method] = reason
     return out
+
+
+def default_method(loaded: LoadedModel, preferred: str = "lrp") -> str:
+    """``preferred`` where it applies to ``loaded``, else the first method that does (occlusion always does)."""
+    support = method_support(loaded)
+    return (
+        preferred
+        if not support.get(preferred, "") and preferred in support
+        else next(m for m, why in support.items() if not why)
+    )

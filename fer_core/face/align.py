@@ -32,7 +32,7 @@ def template_points(template: str, size: tuple[int, int]) -> np.ndarray:
     if not 0 <= margin <= 1:
         raise ValueError(f"the margin in alignment {template!r} must be 0-1 crop sides, got {margin}")
     h, w = size
-    points = 0.5 + (TEMPLATES[name] - 0.5) / (1 + 2 * margin)
+    points = TEMPLATES[name] if margin == 0 else 0.5 + (TEMPLATES[name] - 0.5) / (1 + 2 * margin)  # bit-exact at 0
     return points * np.array([w, h], dtype=np.float64)
 
 

@@ -125,6 +125,8 @@ def build_card(path: str | Path, /, **given) -> ModelCard:
             "name the model's outputs in order with --labels L1,L2,..." + (f" ({n} outputs)" if n else "")
         )
     fields.setdefault("input_size", (224, 224))
+    if str(fields["arch"]).startswith("timm/vit") and "extra" not in given:  # timm ViTs are built for one size
+        fields["extra"] = {"arch_kwargs": {"img_size": tuple(int(v) for v in fields["input_size"])}}
     fields.setdefault("in_chans", len(fields["mean"]))
     fields["input_size"] = tuple(int(v) for v in fields["input_size"])
     fields["label_names"] = tuple(fields["label_names"])

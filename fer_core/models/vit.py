@@ -54,9 +54,11 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0) -> None:
+    def __init__(
+        self, dim: int, num_heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0, norm_eps: float = 1e-6
+    ) -> None:
         super().__init__()
-        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
+        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=norm_eps), nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim, num_heads)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
@@ -74,7 +76,12 @@ class Block(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    """ViT with a class token (kept for MAE compatibility) and mean pooling of the patch tokens for the head."""
+    """ViT with a class token (kept for MAE compatibility) and mean pooling of the patch tokens for the head.
+
+    ``global_pool='token'``, ``learned_pos=True`` and ``norm_eps`` give the classic ViT layout (the class token's
+    features after the final LayerNorm; learned position embeddings) that timm's and transformers' ViTs use, so
+    their weights map onto this class and CP-LRP explains them.
+    """
 
     def __init__(
         self,
@@ -87,8 +94,14 @@ class VisionTransformer(nn.Module):
         num_heads: int = 3,
         mlp_ratio: float = 4.0,
         drop_path: float = 0.0,
+        global_pool: str = "avg",
+        learned_pos: bool = False,
+        norm_eps: float = 1e-6,
     ) -> None:
         super().__init__()
+        if global_pool not in ("avg", "token"):
+            raise ValueError(f"global_pool must be 'avg' or 'token', got {global_pool!r}")
+        self.global_pool = global_pool
         patch_size = patch_size or default_patch(img_size)
         if img_size % patch_size:
             raise ValueError(f"image size {img_size} must be a multiple of the patch size {patch_size}")
@@ -96,10 +109,13 @@ class VisionTransformer(nn.Module):
         self.grid = img_size // patch_size
         self.patch_embed = nn.Conv2d(in_chans, embed_dim, patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.register_buffer("pos_embed", sincos_pos_embed(embed_dim, self.grid)[None], persistent=False)
+        if learned_pos:
+            self.pos_embed = nn.Parameter(sincos_pos_embed(embed_dim, self.grid)[None])
+        else:
+            self.register_buffer("pos_embed", sincos_pos_embed(embed_dim, self.grid)[None], persistent=False)
         rates = np.linspace(0, drop_path, depth)
-        self.blocks = nn.Sequential(*[Block(embed_dim, num_heads, mlp_ratio, float(r)) for r in rates])
-        self.fc_norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.blocks = nn.Sequential(*[Block(embed_dim, num_heads, mlp_ratio, float(r), norm_eps) for r in rates])
+        self.fc_norm = nn.LayerNorm(embed_dim, eps=norm_eps)
         self.num_features = embed_dim
         self.head = nn.Linear(embed_dim, num_classes)
         self._init_weights()
@@ -125,7 +141,7 @@ class VisionTransformer(nn.Module):
         return self.blocks(torch.cat([cls, t], 1))
 
     def forward_head(self, feats: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        pooled = self.fc_norm(feats[:, 1:].mean(1))
+        pooled = self.fc_norm(feats[:, 0] if self.global_pool == "token" else feats[:, 1:].mean(1))
         return pooled if pre_logits else self.head(pooled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

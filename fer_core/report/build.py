@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._utils.progress import ProgressFn
 from ..errors import FaceNotFoundError, ImageLoadError
-from ..explain import FILLS, METHODS, Explainer, create_explainer
+from ..explain import FILLS, METHODS, Explainer, create_explainer, default_method
 from ..face import FaceDetector, find_faces, parse_regions
 from ..models import LoadedModel
 from ..runs import RunFolder
@@ -114,7 +114,7 @@ def build_report(
     run: str | Path | RunFolder | None = None,
     *,
     max_faces: int = 8,
-    method: str = "lrp",
+    method: str | None = "lrp",
     regions: str | Sequence[str] = DEFAULT_REGIONS,
     fill: str = "mean",
     faithfulness_steps: int = 32,
@@ -146,7 +146,8 @@ def build_report(
     max_faces
         At most this many faces (images after the cap are listed as not used).
     method
-        Attribution method of the heatmaps (``fer_core.explain.METHODS``).
+        Attribution method of the heatmaps (``fer_core.explain.METHODS``); None: LRP, or the first method that
+        applies to the model.
     regions
         Occlusion test: face regions hidden one at a time (names or a comma-separated string).
     fill
@@ -184,10 +185,11 @@ def build_report(
     ReportError
         Missing or empty folder, unknown run, or no usable face in any image (each failure is named).
     """
-    region_names = _validate(method, fill, max_faces, regions)
+    region_names = _validate(method or "lrp", fill, max_faces, regions)
     inputs, skipped = as_inputs(images)
     run_info = resolve_run(run, model)
     loaded = resolve_model(model, run_info)
+    method = method or default_method(loaded)
     loc_methods = tuple(dict.fromkeys((method, "random")))
     run_steps = (1 + len(loc_methods)) if run_info is not None else 0
     step = _Progress(len(inputs) + run_steps, show_progress, progress)

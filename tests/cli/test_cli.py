@@ -113,6 +113,11 @@ def test_bench_reports_the_contract_keys():
     for key in ("lrp_all_classes_vs_floor", "lrp_all_classes_vs_zennit_sequential", "max_rel_diff_vs_zennit"):
         assert key in out
     assert out["max_rel_diff_vs_zennit"] <= 1e-4
+    users = out["user_models"]  # issue 17's figures: a user's ResNet-18 and ViT-S, ONNX against eager
+    assert users["resnet18_lrp"]["max_rel_diff_vs_zennit"] <= 1e-3
+    assert users["resnet18_lrp"]["conservation_min"] >= 0.99
+    assert users["vit_small_lrp"]["lrp_all_classes_vs_floor"] > 0
+    assert all(users["onnx"][f"batch_{b}"]["max_abs_diff"] < 1e-4 for b in (1, 64))
 
 
 @pytest.mark.slow

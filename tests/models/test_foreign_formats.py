@@ -141,4 +141,35 @@ def test_a_transformers_folder_equals_the_model_it_was_saved_from(tmp_path):
     loaded = load_foreign(tmp_path / "vit", card)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(loaded.model(x), source(pixel_values=x).logits, atol=1e-6, rtol=0)
+        torch.testing.assert_close(loaded.model(x), source(pixel_values=x).logits, atol=1e-5, rtol=0)
+    _explained_by_cp_lrp(loaded, x)
+
+
+def _explained_by_cp_lrp(loaded, x: torch.Tensor) -> None:
+    """Mapped onto the registry ViT, so CP-LRP applies and conserves the logit (biases and embeddings at zero)."""
+    from fer_core.explain import create_explainer, method_support
+    from fer_core.models import VisionTransformer
+
+    assert isinstance(loaded.model, VisionTransformer) and "CP-LRP" in loaded.note
+    assert method_support(loaded)["lrp"] == ""
+    model = loaded.model
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or name in ("pos_embed", "cls_token"):
+                p.zero_()
+    logits, rel = create_explainer("lrp", model, loaded.card).explain(x)
+    torch.testing.assert_close(rel.sum((2, 3, 4)), logits, atol=1e-4, rtol=1e-3)
+
+
+def test_a_timm_vit_state_dict_maps_onto_the_registry_vit(tmp_path):
+    torch.manual_seed(0)
+    source = create_model("timm/vit_small_patch16_224", num_classes=3, img_size=64).eval()
+    torch.save(source.state_dict(), tmp_path / "vit.pth")
+    card = build_card(
+        tmp_path / "vit.pth", arch="timm/vit_small_patch16_224", label_names=("a", "b", "c"), input_size=(64, 64)
+    )
+    loaded = load_foreign(tmp_path / "vit.pth", card)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(x), source(x), atol=1e-5, rtol=0)
+    _explained_by_cp_lrp(loaded, x)

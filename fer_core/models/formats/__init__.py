@@ -154,6 +154,11 @@ def load_network(
     else:
         raise CheckpointError(f"{path.name}: format {fmt!r} is not a foreign format (use load_checkpoint)")
     check_outputs(model, card, path.name)
+    if fmt in ("state_dict", "transformers", "pickle"):
+        from .vit_mapping import mapped_if_equal
+
+        mapped, why = mapped_if_equal(model, probe_input(card))
+        model, note = (mapped, why) if mapped is not None else (model, why or note)
     return model, note
 
 
