@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,7 +19,8 @@ import streamlit as st
 
 from dashboard import _state as keys
 from dashboard._lru import ByteBoundedLRU
-from fer_core.explain import Explainer, create_explainer
+from fer_core import models as api
+from fer_core.explain import METHODS, Explainer, create_explainer
 from fer_core.face import Face, FaceDetector, default_detector, find_faces, load_image
 from fer_core.fairness import EvaluationReport
 from fer_core.models import ASSETS_DIR, LoadedModel, list_models
@@ -27,6 +30,7 @@ from fer_core.studies import OcclusionStudy, RegionRelevanceStudy
 from fer_core.workflows import (
     FaceOcclusion,
     FaceResult,
+    ModelPreview,
     explain_crops,
     explain_faces,
     face_faithfulness,
@@ -68,11 +72,33 @@ def sample_files() -> dict[str, Path]:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def model_names() -> list[str]:
-    """Shipped weights first, then the models of finished training runs (``run:<name>``), registered in this
-    process as a side effect; the sidebar calls it on every rerun, so the run scan is cached for a few seconds."""
+    """Shipped weights first, then the models users added (Models page, ``fer-core models add``), then the models
+    of finished training runs (``run:<name>``), registered in this process as a side effect; the sidebar calls it
+    on every rerun, so the scans are cached for a few seconds (and cleared when a model is added or removed)."""
     runs = set(register_run_models())
     names = list_models(pretrained=True)
-    return [n for n in names if n not in runs] + [n for n in names if n in runs]
+    shipped = [n for n in names if n not in runs]
+    added = [m.name for m in user_models() if m.name not in names]
+    return shipped + added + [n for n in names if n in runs]
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def user_models() -> list:
+    """The models users added (``UserModel``: name, weights, card), by name, from ``$FER_CORE_HOME/models``."""
+    return api.list_user_models()
+
+
+@st.cache_data(show_spinner=False)
+def device_options() -> list[str]:
+    """What the sidebar's device picker offers: ``auto``, ``cpu`` and every GPU torch sees."""
+    import torch
+
+    return ["auto", "cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+
+
+def device_choice() -> str:
+    """The sidebar's device as a torch device string (``auto`` resolved), so ``auto`` and ``cuda:0`` share models."""
+    return str(api.resolve_device(st.session_state.get(keys.DEVICE) or "auto"))
 
 
 @st.cache_data(ttl=3, show_spinner=False)
@@ -152,9 +178,14 @@ def explain_rows(
     return explain_crops(load_model(name), crops, method, explainer(name, method))
 
 
+def load_model(name: str, device: str | None = None) -> LoadedModel:
+    """Model ``name`` on ``device`` (default: the sidebar's), shared by every session that picks the same."""
+    return _load_model_on(name, device or device_choice())
+
+
 @st.cache_resource(show_spinner="Loading model…")
-def load_model(name: str) -> LoadedModel:
-    return _load_model(name)
+def _load_model_on(name: str, device: str) -> LoadedModel:
+    return _load_model(name, device=device)
 
 
 @st.cache_resource(show_spinner="Loading face detector…")
@@ -162,10 +193,38 @@ def detector() -> FaceDetector:
     return default_detector()  # the same thread-safe instance the fer_core functions use
 
 
+def explainer(model_name: str, method: str, device: str | None = None) -> Explainer:
+    """The shared explainer of ``model_name`` on ``device`` (default: the sidebar's)."""
+    return _explainer_on(model_name, method, device or device_choice())
+
+
 @st.cache_resource(show_spinner="Preparing explainer…")
-def explainer(model_name: str, method: str) -> Explainer:
-    loaded = load_model(model_name)
+def _explainer_on(model_name: str, method: str, device: str) -> Explainer:
+    loaded = load_model(model_name, device)
     return create_explainer(method, loaded.model, loaded.card)
+
+
+def method_support(model_name: str) -> dict[str, str]:
+    """Which methods apply to the picked model ('' = applies, else why not): the method pickers offer only those."""
+    from fer_core.explain import method_support as support
+
+    return support(load_model(model_name))
+
+
+def forget_model(name: str) -> None:
+    """After a model was added, replaced or removed: the picker re-reads the names, and nothing cached under
+    ``name`` (the model, its explainers, results keyed by model name) outlives the file it came from."""
+    model_names.clear()
+    user_models.clear()
+    for device in {*(str(api.resolve_device(d)) for d in device_options()), device_choice()}:
+        _load_model_on.clear(name, device)
+        for method in METHODS:
+            _explainer_on.clear(name, method, device)
+    for results in (faces, explain, occlude, faithfulness):  # keyed by name among other things: all of them go
+        results.clear()
+    with _STUDIES_LOCK:
+        for key in [k for k in _STUDIES if name in k]:
+            del _STUDIES[key]
 
 
 #: decoded photos shared by all sessions, bounded by bytes (FER_DASHBOARD_IMAGE_CACHE_MB, default 384 MB)
@@ -180,7 +239,7 @@ def decode(image_sha: str, data: bytes) -> np.ndarray:
 @st.cache_data(max_entries=64, show_spinner="Finding faces…")
 def faces(image_sha: str, data: bytes, model_name: str) -> list[Face]:
     card = load_model(model_name).card
-    return find_faces(decode(image_sha, data), card.input_size, card.template, detector())
+    return find_faces(decode(image_sha, data), card.input_size, card.alignment, detector())
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing heatmaps…")
@@ -447,3 +506,89 @@ def stakeholder_report(
         explainer=explainer(model_name, method),
         progress=progress,
     )
+
+
+# --- the Models page: a user's own model file, read, previewed and stored through fer_core.models ---------------
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file (or transformers folder) the user named on this machine, or one they uploaded (its bytes, put
+    in a temporary folder only while fer_core reads it); ``ident`` tells two files apart for caches and forms."""
+
+    name: str
+    ident: tuple
+    path: Path | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_path(cls, text: str) -> ModelFile:
+        path = Path(text.strip().strip("'\"")).expanduser()
+        try:
+            stat = path.stat()
+            ident = ("path", str(path), stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            ident = ("path", str(path))  # fer_core says that it is missing
+        return cls(path.name or str(path), ident, path=path)
+
+    @classmethod
+    def from_upload(cls, name: str, data: bytes) -> ModelFile:
+        safe = Path(name).name.strip() or "model"
+        return cls(safe, ("upload", safe, sha(data)), data=data)
+
+    @contextmanager
+    def staged(self) -> Iterator[Path]:
+        """The path to read: the user's own, or the upload written to a temporary folder removed afterwards."""
+        if self.path is not None:
+            yield self.path
+            return
+        with tempfile.TemporaryDirectory(prefix="fer_model_") as folder:
+            target = Path(folder) / self.name
+            target.write_bytes(self.data or b"")
+            yield target
+
+
+def guess_fields(file: ModelFile) -> dict:
+    """What the file says about its card (``guess_card_fields``), read once per file."""
+    return _guess_fields(file.ident, file)
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the model file…")
+def _guess_fields(ident: tuple, _file: ModelFile) -> dict:
+    with _file.staged() as path:
+        return api.guess_card_fields(path)
+
+
+def preview_images() -> dict[str, Path]:
+    """The bundled portrait and the first SynthFACS face of the gallery."""
+    files = sample_files()
+    photo = next((k for k in files if not k.startswith("SynthFACS")), None)
+    synth = next((k for k in files if k.startswith("SynthFACS")), None)
+    return {k: files[k] for k in (photo, synth) if k}
+
+
+def preview_model(file: ModelFile, name: str, fields: dict, trust_pickle: bool) -> ModelPreview:
+    """Build the card (``build_card``), load the file with it (``load_foreign``, on the sidebar's device) and run
+    ``fer_core.workflows.preview_model`` on :func:`preview_images`. Nothing is stored."""
+    from fer_core.models import load_foreign
+    from fer_core.workflows import preview_model as run_preview
+
+    with file.staged() as path:
+        card = api.build_card(path, **fields)
+        loaded = load_foreign(path, card, name=name or None, trust_pickle=trust_pickle).to(device_choice())
+        images = {label: load_image(p) for label, p in preview_images().items()}
+        return run_preview(loaded, images, detector())
+
+
+def save_model(file: ModelFile, name: str, fields: dict, trust_pickle: bool, overwrite: bool):
+    """``add_model``: check the file against its card and store both; the picker sees the new name at once."""
+    with file.staged() as path:
+        added = api.add_model(path, name, trust_pickle=trust_pickle, overwrite=overwrite, **fields)
+    forget_model(added.name)
+    return added
+
+
+def remove_user_model(name: str) -> None:
+    """``remove_model`` (the stored copy; the user's original file stays), and forget everything cached under it."""
+    api.remove_model(name)
+    forget_model(name)

@@ -15,6 +15,7 @@ FAIR_RUNS = "fair_runs"
 FAIR_ATTRIBUTE = "fair_attribute"
 FAIR_GROUP = "fair_group"
 RUN = "run"
+DEVICE = "device"  # where the sidebar's model runs: auto, cpu or cuda:N
 
 # --- widget keys (and key stems: a page adds the run, face or fill, e.g. f"{FAIR_BARS}_{name}_{attribute}"). The
 # strings are what AppTest tests and the browser test look widgets up by: rename a constant, never its value.
@@ -77,6 +78,42 @@ TR_A, TR_B, TR_METHOD, TR_SOURCE, TR_UPLOAD, TR_N, TR_ORDER = (
 )
 TR_PAGE = "_w_tr_page"  # f"{TR_PAGE}_{pages}"
 TR_SHARES, TR_FACE = "tr_shares", "tr_face"  # f"{TR_FACE}_{i}"
+# Models (bring your own model): where the file comes from, the card form's fields, its two buttons
+MODELS_SOURCE, MODELS_PATH, MODELS_UPLOAD = "_w_models_source", "_w_models_path", "_w_models_upload"
+MODELS_FORM = "models_add"
+MODELS_NAME, MODELS_ARCH, MODELS_LABELS = "_w_models_name", "_w_models_arch", "_w_models_labels"
+MODELS_HEIGHT, MODELS_WIDTH, MODELS_CHANS = "_w_models_height", "_w_models_width", "_w_models_chans"
+MODELS_MEAN, MODELS_STD, MODELS_OUTPUT = "_w_models_mean", "_w_models_std", "_w_models_output"
+MODELS_TEMPLATE, MODELS_MARGIN = "_w_models_template", "_w_models_margin"
+MODELS_ORIGIN_URL, MODELS_LICENCE = "_w_models_source_url", "_w_models_licence"
+MODELS_TRAINING, MODELS_NOTES = "_w_models_training", "_w_models_notes"
+MODELS_TRUST, MODELS_OVERWRITE = "_w_models_trust", "_w_models_overwrite"
+MODELS_PREVIEW, MODELS_SAVE = "models_preview", "models_save"
+MODELS_FORM_FIELDS = (
+    MODELS_NAME,
+    MODELS_ARCH,
+    MODELS_LABELS,
+    MODELS_HEIGHT,
+    MODELS_WIDTH,
+    MODELS_CHANS,
+    MODELS_MEAN,
+    MODELS_STD,
+    MODELS_OUTPUT,
+    MODELS_TEMPLATE,
+    MODELS_MARGIN,
+    MODELS_ORIGIN_URL,
+    MODELS_LICENCE,
+    MODELS_TRAINING,
+    MODELS_NOTES,
+    MODELS_TRUST,
+    MODELS_OVERWRITE,
+)  # re-filled from the file whenever another file is chosen
+MODELS_FORM_FOR = "models_form_for"  # the file the form's fields were filled from
+MODELS_REMOVE, MODELS_REMOVE_YES, MODELS_REMOVE_NO = "models_rm", "models_rm_yes", "models_rm_no"  # + f"_{name}"
+MODELS_REMOVING = "models_removing"  # the model whose removal waits for confirmation
+MODELS_FLASH = "models_flash"  # what the last save or removal did, shown after the rerun that updates the picker
+MODELS_SUPPORT = "_w_models_support"  # the model of the "What applies" table: f"{MODELS_SUPPORT}_{sidebar model}"
+MODELS_PREVIEW_CHART = "models_p"  # f"{MODELS_PREVIEW_CHART}_{i}": the preview faces' score bars
 
 DEFAULTS = {
     MODEL: DEFAULT_MODEL,
@@ -88,6 +125,7 @@ DEFAULTS = {
     FAIR_ATTRIBUTE: None,
     FAIR_GROUP: None,
     RUN: None,
+    DEVICE: "auto",
 }
 
 
@@ -97,8 +135,7 @@ def init_state() -> None:
 
 
 def widget_key(state_key: str) -> str:
-    """The key of the widget that :func:`persistent` draws for ``state_key`` (pop it to make the widget re-read
-    the state)."""
+    """The key of the widget that :func:`persistent` draws for ``state_key``."""
     return f"_w_{state_key}"
 
 
@@ -110,12 +147,17 @@ def persistent(widget, label: str, options, state_key: str, **kwargs):
     """Draw ``widget`` (st.selectbox / st.multiselect) whose choice survives page switches.
 
     Streamlit drops a widget's key when a page without it runs, so the choice lives under ``state_key`` and
-    the widget under its own key, synchronised by a callback.
+    the widget under its own key, synchronised by a callback. When the widget's value is not the state's (another
+    page ran, or code changed the state: the Models page selects the model it just added), the widget's value is
+    set from the state before it is drawn; a value set that way is also what the browser then shows.
     """
     key = widget_key(state_key)
     current = st.session_state[state_key]
+    options = list(options)
     if widget is st.multiselect:
-        kwargs["default"] = [c for c in current if c in options]
+        wanted = [c for c in current if c in options]
     else:
-        kwargs["index"] = list(options).index(current) if current in options else 0
+        wanted = current if current in options else (options[0] if options else None)
+    if st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
     return widget(label, options, key=key, on_change=_copy, args=(key, state_key), **kwargs)

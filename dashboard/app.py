@@ -34,6 +34,7 @@ navigation = st.navigation(
         ],
         "Model": [
             st.Page(pages_dir / "model_card.py", title="Model card", icon=":material/badge:"),
+            st.Page(pages_dir / "models.py", title="Models", icon=":material/upload_file:"),
             st.Page(pages_dir / "runs.py", title="Runs", icon=":material/monitoring:"),
             st.Page(pages_dir / "transfer.py", title="Transfer comparison", icon=":material/compare:"),
         ],
@@ -41,7 +42,15 @@ navigation = st.navigation(
     }
 )
 with st.sidebar:
-    keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)
+    # the pages read the choices from the state: keep it on what the picker shows (a removed model falls back)
+    st.session_state[keys.MODEL] = keys.persistent(st.selectbox, "Model", res.model_names(), keys.MODEL)
+    st.session_state[keys.DEVICE] = keys.persistent(
+        st.selectbox,
+        "Device",
+        res.device_options(),
+        keys.DEVICE,
+        help="Where the model runs: auto takes the first GPU when there is one, else the CPU.",
+    )
     st.caption("Photos you upload stay in this app's memory and are never written to disk.")
 with page_boundary(getattr(navigation, "title", "page")):
     navigation.run()

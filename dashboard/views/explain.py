@@ -18,8 +18,15 @@ inputs, right = page_header(
     "Red areas raise the class score, blue areas lower it. All classes come from one batched pass.",
     keys.EXPLAIN_INPUTS,
 )
+support = res.method_support(st.session_state[keys.MODEL])
 with right:
-    method = keys.persistent(st.selectbox, "Method", list(METHODS), keys.METHOD, format_func=METHODS.get)
+    usable = [m for m, why in support.items() if not why]
+    method = keys.persistent(st.selectbox, "Method", usable, keys.METHOD, format_func=METHODS.get)
+    if len(usable) < len(support):
+        with st.expander(f"{len(support) - len(usable)} method(s) do not apply to this model"):
+            for m, why in support.items():
+                if why:
+                    st.caption(f"**{METHODS[m]}**: {md(why)}")
     shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")
 
 for item in inputs:

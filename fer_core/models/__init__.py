@@ -5,7 +5,9 @@ from __future__ import annotations
 from ._registry import ASSETS_DIR, create_model, list_models, register_model, register_pretrained
 from .card import ModelCard
 from .checkpoint import LoadedModel, load_checkpoint, load_foreign, load_model, read_card, save_checkpoint
+from .formats import guess_card_fields
 from .mini_xception import MiniXception
+from .runtime import count_parameters, resolve_device
 from .user_models import UserModel, add_model, build_card, get_user_model, list_user_models, models_dir, remove_model
 from .vit import PRESETS as VIT_PRESETS
 from .vit import VisionTransformer
@@ -53,6 +55,9 @@ __all__ = [
     "load_checkpoint",
     "load_foreign",
     "UserModel",
+    "count_parameters",
+    "guess_card_fields",
+    "resolve_device",
     "add_model",
     "build_card",
     "get_user_model",

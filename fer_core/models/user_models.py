@@ -106,8 +106,8 @@ def build_card(path: str | Path, /, **given) -> ModelCard:
         The file cannot be read, no architecture fits a state dict, or a field is invalid.
     """
     source = Path(path)
-    guessed = guess_card_fields(source)
     given = {k: v for k, v in given.items() if v is not None}
+    guessed = guess_card_fields(source, guess_architecture="arch" not in given)
     fields = {k: v for k, v in guessed.items() if k in ModelCard.__dataclass_fields__} | given
     if "in_chans" in given and "mean" not in given and len(fields["mean"]) != given["in_chans"]:
         fields["mean"], fields["std"] = (

@@ -13,10 +13,14 @@ from .emonet import EmoNetFaceResult, explain_emonet_faces, explain_emonet_image
 from .evaluate import embed_crops, evaluate_manifest
 from .explain import FaceResult, explain_crops, explain_faces, explain_image, predict_crops
 from .faithfulness import face_faithfulness
+from .model_preview import ModelPreview, PreviewFace, preview_model
 from .occlude import FaceOcclusion, occlude_faces, occlude_image
 from .pseudo_label import propose, run_thresholds, write_batch
 
 __all__ = [
+    "ModelPreview",
+    "PreviewFace",
+    "preview_model",
     "AUFaceResult",
     "EmoNetFaceResult",
     "FaceOcclusion",

@@ -105,3 +105,16 @@ def test_onnx_gets_black_box_methods_and_reasons_for_the_rest(tmp_path):
     got = create_explainer("occlusion", loaded.model, card).attribute(x, target=2)
     want = create_explainer("occlusion", model, card).attribute(x, target=2)
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-3)
+
+
+def test_an_onnx_graph_exported_for_batch_one_still_takes_batches(tmp_path):
+    """Many exported graphs fix the batch at 1: occlusion's batched forwards are run in that size."""
+    model = _resnet18()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 64, 64),), str(tmp_path / "b1.onnx"), dynamo=False)
+    card = ModelCard("onnx", (64, 64), 3, (0.5,) * 3, (0.5,) * 3, tuple("abcdefg"), format="onnx")
+    loaded = load_foreign(tmp_path / "b1.onnx", card, convert_onnx=False)
+    x = torch.randn(5, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(x), model(x), atol=1e-4, rtol=1e-4)

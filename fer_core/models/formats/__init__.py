@@ -223,7 +223,7 @@ def check_outputs(model: nn.Module, card: ModelCard, what: str) -> None:
         )
 
 
-def guess_card_fields(path: str | Path) -> dict:
+def guess_card_fields(path: str | Path, guess_architecture: bool = True) -> dict:
     """What the file itself says about its card: format, architecture, outputs, input channels and size, labels
     (transformers folders name them), normalisation. The add form and ``models add`` start from these.
 
@@ -231,6 +231,8 @@ def guess_card_fields(path: str | Path) -> dict:
     ----------
     path
         A weights file or transformers folder.
+    guess_architecture
+        Try every registry architecture against a state dict (a second or two); off when the user named one.
 
     Returns
     -------
@@ -243,7 +245,7 @@ def guess_card_fields(path: str | Path) -> dict:
     if fmt == "state_dict":
         state = read_state_dict(path)
         outputs, chans = io_sizes(state)
-        candidates = guess_arch(state)
+        candidates = guess_arch(state) if guess_architecture else []
         fields.update(num_outputs=outputs, arch_candidates=candidates)
         if chans in (1, 3):
             fields["in_chans"] = chans

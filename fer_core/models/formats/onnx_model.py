@@ -69,8 +69,17 @@ class OnnxModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         array = x.detach().to("cpu", torch.float32).contiguous().numpy()
+        fixed = self.input_shape[0] if self.input_shape and isinstance(self.input_shape[0], int) else None
+        if fixed and fixed > 0 and len(array) != fixed:  # a graph exported for one batch size: run it in its size
+            rows = [self._run(array[i : i + fixed]) for i in range(0, len(array), fixed)]
+            if len(array) % fixed:
+                raise ValueError(f"{self.path.name} takes batches of exactly {fixed}; got {len(array)} rows")
+            return torch.from_numpy(np.concatenate(rows)).to(x.device)
+        return torch.from_numpy(self._run(array)).to(x.device)
+
+    def _run(self, array: np.ndarray) -> np.ndarray:
         (out, *_) = self.session.run(None, {self.input_name: array})
-        return torch.from_numpy(np.asarray(out, dtype=np.float32)).to(x.device)
+        return np.asarray(out, dtype=np.float32)
 
     def __deepcopy__(self, memo: dict) -> OnnxModule:
         """Explainers copy their model; the session is not copyable, but onnxruntime sessions are safe to share."""
@@ -108,7 +117,12 @@ def convert_to_torch(session_model: OnnxModule, probe: torch.Tensor) -> tuple[nn
         with torch.no_grad():
             got, want = converted(probe), session_model(probe)
     except Exception as exc:  # noqa: BLE001 - any operator onnx2torch lacks
-        return None, f"onnx2torch cannot convert this graph ({str(exc).splitlines()[0][:160]})"
+        import re
+
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        op = re.search(r"operation_type='([^']+)', version=(\d+)", text)
+        why = f"it has no converter for {op[1]} (opset {op[2]})" if op else text[:160]
+        return None, f"onnx2torch cannot convert this graph: {why}"
     if not isinstance(got, torch.Tensor) or got.shape != want.shape:
         return None, "onnx2torch's conversion gives outputs of another shape than onnxruntime's"
     error = float((got - want).abs().max() / want.abs().max().clamp_min(1e-12))
