@@ -76,3 +76,15 @@ def count_parameters(model: nn.Module) -> int:
     """Weights in the model: its parameters, or the initialisers of an ONNX graph (``num_weights``)."""
     own = getattr(model, "num_weights", None)
     return int(own) if own is not None else sum(p.numel() for p in model.parameters())
+
+
+def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
+    """Largest absolute difference over the largest reference value: how a conversion is judged equal."""
+    return float((got - want).abs().max() / want.abs().max().clamp_min(1e-12))
+
+
+def frozen(model: nn.Module) -> nn.Module:
+    """``model`` with every parameter's gradient switched off (it is explained, never trained)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ...errors import CheckpointError
+from ..runtime import frozen, relative_error
 
 CONVERSION_TOLERANCE = 1e-5
 
@@ -125,9 +126,7 @@ def convert_to_torch(session_model: OnnxModule, probe: torch.Tensor) -> tuple[nn
         return None, f"onnx2torch cannot convert this graph: {why}"
     if not isinstance(got, torch.Tensor) or got.shape != want.shape:
         return None, "onnx2torch's conversion gives outputs of another shape than onnxruntime's"
-    error = float((got - want).abs().max() / want.abs().max().clamp_min(1e-12))
+    error = relative_error(got, want)
     if not error <= CONVERSION_TOLERANCE:
         return None, f"onnx2torch's conversion differs from onnxruntime by {error:.1e} (over {CONVERSION_TOLERANCE:g})"
-    for p in converted.parameters():
-        p.requires_grad_(False)
-    return converted, ""
+    return frozen(converted), ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..runtime import frozen, relative_error
 from ..vit import VisionTransformer
 
 MAPPING_TOLERANCE = 1e-5
@@ -177,10 +178,7 @@ def mapped_if_equal(original: nn.Module, probe: torch.Tensor) -> tuple[VisionTra
     mapped = from_timm(original) or from_transformers(original)
     if mapped is None:
         return None, ""
-    want, got = original(probe), mapped(probe)
-    error = float((got - want).abs().max() / want.abs().max().clamp_min(1e-12))
+    error = relative_error(mapped(probe), original(probe))
     if not error <= MAPPING_TOLERANCE:
         return None, f"mapping this ViT onto the registry ViT differs by {error:.1e}; gradient methods only"
-    for p in mapped.parameters():
-        p.requires_grad_(False)
-    return mapped, "mapped onto the registry ViT (equal within 1e-5), so CP-LRP applies"
+    return frozen(mapped), "mapped onto the registry ViT (equal within 1e-5), so CP-LRP applies"
