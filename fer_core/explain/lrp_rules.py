@@ -77,7 +77,10 @@ def zplus(layer, x, r, keep_bias=False):
     wp, wn = layer.weight.clamp(min=0), layer.weight.clamp(max=0)
     b = _bias(layer, keep_bias)
     xp, xn = x.clamp(min=0), x.clamp(max=0)
-    z = ops.fwd(xp, wp, None if b is None else b.clamp(min=0)) + ops.fwd(xn, wn)
+    z = ops.fwd(xp, wp, None if b is None else b.clamp(min=0))
+    if not bool((x < 0).any()):  # after a ReLU (most layers): the negative half is exactly zero, skip its N*K pass
+        return _times(xp, _backprop(ops, x, wp, r, z))
+    z = z + ops.fwd(xn, wn)
     return _times(xp, _backprop(ops, x, wp, r, z)) + _times(xn, _backprop(ops, x, wn, r, z))
 
 
@@ -86,6 +89,10 @@ def alpha_beta(layer, x, r, keep_bias=False, alpha=2.0, beta=1.0):
     wp, wn = layer.weight.clamp(min=0), layer.weight.clamp(max=0)
     b = _bias(layer, keep_bias)
     xp, xn = x.clamp(min=0), x.clamp(max=0)
+    if not bool((x < 0).any()):  # non-negative inputs: the terms of the negative inputs are exactly zero
+        z_pos = ops.fwd(xp, wp, None if b is None else b.clamp(min=0))
+        z_neg = ops.fwd(xp, wn, None if b is None else b.clamp(max=0))
+        return alpha * _times(xp, _backprop(ops, x, wp, r, z_pos)) - beta * _times(xp, _backprop(ops, x, wn, r, z_neg))
     z_pos = ops.fwd(xp, wp, None if b is None else b.clamp(min=0)) + ops.fwd(xn, wn)
     z_neg = ops.fwd(xp, wn, None if b is None else b.clamp(max=0)) + ops.fwd(xn, wp)
     pos = _times(xp, _backprop(ops, x, wp, r, z_pos)) + _times(xn, _backprop(ops, x, wn, r, z_pos))
