@@ -15,27 +15,7 @@ from torch import nn
 
 from ..models.layers import SeparableConv2d
 from ..models.mini_xception import explain_layers
-
-
-def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """conv followed by eval-mode BN as one conv: W' = W * g / sqrt(var + eps), b' = (b - mean) g / sqrt + beta."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    fused = nn.Conv2d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        stride=conv.stride,
-        padding=conv.padding,
-        dilation=conv.dilation,
-        groups=conv.groups,
-        bias=True,
-        dtype=conv.weight.dtype,
-        device=conv.weight.device,
-    )
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    fused.weight.data.copy_(conv.weight * scale[:, None, None, None])
-    fused.bias.data.copy_((bias - bn.running_mean) * scale + bn.bias)
-    return fused
+from .bn_fold import fold_bn
 
 
 def _canonize_sequential(seq: nn.Sequential) -> nn.Sequential:
@@ -48,7 +28,7 @@ def _canonize_sequential(seq: nn.Sequential) -> nn.Sequential:
         else:
             _canonize_children(module)
         if isinstance(module, nn.BatchNorm2d) and out and isinstance(out[-1], nn.Conv2d):
-            out[-1] = _fold_bn(out[-1], module)
+            out[-1] = fold_bn(out[-1], module)
             continue
         if isinstance(module, nn.BatchNorm2d):
             raise ValueError("a BatchNorm2d that does not follow a conv cannot be folded")

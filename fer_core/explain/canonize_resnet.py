@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..models.layers import ResidualSum
+from .bn_fold import fold_bn
 
 
 class Residual(nn.Module):
@@ -32,9 +33,7 @@ def is_torchvision_resnet(model: nn.Module) -> bool:
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    from .canonize import _fold_bn
-
-    return _fold_bn(conv, bn)
+    return fold_bn(conv, bn)
 
 
 def _block(block: nn.Module) -> list[nn.Module]:

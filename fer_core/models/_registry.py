@@ -12,6 +12,8 @@ from torch import nn
 from ..errors import UnknownModelError
 
 _ARCHS: dict[str, Callable[..., nn.Module]] = {}
+# name prefix -> factory(name, **kwargs) for families too large to list (``timm/<any timm model>``)
+_PREFIXES: dict[str, Callable[..., nn.Module]] = {}
 # name -> (architecture, checkpoint path) for weights that ship with the product or were registered by a user.
 _PRETRAINED: dict[str, tuple[str, Path]] = {}
 
@@ -24,6 +26,11 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         warnings.warn(f"model {fn.__name__!r} registered twice; the later one wins", stacklevel=2)
     _ARCHS[fn.__name__] = fn
     return fn
+
+
+def register_prefix(prefix: str, factory: Callable[..., nn.Module]) -> None:
+    """Let ``create_model(prefix + name)`` build any member of a family: ``factory(full_name, **kwargs)``."""
+    _PREFIXES[prefix] = factory
 
 
 def register_pretrained(name: str, arch: str, path: str | Path) -> None:
@@ -59,10 +66,9 @@ def create_model(name: str, **overrides) -> nn.Module:
     """Build a fresh (randomly initialised) architecture; ``None`` overrides are dropped so CLI defaults stay."""
     kwargs = {k: v for k, v in overrides.items() if v is not None}
     if name not in _ARCHS:
-        if name.startswith("timm/"):  # any timm architecture, beyond the registered ones
-            from .zoo import create_timm
-
-            return create_timm(name, **kwargs)
+        factory = next((f for prefix, f in _PREFIXES.items() if name.startswith(prefix)), None)
+        if factory is not None:  # e.g. any timm architecture, beyond the registered ones
+            return factory(name, **kwargs)
         raise _unknown(name)
     return _ARCHS[name](**kwargs)
 

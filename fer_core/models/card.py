@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import torch
 
 MIN_INPUT_SIDE, MAX_INPUT_SIDE = 1, 4096
+CARD_KEY = "fer_core.model_card"  # the safetensors metadata entry that holds the card
 OUTPUT_KINDS: tuple[str, ...] = ("softmax", "sigmoid", "regression", "embedding")
 # How the weights are stored: fer_core's own safetensors, a bare state dict (.pt/.pth/.bin/.safetensors) of a
 # registry architecture, a TorchScript archive, an ONNX graph, a transformers folder, or a trusted full pickle.

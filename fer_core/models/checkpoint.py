@@ -12,9 +12,7 @@ from torch import nn
 
 from ..errors import CheckpointError, UnknownModelError
 from ._registry import create_model, pretrained_path
-from .card import ModelCard
-
-CARD_KEY = "fer_core.model_card"
+from .card import CARD_KEY, ModelCard
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._registry import register_model
+from ._registry import register_model, register_prefix
 
 TORCHVISION_ARCHS: tuple[str, ...] = (
     "resnet18",
@@ -124,3 +124,4 @@ def _timm(arch: str):
 
 for _arch in TIMM_ARCHS:
     register_model(_timm(_arch))
+register_prefix(TIMM_PREFIX, create_timm)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ...errors import CheckpointError
-from ..card import ModelCard
+from ..card import CARD_KEY, ModelCard
 from .onnx_model import OnnxModule, convert_to_torch
 from .state_dict import build_from_state_dict, guess_arch, io_sizes, read_state_dict
 
@@ -70,8 +70,6 @@ def detect_format(path: str | Path) -> str:
         return "pickle"
     if suffix == ".safetensors":
         from safetensors import safe_open
-
-        from ..checkpoint import CARD_KEY
 
         try:
             with safe_open(str(path), framework="pt") as f:
