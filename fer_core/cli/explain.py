@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=list(METHODS),
         help="attribution method (default: lrp, or the first that applies to the model; fer-core models show NAME)",
     )
+    p.add_argument("--cam-layer", help="Grad-CAM: the layer to explain, by module name (default: the last conv)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", help="folder to write one heatmap-grid PNG per face")
 
@@ -45,13 +46,16 @@ def run(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     import cv2
 
-    from ..explain import class_grid, default_method
+    from ..explain import class_grid, create_explainer, default_method
     from ..face import load_image
     from ..workflows import explain_image
 
     loaded = load_for(args, args.model)
     args.method = args.method or default_method(loaded)
-    results = explain_image(load_image(args.image), loaded, method=args.method)
+    if args.cam_layer and args.method != "gradcam":
+        raise ValueError("--cam-layer is for --method gradcam")
+    explainer = create_explainer(args.method, loaded.model, loaded.card, layer=args.cam_layer)
+    results = explain_image(load_image(args.image), loaded, method=args.method, explainer=explainer)
     out = {
         "model": loaded.name,
         "method": args.method,

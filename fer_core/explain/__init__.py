@@ -21,7 +21,7 @@ from .faithfulness import (
 )
 from .lrp import LRPExplainer, zennit_lrp
 from .regions import FILLS, fill_region, occlude_regions, region_share
-from .support import MethodNotApplicable, cam_layer, default_method, method_support, why_not
+from .support import MethodNotApplicable, cam_layer, default_method, method_support, named_layer, why_not
 from .transformer_lrp import TransformerLRPExplainer
 from .visualize import class_grid, colorize, overlay, to_heatmap
 
@@ -37,7 +37,7 @@ METHODS: dict[str, str] = {
 MSG_METHOD = "unknown explanation method {name!r}; choose from {known}"
 
 
-def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explainer:
+def create_explainer(method: str, model: nn.Module, card: ModelCard, layer: str | None = None) -> Explainer:
     """Build the explainer for ``method`` (a key of :data:`METHODS`) on a private copy of ``model``.
 
     Parameters
@@ -50,6 +50,9 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
     card
         Its model card: ``lrp_gamma_box`` takes its pixel bounds from the normalisation, ``occlusion`` its window
         and stride from the input size.
+    layer
+        Grad-CAM only: the name of the module to explain (``model.named_modules()``, e.g. ``layer3.1.conv2``);
+        default the model's ``cam_layer``, else its last Conv2d.
 
     Returns
     -------
@@ -82,7 +85,7 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard) -> Explaine
     if method == "saliency":
         return SaliencyExplainer(model)
     if method == "gradcam":
-        return GradCamExplainer(model, layer=cam_layer(model))
+        return GradCamExplainer(model, layer=cam_layer(model) if layer is None else named_layer(model, layer))
     if method == "occlusion":
         return OcclusionExplainer(
             model, window=max(4, card.input_size[0] // 8), stride=max(2, card.input_size[0] // 16)

@@ -39,6 +39,16 @@ def cam_layer(model: nn.Module) -> nn.Module | None:
     return convs[-1] if len(convs) > 1 else None
 
 
+def named_layer(model: nn.Module, name: str) -> nn.Module:
+    """The module called ``name`` in ``model``; ValueError naming the convolutions there are, for a typo."""
+    modules = dict(model.named_modules())
+    if name in modules and name:
+        return modules[name]
+    convs = [n for n, m in modules.items() if isinstance(m, nn.Conv2d)]
+    shown = ", ".join(convs[-5:]) if convs else "none"
+    raise ValueError(f"the model has no layer {name!r}; its last convolutions are {shown}")
+
+
 def lrp_ready(model: nn.Module) -> str:
     """'' when the fast LRP engine has rules for every layer of ``model``, else why not."""
     from ..models.mini_xception import MiniXception

@@ -92,6 +92,12 @@ def test_a_model_file_with_a_sidecar_card_works_by_path(home, tmp_path):
     Path(f"{path}.card.yaml").write_text(f"label_names: [{LABELS}]\ninput_size: [64, 64]\n")
     done = run_cli("explain", str(PORTRAIT), "--model", str(path), "--method", "lrp", "--device", "cpu")
     assert done.returncode == 0, done.stderr
+    cam = run_cli(
+        "explain", str(PORTRAIT), "--model", str(path), "--method", "gradcam", "--cam-layer", "layer3.0.conv1"
+    )
+    assert cam.returncode == 0, cam.stderr
+    typo = run_cli("explain", str(PORTRAIT), "--model", str(path), "--method", "gradcam", "--cam-layer", "layer7")
+    assert typo.returncode == 2 and "no layer 'layer7'" in typo.stderr
 
 
 def test_device_is_resolved_or_refused_with_what_exists():

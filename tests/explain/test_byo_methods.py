@@ -70,6 +70,19 @@ def test_gradcam_on_a_torchvision_model_uses_its_last_convolution():
     assert rel.shape == (2, 3, 112, 112) and torch.isfinite(rel).all() and rel.abs().sum() > 0
 
 
+def test_gradcam_on_a_chosen_layer_is_captums_layer_gradcam_there():
+    from captum.attr import LayerGradCam
+
+    model = _resnet18()
+    x = torch.randn(2, 3, 112, 112)
+    got = create_explainer("gradcam", model, CARD, layer="layer3.1.conv2").attribute(x, target=4)
+    cam = LayerGradCam(model, model.layer3[1].conv2).attribute(x, target=4, relu_attributions=False)
+    want = torch.nn.functional.interpolate(cam, size=(112, 112), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(got, want.expand_as(x), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="no layer 'layer9'.*layer4.1.conv2"):
+        create_explainer("gradcam", model, CARD, layer="layer9")
+
+
 def test_torchscript_takes_gradients_but_not_hooks(tmp_path):
     model = _resnet18()
     with warnings.catch_warnings():
