@@ -211,6 +211,13 @@ def method_support(model_name: str) -> dict[str, str]:
     return support(load_model(model_name))
 
 
+def usable_method(model_name: str) -> str:
+    """The method picked on the Heatmaps page where it applies to this model, else the first that does."""
+    from fer_core.explain import default_method
+
+    return default_method(load_model(model_name), st.session_state[keys.METHOD])
+
+
 def forget_model(name: str) -> None:
     """After a model was added, replaced or removed: the picker re-reads the names, and nothing cached under
     ``name`` (the model, its explainers, results keyed by model name) outlives the file it came from."""
@@ -492,7 +499,7 @@ def stakeholder_report(
     (not cached itself: every press of Build builds afresh)."""
     from fer_core.report import build_report
 
-    method = st.session_state[keys.METHOD]
+    method = usable_method(model_name)
     return build_report(
         items,
         load_model(model_name),

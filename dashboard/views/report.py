@@ -38,7 +38,7 @@ with left:
         chosen = st.multiselect("Samples", list(samples), default=list(samples)[:1], key=keys.REPORT_SAMPLES)
         items = [(name, samples[name].read_bytes()) for name in chosen]
 with right:
-    st.markdown(f"Model: **{md(model_name)}** (sidebar) · heatmaps: **{st.session_state[keys.METHOD]}**")
+    st.markdown(f"Model: **{md(model_name)}** (sidebar) · heatmaps: **{res.usable_method(model_name)}**")
     options = [NO_RUN, *runs]
     run_name = st.selectbox(
         "Training run (fairness on its test set)",

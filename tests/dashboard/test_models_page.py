@@ -198,3 +198,6 @@ def test_the_heatmaps_page_offers_only_the_methods_that_apply_to_an_onnx_model(m
     assert method.options == ["Sliding-window occlusion"]
     assert any("without gradients" in c.value for c in app.caption)
     assert not errors(app), errors(app)
+    app.switch_page("views/report.py").run()  # the report's heatmaps use a method that applies, not LRP
+    assert not app.exception, app.exception
+    assert any("heatmaps: **occlusion**" in m.value for m in app.markdown)
