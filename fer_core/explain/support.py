@@ -56,8 +56,6 @@ def lrp_ready(model: nn.Module) -> str:
 
     if isinstance(model, (MiniXception, VisionTransformer)) or is_torchvision_resnet(model):
         return ""
-    if hasattr(model, "explain_layers"):
-        return ""
     kinds = sorted({type(m).__name__ for m in model.modules()} & set(UNRULED_LAYERS))
     layers = ", ".join(kinds) if kinds else "a graph the engine does not walk"
     return WHY_NO_RULES.format(arch=type(model).__name__, layers=layers)

@@ -232,17 +232,16 @@ def load_model(name_or_path: str | Path, device: torch.device | str = "cpu", tru
 
 
 def _load(name_or_path: str | Path, trust_pickle: bool) -> LoadedModel:
+    from .formats import detect_format
     from .user_models import card_for_file, get_user_model
 
     candidate = Path(name_or_path)
-    if candidate.is_dir() or (candidate.is_file() and candidate.suffix != ".safetensors"):
+    if candidate.exists():  # a path: fer_core's own checkpoint, or a user's file with a sidecar card
+        if candidate.is_file() and detect_format(candidate) == "safetensors":
+            return load_checkpoint(candidate)
         return load_foreign(candidate, card_for_file(candidate), trust_pickle=trust_pickle)
-    if candidate.suffix == ".safetensors" or candidate.is_file():
-        from .formats import detect_format
-
-        if candidate.is_file() and detect_format(candidate) == "state_dict":
-            return load_foreign(candidate, card_for_file(candidate))
-        return load_checkpoint(candidate)
+    if candidate.suffix == ".safetensors":
+        return load_checkpoint(candidate)  # says the checkpoint is not found
     try:
         _, path = pretrained_path(str(name_or_path))
     except UnknownModelError:

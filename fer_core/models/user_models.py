@@ -15,7 +15,7 @@ import yaml
 
 from ..errors import CheckpointError, UnknownModelError
 from .card import ModelCard
-from .formats import detect_format, file_sha256, guess_card_fields
+from .formats import default_normalisation, guess_card_fields
 
 CARD_FILE = "card.yaml"
 SIDECAR_SUFFIX = ".card.yaml"
@@ -110,13 +110,11 @@ def build_card(path: str | Path, /, **given) -> ModelCard:
     guessed = guess_card_fields(source, guess_architecture="arch" not in given)
     fields = {k: v for k, v in guessed.items() if k in ModelCard.__dataclass_fields__} | given
     if "in_chans" in given and "mean" not in given and len(fields["mean"]) != given["in_chans"]:
-        fields["mean"], fields["std"] = (
-            ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)) if given["in_chans"] == 3 else ((0.0,), (1.0,))
-        )
+        fields["mean"], fields["std"] = default_normalisation(given["in_chans"])
     if "arch" not in fields:
         outputs, chans = guessed.get("num_outputs"), guessed.get("in_chans")
         raise CheckpointError(
-            f"{Path(source).name}: no registered architecture has exactly these weights ({outputs} outputs, {chans} "
+            f"{source.name}: no registered architecture has exactly these weights ({outputs} outputs, {chans} "
             "input channel(s)); name it with --arch (fer-core models lists them; timm/<name> takes any timm model)"
         )
     if "label_names" not in fields:
@@ -131,7 +129,7 @@ def build_card(path: str | Path, /, **given) -> ModelCard:
     fields["input_size"] = tuple(int(v) for v in fields["input_size"])
     fields["label_names"] = tuple(fields["label_names"])
     fields["mean"], fields["std"] = tuple(fields["mean"]), tuple(fields["std"])
-    fields.setdefault("origin", f"added from {Path(source).name}")
+    fields.setdefault("origin", f"added from {source.name}")
     try:
         return ModelCard(**fields)
     except (ValueError, TypeError) as exc:
@@ -248,9 +246,10 @@ def card_for_file(path: str | Path) -> ModelCard:
     unknown = set(raw) - set(ModelCard.__dataclass_fields__)
     if unknown:
         raise CheckpointError(f"{side}: unknown card fields {sorted(unknown)}")
-    card = build_card(path, **raw)
-    if card.format != detect_format(path):
-        raise CheckpointError(f"{side} says format {card.format!r} but {Path(path).name} is {detect_format(path)!r}")
-    if raw.get("sha256") and raw["sha256"] != file_sha256(path):
+    stated = {k: str(raw.pop(k)) for k in ("format", "sha256") if raw.get(k) is not None}  # YAML may read digits
+    card = build_card(path, **raw)  # format and SHA-256 as read off the file
+    if "format" in stated and stated["format"] != card.format:
+        raise CheckpointError(f"{side} says format {stated['format']!r} but {Path(path).name} is {card.format!r}")
+    if "sha256" in stated and stated["sha256"] != card.sha256:
         raise CheckpointError(f"{side}: the file's SHA-256 is not the one its card records (the file changed?)")
     return card

@@ -98,6 +98,12 @@ def test_a_model_file_with_a_sidecar_card_works_by_path(home, tmp_path):
     assert cam.returncode == 0, cam.stderr
     typo = run_cli("explain", str(PORTRAIT), "--model", str(path), "--method", "gradcam", "--cam-layer", "layer7")
     assert typo.returncode == 2 and "no layer 'layer7'" in typo.stderr
+    Path(f"{path}.card.yaml").write_text(f"label_names: [{LABELS}]\ninput_size: [64, 64]\nsha256: {'ab' * 32}\n")
+    changed = run_cli("explain", str(PORTRAIT), "--model", str(path), "--device", "cpu")
+    assert changed.returncode == 2 and "SHA-256 is not the one its card records" in changed.stderr
+    Path(f"{path}.card.yaml").write_text(f"label_names: [{LABELS}]\nformat: onnx\n")
+    wrong = run_cli("explain", str(PORTRAIT), "--model", str(path), "--device", "cpu")
+    assert wrong.returncode == 2 and "says format 'onnx' but net.pth is 'state_dict'" in wrong.stderr
 
 
 def test_device_is_resolved_or_refused_with_what_exists():

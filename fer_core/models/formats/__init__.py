@@ -18,6 +18,13 @@ from .state_dict import build_from_state_dict, guess_arch, io_sizes, read_state_
 WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def default_normalisation(in_chans: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) when neither the file nor the user says: ImageNet's for RGB, none (0, 1) for grey."""
+    return (IMAGENET_MEAN, IMAGENET_STD) if in_chans == 3 else ((0.0,), (1.0,))
+
+
 MSG_PICKLE = (
     "{name} would be read as a full pickle, which runs any code its maker put in it (it can read or delete your "
     "files). Pass --trust-pickle (trust_pickle=True) only for a file from someone you trust"
@@ -93,7 +100,6 @@ def load_network(
     path: str | Path,
     card: ModelCard,
     trust_pickle: bool = False,
-    device: torch.device | str = "cpu",
     convert_onnx: bool = True,
 ) -> tuple[nn.Module, str]:
     """The network in ``path`` as the card's ``format`` says, checked against the card; and a note on it (how an
@@ -107,8 +113,6 @@ def load_network(
         Its card (``format``, ``arch`` for a state dict, sizes and labels to check against).
     trust_pickle
         Allow ``format='pickle'``: unpickling runs code from the file.
-    device
-        Where to run (ONNX: which onnxruntime provider).
     convert_onnx
         Try onnx2torch on an ONNX graph (kept only where it equals onnxruntime); False runs it in onnxruntime.
 
@@ -134,7 +138,7 @@ def load_network(
         except Exception as exc:  # noqa: BLE001
             raise CheckpointError(f"{path.name} is not a loadable TorchScript archive: {exc}") from exc
     elif fmt == "onnx":
-        model = OnnxModule(path, device)
+        model = OnnxModule(path)  # on the CPU provider; LoadedModel.to(cuda) opens it on CUDA
         check_onnx_input(model, card, path.name)
         converted, why = convert_to_torch(model, probe_input(card)) if convert_onnx else (None, "")
         if converted is not None:
@@ -264,9 +268,9 @@ def guess_card_fields(path: str | Path, guess_architecture: bool = True) -> dict
         fields.update(transformers_card_fields(path))
     elif fmt == "pickle":
         fields["arch"] = "pickle"
-    chans = fields.get("in_chans", 3)
-    fields.setdefault("mean", IMAGENET_MEAN if chans == 3 else (0.0,))
-    fields.setdefault("std", IMAGENET_STD if chans == 3 else (1.0,))
+    mean, std = default_normalisation(fields.get("in_chans", 3))
+    fields.setdefault("mean", mean)
+    fields.setdefault("std", std)
     return fields
 
 
