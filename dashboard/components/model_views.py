@@ -17,9 +17,10 @@ import streamlit as st
 from fer_core.errors import FerCoreError
 from fer_core.explain import METHODS, overlay
 from fer_core.face import TEMPLATES
+from fer_core.workflows import ModelPreview
 
 from .. import _state as keys
-from .._resources import ModelFile, ModelPreview
+from .._model_files import ModelFile
 from .errors import report_unexpected, unexpected_message
 from .figures import probability_chart
 from .text import md

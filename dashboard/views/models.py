@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import _model_files as files
 from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.model_views import (
@@ -40,7 +41,7 @@ def select(name: str) -> None:
 
 def remove(name: str) -> None:
     with model_errors():
-        res.remove_user_model(name)
+        files.remove_user_model(name)
         if st.session_state[keys.MODEL] == name:
             select(DEFAULT_MODEL)
         st.session_state[keys.MODELS_FLASH] = f"Removed **{md(name)}**."
@@ -56,15 +57,15 @@ if file is None:
     )
 else:
     with model_errors():
-        guess = res.guess_fields(file)
+        guess = files.guess_fields(file)
         file_summary(guess)
         request = card_form(file, guess, list_models())
         if request is not None and request.action == "preview":
             with st.spinner("Loading the model and explaining two faces…"):
-                preview = res.preview_model(file, request.name, request.fields, request.trust_pickle)
+                preview = files.preview_model(file, request.name, request.fields, request.trust_pickle)
             preview_panel(preview)
         elif request is not None:
-            added = res.save_model(file, request.name, request.fields, request.trust_pickle, request.overwrite)
+            added = files.save_model(file, request.name, request.fields, request.trust_pickle, request.overwrite)
             select(added.name)
             st.session_state[keys.MODELS_FLASH] = (
                 f"Added **{md(added.name)}** ({added.card.num_classes} labels); it is now the sidebar's model."
