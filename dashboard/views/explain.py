@@ -24,6 +24,8 @@ with right:
     method = keys.persistent(st.selectbox, "Method", usable, keys.METHOD, format_func=METHODS.get)
     if len(usable) < len(support):
         with st.expander(f"{len(support) - len(usable)} method(s) do not apply to this model"):
+            if note := res.load_model(st.session_state[keys.MODEL]).note:
+                st.caption(md(note))
             for m, why in support.items():
                 if why:
                     st.caption(f"**{METHODS[m]}**: {md(why)}")

@@ -102,7 +102,8 @@ def method_support(loaded: LoadedModel) -> dict[str, str]:
     Parameters
     ----------
     loaded
-        The model and its card; its ``note`` (why an ONNX graph was not converted) is added to ONNX reasons.
+        The model and its card. Its ``note`` (why an ONNX graph was not converted) is said once beside this
+        table by whoever shows it, not repeated in every reason.
 
     Returns
     -------
@@ -111,13 +112,7 @@ def method_support(loaded: LoadedModel) -> dict[str, str]:
     """
     from . import METHODS
 
-    out = {}
-    for method in METHODS:
-        reason = why_not(method, loaded.model)
-        if reason == WHY_ONNX and getattr(loaded, "note", ""):
-            reason = f"{reason} ({loaded.note})"
-        out[method] = reason
-    return out
+    return {method: why_not(method, loaded.model) for method in METHODS}
 
 
 def default_method(loaded: LoadedModel, preferred: str = "lrp") -> str:
