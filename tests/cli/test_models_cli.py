@@ -4,7 +4,6 @@ by name in every command; a model file with a sidecar card works by path; ``--de
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import torch
 from fer_core.models import create_model
 from fer_core.models.runtime import resolve_device
 from tests._cli import run_cli
+from tests._onnx import export_onnx
 
 LABELS = "anger,disgust,fear,happy,sad,surprise,neutral"
 PORTRAIT = Path(__file__).resolve().parents[2] / "assets" / "samples" / "astronaut_eileen_collins.png"
@@ -27,17 +27,7 @@ def home(tmp_path, monkeypatch):
 def _onnx(path: Path) -> Path:
     torch.manual_seed(0)
     model = create_model("resnet18", num_classes=7).eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.randn(1, 3, 64, 64),),
-            str(path),
-            dynamo=False,
-            input_names=["input"],
-            dynamic_axes={"input": {0: "n"}},
-        )
-    return path
+    return export_onnx(model, path, (1, 3, 64, 64))
 
 
 def test_add_list_show_use_and_remove(home, tmp_path):

@@ -169,26 +169,17 @@ def test_a_pickle_is_loaded_only_once_trusted_and_another_file_refills_the_form(
 def test_the_heatmaps_page_offers_only_the_methods_that_apply_to_an_onnx_model(models_home, tmp_path):
     """An ONNX graph runs only in onnxruntime: the picker offers occlusion, says why the rest do not apply, and the
     page draws heatmaps without an exception."""
-    import warnings
 
     import torch
     import torchvision
 
     from dashboard import _state as keys
     from fer_core.models import add_model
+    from tests._onnx import export_onnx
 
     torch.manual_seed(0)
     net = torchvision.models.resnet18(weights=None, num_classes=3).eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (torch.zeros(1, 3, SIZE, SIZE),),
-            str(tmp_path / "v.onnx"),
-            dynamo=False,
-            input_names=["input"],
-            dynamic_axes={"input": {0: "n"}},
-        )
+    export_onnx(net, tmp_path / "v.onnx", (1, 3, SIZE, SIZE))
     add_model(tmp_path / "v.onnx", "vendor", label_names=("angry", "happy", "neutral"), input_size=(SIZE, SIZE))
     app = AppTest.from_file(APP, default_timeout=180)
     app.session_state[keys.MODEL] = "vendor"

@@ -11,6 +11,7 @@ import torch
 from fer_core.explain import METHODS, MethodNotApplicable, create_explainer, method_support
 from fer_core.models import ModelCard, create_model, load_foreign
 from fer_core.models.checkpoint import LoadedModel
+from tests._onnx import export_onnx
 
 CARD = ModelCard("resnet18", (112, 112), 3, (0.5,) * 3, (0.5,) * 3, tuple("abcdefg"), format="state_dict")
 
@@ -99,16 +100,7 @@ def test_torchscript_takes_gradients_but_not_hooks(tmp_path):
 
 def test_onnx_gets_black_box_methods_and_reasons_for_the_rest(tmp_path):
     model = _resnet18()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (torch.randn(1, 3, 112, 112),),
-            str(tmp_path / "m.onnx"),
-            dynamo=False,
-            input_names=["input"],
-            dynamic_axes={"input": {0: "n"}},
-        )
+    export_onnx(model, tmp_path / "m.onnx", (1, 3, 112, 112))
     card = ModelCard("onnx", (112, 112), 3, (0.5,) * 3, (0.5,) * 3, tuple("abcdefg"), format="onnx")
     loaded = load_foreign(tmp_path / "m.onnx", card, convert_onnx=False)
     support = method_support(loaded)
@@ -123,9 +115,7 @@ def test_onnx_gets_black_box_methods_and_reasons_for_the_rest(tmp_path):
 def test_an_onnx_graph_exported_for_batch_one_still_takes_batches(tmp_path):
     """Many exported graphs fix the batch at 1: occlusion's batched forwards are run in that size."""
     model = _resnet18()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.randn(1, 3, 64, 64),), str(tmp_path / "b1.onnx"), dynamo=False)
+    export_onnx(model, tmp_path / "b1.onnx", (1, 3, 64, 64), batch_dynamic=False)
     card = ModelCard("onnx", (64, 64), 3, (0.5,) * 3, (0.5,) * 3, tuple("abcdefg"), format="onnx")
     loaded = load_foreign(tmp_path / "b1.onnx", card, convert_onnx=False)
     x = torch.randn(5, 3, 64, 64)

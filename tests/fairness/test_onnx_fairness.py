@@ -3,16 +3,14 @@ predictions, so the same per-group accuracy, gaps and intervals, when onnxruntim
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 import pytest
-import torch
 
 from fer_core.models import load_foreign
 from fer_core.runs import open_run
 from fer_core.runs.locations import EMBEDDED_RUNS_DIR
 from fer_core.workflows.evaluate import evaluate_manifest
+from tests._onnx import export_onnx
 
 RUN = EMBEDDED_RUNS_DIR / "synthfacs_bias_supervised"
 
@@ -24,16 +22,7 @@ def test_onnx_export_reproduces_the_fairness_report(tmp_path):
     manifest = pd.read_csv(run.test_manifest())
     group = next(c for c in ("skin_tone", "group", "gender", "age_group") if c in manifest.columns)
     h, w = original.card.input_size
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            original.model,
-            (torch.zeros(1, original.card.in_chans, h, w),),
-            str(tmp_path / "m.onnx"),
-            dynamo=False,
-            input_names=["input"],
-            dynamic_axes={"input": {0: "n"}},
-        )
+    export_onnx(original.model, tmp_path / "m.onnx", (1, original.card.in_chans, h, w))
     card = original.card.__class__(**{**original.card.__dict__, "format": "onnx"})
     exported = load_foreign(tmp_path / "m.onnx", card, convert_onnx=False)
     assert exported.runtime == "onnxruntime"

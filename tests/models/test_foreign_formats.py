@@ -16,6 +16,7 @@ from fer_core.face import load_image
 from fer_core.models import create_model, load_foreign
 from fer_core.models.preprocess import predict_probs
 from fer_core.models.user_models import build_card
+from tests._onnx import export_onnx
 
 LABELS = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "synthfacs_sample" / "images"
@@ -47,17 +48,7 @@ def _export(model: torch.nn.Module, folder: Path) -> dict[str, Path]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.save(torch.jit.trace(model, x), str(paths["torchscript"]))
-        paths["onnx"] = folder / "m.onnx"
-        torch.onnx.export(
-            model,
-            (x,),
-            str(paths["onnx"]),
-            dynamo=False,
-            input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}},
-            opset_version=17,
-        )
+    paths["onnx"] = export_onnx(model, folder / "m.onnx", (2, 3, SIZE, SIZE), opset_version=17)
     return paths
 
 
