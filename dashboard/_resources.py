@@ -510,3 +510,55 @@ def stakeholder_report(
         explainer=explainer(model_name, method),
         progress=progress,
     )
+
+
+AUDIT_BOOT = 300  # bootstrap draws of the photo-set audit's intervals on the Fairness page
+AUDIT_PERMUTATIONS = 200
+
+
+def photo_set_audit(
+    source: str,
+    model_name: str,
+    group_by: str,
+    use_labels: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """``fer-core evaluate SOURCE --group-by COL`` for the page: detection, prediction rates, parity and (with
+    labels) accuracy per group, for a run's test set or a manifest with the sidebar model."""
+    from fer_core.workflows import evaluate_manifest
+
+    def compute() -> dict:
+        loaded, manifest, aligned, target = study_target(source, model_name)
+        return evaluate_manifest(
+            loaded,
+            manifest,
+            group_by=(group_by,),
+            target=target,
+            aligned=aligned,
+            n_boot=AUDIT_BOOT,
+            num_permutations=AUDIT_PERMUTATIONS,
+            progress=progress,
+            use_labels=use_labels,
+        )
+
+    return _memo(("audit", source, _stamp(source), model_name, group_by, use_labels), compute)
+
+
+def manifest_columns(source: str) -> list[str]:
+    """Columns of a manifest (or a run's test set) a user may group by: not paths, labels or per-face values."""
+    from fer_core.data import read_manifest
+
+    path = open_run(source).test_manifest() if Path(source).is_dir() else Path(source)
+    skip = {
+        "path",
+        "label",
+        "label_set",
+        "aus",
+        "intensities",
+        "mask_path",
+        "landmarks",
+        "true_label",
+        "split",
+        "subject",
+    }
+    return [c for c in read_manifest(path).columns if c not in skip]

@@ -27,6 +27,10 @@ FAITHFULNESS = "f"  # f"{FAITHFULNESS}_{item.key}_{i}_{method}"
 OCCLUSION_CHART = "occ"  # f"{OCCLUSION_CHART}_{item.key}_{i}"
 # Fairness
 FAIR_BARS, FAIR_TPR, FAIR_MMD, FAIR_SHARE = "bars", "tpr", "mmd", "share"  # + f"_{run}_{attribute}"
+# Fairness: a photo set's audit
+AUDIT_SOURCE, AUDIT_MANIFEST, AUDIT_GROUP = "_w_audit_source", "_w_audit_manifest", "_w_audit_group"
+AUDIT_NO_LABELS, AUDIT_RUN, AUDIT_PARAMS = "_w_audit_no_labels", "_w_audit_run", "audit_params"
+AUDIT_DET_BARS, AUDIT_RATE_BARS, AUDIT_ACC_BARS = "audit_det", "audit_rate", "audit_acc"  # + f"_{attribute}"
 # Runs
 RUN_PICK = "run_pick"
 RUN_LAUNCH_FORM = "launch"

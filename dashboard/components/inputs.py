@@ -9,6 +9,7 @@ import streamlit as st
 
 from .. import _resources as res
 from .. import _state as keys
+from .text import md
 
 
 @dataclass
@@ -72,3 +73,20 @@ def recipe_run_picker(recipe: str, label: str, key: str, missing: str, where) ->
     with where:
         chosen = st.selectbox(label, list(names), key=key)
     return names[chosen], runs
+
+
+MANIFEST_CHOICE = "a manifest file…"
+
+
+def dataset_source(source_key: str, manifest_key: str, label: str, help_text: str) -> tuple[str, str, str]:
+    """A run's test set (with its own model) or a manifest path (with the sidebar model): (source label, the
+    run folder or manifest path, the model name; "" for a run's own model)."""
+    runs = res.classifier_runs()
+    sources = [f"run: {n} (test set)" for n in runs] + [MANIFEST_CHOICE]
+    source = st.selectbox(label, sources, key=source_key, help=help_text)
+    if source == MANIFEST_CHOICE:
+        path = st.text_input("Manifest path (.csv / .parquet)", key=manifest_key)
+        model_name = st.session_state[keys.MODEL]
+        st.caption(f"Model: **{md(model_name)}** (sidebar); faces are detected and aligned.")
+        return source, path, model_name
+    return source, runs[source.removeprefix("run: ").removesuffix(" (test set)")], ""

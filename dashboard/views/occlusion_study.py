@@ -7,8 +7,8 @@ import streamlit as st
 from dashboard import _resources as res
 from dashboard import _state as keys
 from dashboard.components.errors import user_errors
+from dashboard.components.inputs import dataset_source
 from dashboard.components.study_charts import occlusion_study_results
-from dashboard.components.text import md
 from fer_core.explain import FILLS
 from fer_core.runs import sensitive_columns
 from fer_core.taxonomy import FACE_REGIONS
@@ -20,23 +20,15 @@ st.caption(
     "bootstrap intervals, per class and per group."
 )
 
-runs = res.classifier_runs()
-sources = [f"run: {n} (test set)" for n in runs] + ["a manifest file…"]
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
-    source = st.selectbox(
+    source, target, model_name = dataset_source(
+        keys.STUDY_SOURCE,
+        keys.STUDY_MANIFEST,
         "Faces",
-        sources,
-        key=keys.STUDY_SOURCE,
-        help="a run's own test set and model, or any labelled manifest with the sidebar model",
+        "a run's own test set and model, or any labelled manifest with the sidebar model",
     )
-    if source == "a manifest file…":
-        path = st.text_input("Manifest path (.csv / .parquet)", key=keys.STUDY_MANIFEST)
-        target, model_name, columns = path, st.session_state[keys.MODEL], []
-        st.caption(f"Model: **{md(model_name)}** (sidebar); faces are detected and aligned.")
-    else:
-        folder = runs[source.removeprefix("run: ").removesuffix(" (test set)")]
-        target, model_name, columns = folder, "", sensitive_columns(folder)
+    columns = [] if model_name else sensitive_columns(target)
 with c2:
     regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
     fills = st.multiselect(

@@ -11,7 +11,7 @@ from typing import Any
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
-    from ..models import DEFAULT_MODEL
+    from ..names import DEFAULT_MODEL
 
     p.add_argument(
         "--model",
@@ -31,6 +31,46 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:N or mps (default: auto)"
+    )
+
+
+def _add_engine(p: argparse.ArgumentParser, shards_option: bool = True) -> None:
+    """The batch engine's options (loader workers; Lightning devices, nodes and strategy; a resumable shard folder)."""
+    g = p.add_argument_group(
+        "batch engine",
+        "how the images are processed; with more than one device or node, or --shards, the job runs "
+        "on Lightning's Trainer.predict (under torchrun or SLURM the same command runs on every rank)",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        help="processes that decode, detect and align faces (default: none for under 256 images, else one per core)",
+    )
+    g.add_argument("--devices", default="1", help="devices per node: a number, 'auto', or a list like 0,1 (default 1)")
+    g.add_argument("--num-nodes", type=int, default=1, help="machines (default 1)")
+    g.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp (default auto)")
+    g.add_argument("--block", type=int, default=512, help="images per block: one shard file, one unit of resuming")
+    if shards_option:
+        g.add_argument("--shards", help="keep per-block results in this folder; re-running resumes from it")
+
+
+def engine_options(args: argparse.Namespace, out: str | None = None) -> Any:
+    """The engine options of a command's ``--workers/--devices/--num-nodes/--strategy/--block/--shards``."""
+    from ..batch import EngineOptions
+
+    devices: int | str = args.devices
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    device = getattr(args, "device", "auto") or "auto"
+    return EngineOptions(
+        block=args.block,
+        workers=args.workers,
+        devices=devices,
+        num_nodes=args.num_nodes,
+        strategy=args.strategy,
+        accelerator="cpu" if device == "cpu" else ("gpu" if device.startswith("cuda") else "auto"),
+        out=out if out is not None else getattr(args, "shards", None),
+        show_progress=not getattr(args, "json", False),
     )
 
 

@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..data import ADAPTERS
+from ..names import DATASET_FORMATS
 from ._common import _add_model, load_for
 
 COMMANDS = ("synth", "data")
@@ -46,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         dest="data_command", required=True
     )
     p = data.add_parser("import", help="turn a public dataset layout into a canonical manifest")
-    p.add_argument("format", choices=sorted(ADAPTERS), help="dataset layout")
+    p.add_argument("format", choices=DATASET_FORMATS, help="dataset layout")
     p.add_argument("root", help="the dataset's root folder (or the fer2013.csv file)")
     p.add_argument("--out", required=True, help="manifest to write (.csv or .parquet)")
     p.add_argument("--au-set", choices=["bp4d", "disfa"], help="for au-csv: which AU set and binarisation rule")

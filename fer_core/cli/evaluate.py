@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import _add_model, _columns, _print, _resolve_model
+from ._common import _add_engine, _add_model, _columns, _print, _resolve_model, engine_options
 
 COMMANDS = ("evaluate", "probe")
 
@@ -22,7 +22,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a run folder, a registered model name or a .safetensors checkpoint (default: --model)",
     )
     _add_model(p)
-    p.add_argument("--data", required=True, help="manifest (.csv/.parquet); paths relative to its folder or absolute")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="manifest (.csv/.parquet); paths relative to its folder or absolute; labels optional (without them: "
+        "the label-free audit)",
+    )
     p.add_argument(
         "--group-by",
         action="append",
@@ -39,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--boot", type=int, default=200, help="bootstrap resamples for the intervals (default 200)")
     p.add_argument("--permutations", type=int, default=200, help="MMD permutation-test permutations (default 200)")
     p.add_argument("--json", action="store_true")
+    _add_engine(p)
 
     probe = subparsers.add_parser("probe", help="linear probes on a model's frozen features").add_subparsers(
         dest="probe_command", required=True
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..fairness import fairness_summary
+    from ..fairness import audit_summary, fairness_summary
     from ..workflows import evaluate_manifest
 
     loaded, aligned, target = _resolve_model(args)
@@ -81,15 +87,23 @@ def _evaluate(args: argparse.Namespace) -> int:
         aligned=aligned,
         n_boot=args.boot,
         num_permutations=args.permutations,
-        show_progress=not args.json,
+        engine=engine_options(args),
     )
+    if result is None:  # a rank other than 0: rank 0 reports
+        return 0
 
     def human(o: dict) -> None:
+        d = o["detection"]
         print(
-            f"{o['n']} rows, faces found in {o['faces_found']:.0%}; accuracy {o['accuracy']}, macro-F1 {o['macro_f1']}"
+            f"{o['n']} rows: {d['detected']} faces detected, {d['crop']} used as crops (small images, not detected), "
+            f"{d['no_face']} without a face, {d['unreadable']} unreadable; {o['n_labelled']} labelled faces"
         )
+        if o["accuracy"] is not None:
+            print(f"accuracy {o['accuracy']}, macro-F1 {o['macro_f1']}")
         for lab, m in o["per_class"].items():
             print(f"  {lab:10s} n={m['n']:4d} P={m['precision']:.2f} R={m['recall']:.2f} F1={m['f1']:.2f}")
+        for attr, rep in o.get("audit", {}).items():
+            print("\n".join(audit_summary(attr, rep, o["intervals"]["resampled"])))
         for attr, rep in o.get("fairness", {}).items():
             print("\n".join(fairness_summary(attr, rep)))
 

@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..explain import FILLS, METHODS
+from ..names import FILLS, METHODS
 from ..taxonomy import FACE_REGIONS
-from ._common import _add_model, _print, load_for
+from ._common import _add_engine, _add_model, _print, engine_options, load_for
 
 COMMANDS = ("explain", "occlude")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``explain`` and ``occlude``."""
-    p = subparsers.add_parser("explain", help="faces, probabilities and per-class heatmaps for one image")
-    p.add_argument("image", help="image file (JPEG, PNG, WebP, TIFF, GIF, BMP)")
+    p = subparsers.add_parser(
+        "explain", help="faces, probabilities and per-class heatmaps for one image, or a whole dataset with --data"
+    )
+    p.add_argument("image", nargs="?", help="image file (JPEG, PNG, WebP, TIFF, GIF, BMP)")
+    p.add_argument(
+        "--data",
+        help="a manifest or a folder of images to sweep instead of one image (needs --out: shards/ and faces.csv; "
+        "re-running resumes)",
+    )
+    p.add_argument(
+        "--aligned",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --data: the images are aligned face crops, resized only (default: detect)",
+    )
     _add_model(p)
     p.add_argument(
         "--method",
@@ -24,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cam-layer", help="Grad-CAM: the layer to explain, by module name (default: the last conv)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--out", help="folder to write one heatmap-grid PNG per face")
+    p.add_argument("--out", help="folder to write one heatmap-grid PNG per face (with --data: the sweep's folder)")
+    _add_engine(p, shards_option=False)
 
     p = subparsers.add_parser("occlude", help="class probabilities with face regions hidden")
     p.add_argument("image")
@@ -50,10 +64,14 @@ def _explain(args: argparse.Namespace) -> int:
     from ..face import load_image
     from ..workflows import explain_image
 
+    if (args.image is None) == (args.data is None):
+        raise ValueError("give one image, or --data MANIFEST_OR_FOLDER --out DIR for a dataset sweep")
     loaded = load_for(args, args.model)
     args.method = args.method or default_method(loaded)
     if args.cam_layer and args.method != "gradcam":
         raise ValueError("--cam-layer is for --method gradcam")
+    if args.data is not None:
+        return _sweep(args, loaded)
     explainer = create_explainer(args.method, loaded.model, loaded.card, layer=args.cam_layer)
     results = explain_image(load_image(args.image), loaded, method=args.method, explainer=explainer)
     out = {
@@ -79,6 +97,49 @@ def _explain(args: argparse.Namespace) -> int:
                 f"face {i} box={f['box']}: {f['pred']} ({', '.join(f'{k} {v:.2f}' for k, v in top)}); "
                 f"relevance in {share}" + (" [used as aligned crop]" if f["used_as_crop"] else "")
             )
+
+    _print(out, args.json, human)
+    return 0
+
+
+def _sweep(args: argparse.Namespace, loaded) -> int:
+    from ..explain import why_not
+    from ..workflows import explain_dataset
+
+    if not args.out:
+        raise ValueError("--data needs --out DIR: the sweep keeps every face's heatmaps there (and resumes from it)")
+    if args.cam_layer:
+        raise ValueError("--cam-layer is for one image; the sweep explains with the model's default layer")
+    reason = why_not(args.method, loaded.model)
+    if reason:
+        raise ValueError(f"{args.method} does not apply to {loaded.name}: {reason}")
+    result = explain_dataset(
+        loaded, args.data, args.out, args.method, aligned=args.aligned, engine=engine_options(args, out=args.out)
+    )
+    if result is None:
+        return 0
+    faces = result.faces
+    counts = faces["status"].value_counts().to_dict()
+    summary = result.summary()
+    out = {
+        "model": loaded.name,
+        "method": args.method,
+        "data": str(args.data),
+        "out": str(args.out),
+        "n": len(faces),
+        "status": {k: int(v) for k, v in counts.items()},
+        "faces_csv": str(Path(args.out) / "faces.csv"),
+        "by_predicted_class": {
+            str(k): {c: (round(float(v), 4) if c != "n" else int(v)) for c, v in row.items()}
+            for k, row in summary.iterrows()
+        },
+    }
+
+    def human(o: dict) -> None:
+        print(f"{o['n']} images explained with {o['method']}: {o['status']}; table: {o['faces_csv']}")
+        for cls, row in o["by_predicted_class"].items():
+            top = sorted(((k[6:], v) for k, v in row.items() if k.startswith("share_")), key=lambda kv: -kv[1])[:3]
+            print(f"  {cls:10s} n={row['n']:5d} evidence in " + ", ".join(f"{k} {v:.0%}" for k, v in top))
 
     _print(out, args.json, human)
     return 0

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FerCoreError
-from ..explain import FILLS, METHODS
+from ..names import FILLS, METHODS
 
 COMMANDS = ("report",)
 

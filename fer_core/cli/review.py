@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import _add_model, _print, _resolve_model
+from ._common import _add_engine, _add_model, _print, _resolve_model, engine_options
 
 COMMANDS = ("pseudo-label", "review", "agreement")
 _DB_HELP = "store (default $FER_CORE_DB or the cache's store.sqlite)"
@@ -42,6 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reviews-per-item", type=int, default=1, help="distinct annotators per item (2+ for kappa)")
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--json", action="store_true")
+    _add_engine(p)
     p.set_defaults(target_column=None)
 
     review = subparsers.add_parser("review", help="the pseudo-label review store").add_subparsers(
@@ -93,8 +94,10 @@ def _pseudo_label(args: argparse.Namespace) -> int:
     if args.aligned is not None:
         aligned = args.aligned
     proposals = propose(
-        loaded, args.pool, thresholds, args.tau, aligned, target=target, limit=args.limit, show_progress=not args.json
+        loaded, args.pool, thresholds, args.tau, aligned, target=target, limit=args.limit, engine=engine_options(args)
     )
+    if proposals is None:  # a rank other than 0: rank 0 writes the batch
+        return 0
     with Store.open(args.db) as store:
         run = open_run(run_dir) if run_dir else None
         batch_id = write_batch(

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..explain import FILLS, METHODS
-from ..studies import LOCALISATION_METHODS
+from ..names import FILLS, LOCALISATION_METHODS, METHODS
 from ..taxonomy import FACE_REGIONS
-from ._common import _add_model, _ci, _columns, _print, _study_inputs
+from ._common import _add_engine, _add_model, _ci, _columns, _print, _study_inputs, engine_options
 
 COMMANDS = ("occlusion-study", "region-relevance", "localisation", "compare-transfer")
 
@@ -49,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None, help=aligned_help)
     p.add_argument("--batch-size", type=int, default=64, help="forward batch (default 64, fastest on CPU)")
     p.add_argument("--out", help="CSV with every face x region x fill and the drop of every class")
+    _add_engine(p)
 
     p = _study_parser(
         subparsers,
@@ -66,6 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--regions", default="eyes,brows,nose,mouth,cheeks,forehead", help="comma-separated regions")
     p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None, help=aligned_help)
     p.add_argument("--permutations", type=int, default=1000, help="permutations of the test (default 1000)")
+    _add_engine(p)
 
     p = _study_parser(
         subparsers,
@@ -141,8 +142,10 @@ def _occlusion_study(args: argparse.Namespace) -> int:
         aligned,
         limit=args.limit,
         batch_size=args.batch_size,
-        show_progress=not args.json,
+        engine=engine_options(args),
     )
+    if study is None:  # a rank other than 0: rank 0 reports
+        return 0
     if args.out:
         study.long().to_csv(args.out, index=False)
     result = study.to_json(n_boot=args.boot)
@@ -191,8 +194,10 @@ def _region_relevance(args: argparse.Namespace) -> int:
         target,
         aligned,
         limit=args.limit,
-        show_progress=not args.json,
+        engine=engine_options(args),
     )
+    if study is None:  # a rank other than 0: rank 0 reports
+        return 0
     result = study.to_json(n_boot=args.boot, num_permutations=args.permutations)
 
     def human(o: dict) -> None:

@@ -106,8 +106,13 @@ def _check_splits(df: pd.DataFrame) -> None:
         raise DatasetError(MSG_BAD_SPLITS.format(values=listed))
 
 
-def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_set: str | None = None) -> pd.DataFrame:
+def validate_manifest(
+    df: pd.DataFrame, root: str | Path | None = None, label_set: str | None = None, require_labels: bool = True
+) -> pd.DataFrame:
     """Check a manifest; return it unchanged or raise :class:`DatasetError`.
+
+    ``require_labels=False`` (the label-free audits: photo sets with attributes and no expression labels) needs
+    only ``path``; labels that are present are still checked, empty cells are unlabelled rows.
 
     Checks, in order: required columns (``path``, ``label``); at least one row; a ``split`` column, if present,
     holds train/val/test on every row or is empty throughout; one label set only (the
@@ -116,16 +121,18 @@ def validate_manifest(df: pd.DataFrame, root: str | Path | None = None, label_se
     present and non-empty) exists under ``root`` (skipped when ``root`` is None). Relative paths are relative to
     ``root``.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns and (require_labels or c != "label")]
     if missing:
         raise DatasetError(MSG_MISSING_COLUMNS.format(missing=", ".join(missing), required=", ".join(REQUIRED_COLUMNS)))
     if len(df) == 0:
         raise DatasetError(MSG_EMPTY)
     _check_splits(df)
     name = _resolve_label_set(df, label_set)
-    if name is not None:
+    if name is not None and "label" in df.columns:
         known = _label_set(name)
         labels = df["label"].astype(str)
+        if not require_labels:
+            labels = labels[df["label"].notna() & (labels.str.strip() != "")]
         unknown = sorted(set(labels) - set(known))
         if unknown:
             raise DatasetError(

@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._utils.progress import ProgressFn, progress_iter
-from ..errors import DatasetError, FaceNotFoundError, ImageLoadError
+from .._utils.progress import ProgressFn
+from ..errors import DatasetError
 from ..face import Face, FaceDetector, aligned_crop, default_detector, find_faces, load_image
 from ..models import LoadedModel
+from ..names import STATUSES
 from .manifest import read_manifest, resolve_paths, validate_manifest
 
-__all__ = ["FaceChunk", "ManifestScan", "label_index", "scan_manifest"]
+__all__ = ["FaceChunk", "ManifestScan", "label_index", "label_indices", "scan_manifest"]
 
 
 def label_index(label: str, labels: Sequence[str]) -> int:
@@ -33,6 +34,26 @@ def label_index(label: str, labels: Sequence[str]) -> int:
     raise DatasetError(
         f"label {label!r} is not one of the model's labels {', '.join(labels)} (or 0..{len(labels) - 1})"
     )
+
+
+def label_indices(table: pd.DataFrame, target: str, labels: Sequence[str]) -> np.ndarray:
+    """Class index of every row's ``target`` label; -1 where the column is missing or the cell empty."""
+    if target not in table.columns:
+        return np.full(len(table), -1, dtype=np.int64)
+    return np.asarray(
+        [-1 if _is_empty(v) else label_index(_label_text(v), labels) for v in table[target]], dtype=np.int64
+    )
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
+def _label_text(value: object) -> str:
+    """A label cell as text; a class number read as a float (a column with empty cells) back to its integer."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 @dataclass
@@ -50,7 +71,11 @@ class FaceChunk:
 
 @dataclass
 class ManifestScan:
-    """A validated manifest and what its scan found; the skip lists fill while :meth:`chunks` runs."""
+    """A validated manifest and what its scan found; the skip lists and ``status`` fill while :meth:`chunks` runs.
+
+    ``truth`` is -1 on rows without a label (a manifest with no label column, or empty cells): label-free audits
+    use every row, accuracy only the labelled ones.
+    """
 
     table: pd.DataFrame
     paths: list[Path]
@@ -59,12 +84,30 @@ class ManifestScan:
     aligned: bool
     detector: FaceDetector | None
     root: Path = Path(".")
+    workers: int | None = None
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
+    status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+    def __post_init__(self) -> None:
+        if len(self.status) != len(self.table):
+            self.status = np.full(len(self.table), "", dtype=object)
 
     @property
     def n(self) -> int:
         return len(self.table)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """Rows with a true label."""
+        return self.truth >= 0
+
+    def dataset(self):
+        """The rows as the batch engine's :class:`~fer_core.batch.FaceRows` (decoded and aligned where it runs)."""
+        from ..batch.faces import FaceRows
+
+        card = self.loaded.card
+        return FaceRows(self.paths, card.input_size, card.alignment, self.aligned, self.detector)
 
     def face(self, i: int) -> Face:
         """The aligned face of row ``i`` (raises FaceNotFoundError / ImageLoadError)."""
@@ -74,24 +117,59 @@ class ManifestScan:
             return aligned_crop(image, card.input_size, card.alignment)
         return find_faces(image, card.input_size, card.alignment, self.detector, max_faces=1)[0]
 
+    def record(self, records: Sequence) -> FaceChunk:
+        """Note what happened to each of a block's rows (status, skip lists); the faces found, as a chunk."""
+        rows, faces = [], []
+        for rec in records:
+            self.status[rec.row] = rec.status
+            if rec.face is not None:
+                rows.append(rec.row)
+                faces.append(rec.face)
+            elif rec.status == "no_face":
+                self.no_face.append(str(self.paths[rec.row]))
+            else:
+                self.unreadable.append({"path": str(self.paths[rec.row]), "error": rec.error})
+        rows_arr = np.asarray(rows, dtype=np.int64)
+        return FaceChunk(rows_arr, self.truth[rows_arr], faces)
+
     def chunks(
-        self, chunk: int = 256, show_progress: bool = False, progress: ProgressFn | None = None
+        self,
+        chunk: int = 256,
+        show_progress: bool = False,
+        progress: ProgressFn | None = None,
+        workers: int | None = None,
     ) -> Iterator[FaceChunk]:
-        rows: list[int] = []
-        faces: list[Face] = []
-        for i in progress_iter(range(self.n), show_progress, "faces", callback=progress):
-            try:
-                faces.append(self.face(i))
-                rows.append(i)
-            except FaceNotFoundError:
-                self.no_face.append(str(self.paths[i]))
-            except ImageLoadError as exc:
-                self.unreadable.append({"path": str(self.paths[i]), "error": str(exc)})
-            if len(faces) == chunk:
-                yield FaceChunk(np.asarray(rows), self.truth[rows], faces)
-                rows, faces = [], []
-        if faces:
-            yield FaceChunk(np.asarray(rows), self.truth[rows], faces)
+        """The faces of every block of ``chunk`` rows, in row order, loaded by ``workers`` processes (default: the
+        scan's ``workers``, else :func:`~fer_core.batch.auto_workers`). Blocks depend on ``chunk`` only, so what
+        a model computes on them is the same for any number of workers."""
+        from ..batch.blocks import RowBlocks, auto_workers, iter_blocks
+
+        n_workers = auto_workers(self.n, workers if workers is not None else self.workers, self.aligned)
+        sampler = RowBlocks(self.n, chunk)
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.n, desc="faces")
+        done = 0
+        try:
+            for records in iter_blocks(self.dataset(), sampler, n_workers):
+                part = self.record(records)
+                done += len(records)
+                if bar is not None:
+                    bar.update(len(records))
+                if progress is not None:
+                    progress(done, self.n)
+                if len(part.rows):
+                    yield part
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def detection_counts(self, rows: np.ndarray | None = None) -> dict[str, int]:
+        """How many of ``rows`` (default: all) were detected, taken as a crop, had no face or were unreadable."""
+        status = self.status if rows is None else self.status[rows]
+        return {s: int((status == s).sum()) for s in STATUSES}
 
 
 def scan_manifest(
@@ -103,18 +181,21 @@ def scan_manifest(
     columns: Sequence[str] = (),
     limit: int | None = None,
     seed: int = 0,
+    require_labels: bool = True,
+    workers: int | None = None,
 ) -> ManifestScan:
     """Validate ``manifest`` (its ``target`` and ``columns`` must exist, every label must be one of the model's)
-    before any image is read. ``limit`` keeps a random sample of that many rows (fixed by ``seed``), in file order."""
-    table = validate_manifest(read_manifest(manifest))
-    missing = [c for c in (target, *columns) if c not in table.columns]
+    before any image is read. ``limit`` keeps a random sample of that many rows (fixed by ``seed``), in file order.
+    ``require_labels=False`` accepts a manifest without the ``target`` column or with empty cells in it (truth -1:
+    the label-free audits); ``workers`` loader processes (None: :func:`~fer_core.batch.auto_workers`)."""
+    table = validate_manifest(read_manifest(manifest), require_labels=require_labels)
+    missing = [c for c in ((target,) if require_labels else ()) + tuple(columns) if c not in table.columns]
     if missing:
         raise DatasetError(f"manifest {manifest} has no column(s) {missing}; its columns are {list(table.columns)}")
     if limit is not None and limit < len(table):
         keep = np.sort(np.random.default_rng(seed).choice(len(table), size=int(limit), replace=False))
         table = table.iloc[keep].reset_index(drop=True)
-    labels = loaded.card.label_names
-    truth = np.asarray([label_index(str(v), labels) for v in table[target]], dtype=np.int64)
+    truth = label_indices(table, target, loaded.card.label_names)
     paths = resolve_paths(table, Path(manifest).parent)
     det = None if aligned else (detector or default_detector())
     return ManifestScan(
@@ -125,4 +206,5 @@ def scan_manifest(
         aligned=bool(aligned),
         detector=det,
         root=Path(manifest).parent,
+        workers=workers,
     )

@@ -7,6 +7,7 @@ from torch import nn
 from ..models.card import ModelCard
 from ..models.preprocess import input_bounds
 from ..models.vit import VisionTransformer
+from ..names import METHODS
 from ._base import Explainer, resolve_targets
 from .canonize import canonical_copy
 from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
@@ -25,15 +26,6 @@ from .support import MethodNotApplicable, cam_layer, default_method, method_supp
 from .transformer_lrp import TransformerLRPExplainer
 from .visualize import class_grid, colorize, overlay, to_heatmap
 
-METHODS: dict[str, str] = {
-    "lrp": "LRP (epsilon-plus-flat)",
-    "lrp_gamma_box": "LRP (epsilon-gamma-box)",
-    "lrp_alpha2_beta1": "LRP (epsilon-alpha2-beta1-flat)",
-    "ig": "Integrated Gradients",
-    "saliency": "Saliency (|gradient|)",
-    "gradcam": "Grad-CAM",
-    "occlusion": "Sliding-window occlusion",
-}
 MSG_METHOD = "unknown explanation method {name!r}; choose from {known}"
 
 

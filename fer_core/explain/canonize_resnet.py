@@ -5,6 +5,7 @@ and gives the sum zennit's Norm rule, as the engine does)."""
 from __future__ import annotations
 
 import copy
+import sys
 
 import torch
 from torch import nn
@@ -25,11 +26,11 @@ class Residual(nn.Module):
 
 
 def is_torchvision_resnet(model: nn.Module) -> bool:
-    try:
-        from torchvision.models.resnet import ResNet
-    except ImportError:  # pragma: no cover - torchvision is a dependency
-        return False
-    return isinstance(model, ResNet)
+    """Whether ``model`` is a torchvision ResNet, without importing torchvision's models (1-2 s, most of a
+    single-photo command's start-up) for a model that cannot be one: no torchvision ResNet exists before that
+    module is loaded."""
+    resnet = sys.modules.get("torchvision.models.resnet")
+    return resnet is not None and isinstance(model, resnet.ResNet)
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:

@@ -12,8 +12,7 @@ from torch import nn
 from ..models.card import ModelCard
 from ..models.preprocess import to_model_input
 from ..models.runtime import model_device, model_dtype
-
-FILLS = ("mean", "blur", "noise", "black")
+from ..names import FILLS
 
 
 def region_share(relevance: torch.Tensor | np.ndarray, masks: Mapping[str, np.ndarray]) -> dict[str, float]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 # --- group_metrics: per-group accuracy, TPR, gaps, bootstrap intervals (fairlearn MetricFrame underneath)
 from .group_metrics import GroupMetrics, SmallGroupWarning, group_report
 
+# --- label_free: audits without expression labels (detection, prediction rates, parity, confidence per group)
+from .label_free import audit_summary, detection_report, label_free_report, prediction_audit
+
 # --- mmd_stats: corpus-scale MMD between groups of embeddings (linear-time RFF, exact chunked, permutation test)
 from .mmd_stats import MMDTestResult, exact_mmd2, median_bandwidth_np, mmd_permutation_test, rff_mmd2
 
@@ -21,6 +24,11 @@ from .report import fairness_report, fairness_summary, mmd_matrix
 from .result import AttributeReport, EvaluationReport, ProbeResult, shared_attributes
 
 __all__ = [
+    # label_free
+    "audit_summary",
+    "detection_report",
+    "label_free_report",
+    "prediction_audit",
     # mmd_stats
     "MMDTestResult",
     "exact_mmd2",

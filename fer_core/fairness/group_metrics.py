@@ -18,6 +18,8 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame, count
 from sklearn.metrics import f1_score
 
+from .._utils.bootstrap import cluster_bootstrap_means
+
 __all__ = ["GroupMetrics", "SmallGroupWarning", "group_report", "METRICS"]
 
 METRICS = ("accuracy", "macro_f1", "worst_class_recall")
@@ -140,11 +142,17 @@ def _spread(rates: pd.DataFrame) -> pd.Series:
     return (rates.max(axis=0) - rates.min(axis=0)).where(defined >= 2)
 
 
-def _bootstrap_accuracy(correct: np.ndarray, rows: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, n_groups) accuracies, each from rows resampled with replacement within its own group."""
+def _bootstrap_accuracy(
+    correct: np.ndarray, rows: list[np.ndarray], n_boot: int, seed: int, clusters: np.ndarray | None = None
+) -> np.ndarray:
+    """(n_boot, n_groups) accuracies, each from rows (with ``clusters``: whole clusters, e.g. subjects) resampled
+    with replacement within its own group."""
     rng = np.random.default_rng(seed)
     out = np.empty((n_boot, len(rows)))
     for g, idx in enumerate(rows):
+        if clusters is not None:
+            out[:, g] = cluster_bootstrap_means(correct[idx][:, None], clusters[idx], n_boot, rng)[:, 0]
+            continue
         hits = correct[idx]
         step = max(1, _BOOT_CHUNK // len(idx))
         for start in range(0, n_boot, step):
@@ -195,6 +203,9 @@ class GroupMetrics:
         Level of those intervals (strictly between 0 and 1).
     random_state
         Seed of the bootstrap resampling.
+    clusters
+        (N,) the unit the bootstrap resamples (a subject id, or the source image), so near-identical faces of one
+        person do not narrow the intervals; None resamples rows.
 
     Raises
     ------
@@ -215,6 +226,7 @@ class GroupMetrics:
         n_boot: int = 0,
         ci: float = 0.95,
         random_state: int = 0,
+        clusters: Any = None,
     ) -> None:
         _check_params(min_group_size, n_boot, ci)
         y_true, y_pred = _as_1d(y_true, "y_true"), _as_1d(y_pred, "y_pred")
@@ -229,6 +241,9 @@ class GroupMetrics:
         self.attribute: str = " & ".join(map(str, frame.columns))
         self.min_group_size, self.n_boot = int(min_group_size), int(n_boot)
         self.ci, self.random_state = float(ci), int(random_state)
+        self.clusters = None if clusters is None else np.asarray(clusters, dtype=object)
+        if self.clusters is not None and len(self.clusters) != len(y_true):
+            raise ValueError(f"clusters has {len(self.clusters)} rows, y_true {len(y_true)}")
 
         self._frame = MetricFrame(metrics=_SUMMARY, y_true=y, y_pred=p, sensitive_features=frame)
         by_group = self._frame.by_group.dropna(subset=["n"])  # drop only never-observed intersections (n = 0)
@@ -262,7 +277,7 @@ class GroupMetrics:
         cols = list(frame.columns)
         indices = frame.groupby(cols if len(cols) > 1 else cols[0], observed=True, sort=False).indices
         rows = [np.asarray(indices[g]) for g in self._by_group.index]
-        accs = _bootstrap_accuracy(correct, rows, self.n_boot, self.random_state)
+        accs = _bootstrap_accuracy(correct, rows, self.n_boot, self.random_state, self.clusters)
         q = [(1.0 - self.ci) / 2.0, (1.0 + self.ci) / 2.0]
         low, high = np.quantile(accs, q, axis=0)
         table = pd.DataFrame({"group": list(self._by_group.index), "metric": "accuracy", "low": low, "high": high})

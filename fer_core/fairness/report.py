@@ -89,6 +89,8 @@ def fairness_report(
     n_boot: int = 200,
     num_permutations: int = 200,
     seed: int = 0,
+    clusters: Sequence[Any] | None = None,
+    cluster_kind: str = "rows",
 ) -> dict[str, Any]:
     """Overall figures and, per column of ``attributes``, the group metrics, MMD matrix and probe accuracy.
 
@@ -122,6 +124,11 @@ def fairness_report(
         Permutations of each MMD test (its p-value).
     seed
         Seed of the bootstrap, the MMD features and permutations, and the probe's folds and solver.
+    clusters
+        (N,) what the bootstrap resamples (subjects or source images: :func:`fer_core._utils.bootstrap.cluster_ids`);
+        None resamples rows.
+    cluster_kind
+        What the clusters are (``subject`` or ``image``), reported as ``bootstrap.resampled``.
 
     Returns
     -------
@@ -145,8 +152,11 @@ def fairness_report(
                 min_group_size=min_group_size,
                 n_boot=n_boot,
                 random_state=seed,
+                clusters=clusters,
             )
         entry = gm.to_dict()
+        if entry.get("bootstrap") and clusters is not None:
+            entry["bootstrap"]["resampled"] = cluster_kind
         overall = overall or entry.get("overall")
         if embeddings is not None:
             z = np.asarray(embeddings, dtype=np.float32)

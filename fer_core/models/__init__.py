@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..names import DEFAULT_MODEL
 from ._registry import ASSETS_DIR, create_model, list_models, register_model, register_pretrained
 from .card import ModelCard
 from .checkpoint import LoadedModel, load_checkpoint, load_foreign, load_model, read_card, save_checkpoint
@@ -11,8 +12,6 @@ from .runtime import count_parameters, resolve_device
 from .user_models import UserModel, add_model, build_card, get_user_model, list_user_models, models_dir, remove_model
 from .vit import PRESETS as VIT_PRESETS
 from .vit import VisionTransformer
-
-DEFAULT_MODEL = "fer2013_mini_xception"
 
 
 @register_model

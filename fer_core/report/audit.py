@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .._utils.bootstrap import cluster_ids
 from .._utils.progress import ProgressFn
 from ..errors import FerCoreError
 from ..fairness.report import fairness_report
@@ -195,6 +196,7 @@ def fairness_section(
     labels = [c[2:] for c in preds.columns if c.startswith("p_")]
     emb = run.embeddings() if run.has(RunFolder.EMBEDDINGS) else None
     seed = int((run.config.get("trainer") or {}).get("seed", 0) or 0)
+    clusters, kind = cluster_ids(preds)
     try:
         report = fairness_report(
             preds["target"],
@@ -205,6 +207,8 @@ def fairness_section(
             n_boot=n_boot,
             num_permutations=num_permutations,
             seed=seed,
+            clusters=clusters,
+            cluster_kind=kind,
         )
     except (FerCoreError, ValueError, KeyError) as exc:
         return FairnessSection(run.name, reason=f"the fairness report failed on run {run.name}: {exc}")

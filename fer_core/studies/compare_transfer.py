@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._utils.bootstrap import cluster_ids
 from .._utils.progress import ProgressFn
 from ..data.manifest_faces import label_index, scan_manifest
 from ..errors import FaceNotFoundError, FerCoreError
@@ -80,6 +81,7 @@ def _load_faces(
             for part in scan.chunks(chunk, progress=lambda done, total: tick(done)):
                 found.update(zip(part.rows.tolist(), part.faces))
             info.update(paths=[str(p) for p in scan.paths], truth=scan.truth, n=scan.n)
+            info["clusters"], info["resampled"] = cluster_ids(scan.table, scan.paths)
             info["no_face"] += scan.no_face
             info["unreadable"] += [u for u in scan.unreadable if u not in info["unreadable"]]
         else:
@@ -272,6 +274,7 @@ def compare_models(
         for name, loaded in items
     }
     frame = pd.DataFrame({"row": rows, "path": [info["paths"][r] if info["paths"] else f"image {r}" for r in rows]})
+    frame["cluster"] = info["clusters"][rows] if info.get("clusters") is not None else frame["path"]
     if truth is not None:
         frame["label"] = [label_names[t] for t in truth]
     return TransferComparison(
@@ -286,4 +289,5 @@ def compare_models(
         n_rows=info["n"],
         no_face=info["no_face"],
         unreadable=info["unreadable"],
+        resampled=info.get("resampled", "image"),
     )

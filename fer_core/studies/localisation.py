@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from .._utils.bootstrap import bootstrap_mean
+from .._utils.bootstrap import bootstrap_mean, cluster_ids
 from .._utils.progress import ProgressFn, progress_iter
 from ..data.manifest_faces import scan_manifest
 from ..errors import DatasetError
@@ -25,10 +25,9 @@ from ..explain.faithfulness import region_perturbation, relevance_mass_accuracy,
 from ..face import FaceDetector, load_image
 from ..models import LoadedModel
 from ..models.preprocess import to_model_input
+from ..names import LOCALISATION_METHODS
 
 __all__ = ["LOCALISATION_METHODS", "localisation_benchmark", "random_maps"]
-
-LOCALISATION_METHODS = ("lrp", "lrp_gamma_box", "lrp_alpha2_beta1", "ig", "saliency", "gradcam", "random")
 
 
 def random_maps(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -120,7 +119,8 @@ def localisation_benchmark(
         raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(LOCALISATION_METHODS)}")
     scan = scan_manifest(loaded, manifest, target, True, detector, columns=(mask_column,), limit=limit, seed=seed)
     card = loaded.card
-    crops, truth, masks = [], [], []
+    every_cluster, kind = cluster_ids(scan.table, scan.paths)
+    crops, truth, masks, clusters = [], [], [], []
     for part in scan.chunks(256):
         for i, face in zip(part.rows, part.faces):
             value = str(scan.table[mask_column].iloc[i])
@@ -134,6 +134,7 @@ def localisation_benchmark(
                 crops.append(face.crop)
                 truth.append(scan.truth[i])
                 masks.append(mask)
+                clusters.append(every_cluster[i])
     if not crops:
         raise DatasetError(f"no row of {manifest} has a non-empty evidence mask in column {mask_column!r}")
     x = to_model_input(crops, card)
@@ -142,6 +143,7 @@ def localisation_benchmark(
     with torch.no_grad():
         right = (model(x).argmax(1) == y).numpy()
     x, y, masks = x[right], y[right], np.stack(masks)[right]
+    clusters = np.asarray(clusters, dtype=object)[right]
     if not len(x):
         raise DatasetError("the model classifies none of the faces with evidence masks correctly")
     patch = patch or max(2, card.input_size[0] // 12)
@@ -163,7 +165,7 @@ def localisation_benchmark(
             ],
             1,
         )
-        mean, lo, hi = bootstrap_mean(values, n_boot, seed=seed)
+        mean, lo, hi = bootstrap_mean(values, n_boot, seed=seed, clusters=clusters)
         row = {"method": name, "label": "random map" if name == "random" else METHODS[name]}
         for j, key in enumerate(["mass_accuracy", "rank_accuracy", "aopc_morf", "aopc_lerf", "abpc"]):
             row |= {key: round(float(mean[j]), 4), f"{key}_ci": [round(float(lo[j]), 4), round(float(hi[j]), 4)]}
@@ -183,6 +185,7 @@ def localisation_benchmark(
             "steps": steps,
             "fill": fill,
             "explained": "true class, correct faces",
+            "intervals_resample": kind,
             "mass": "positive relevance",
             "rank": "signed relevance",
         },

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._utils.bootstrap import grouped_means, table_records
+from .._utils.bootstrap import cluster_ids, grouped_means, table_records
 from .._utils.progress import ProgressFn
+from ..batch.engine import EngineOptions, run_job
+from ..batch.jobs import OcclusionJob
 from ..data.manifest_faces import scan_manifest
-from ..explain.regions import FILLS, occlusion_probs
+from ..explain.regions import FILLS
 from ..face import FaceDetector, parse_regions
 from ..models import LoadedModel
 
@@ -37,8 +39,12 @@ class OcclusionStudy:
     n_rows: int
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
+    resampled: str = "rows"  # what the intervals resample: the faces' ``cluster`` column (subjects or images)
     batch_size: int = 64
     _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # table() results, by args
+
+    def _cluster(self) -> str | None:
+        return "cluster" if "cluster" in self.faces.columns else None
 
     def long(self) -> pd.DataFrame:
         """One row per face x region x fill: the true class's probability before and after, its ``drop``, whether
@@ -74,7 +80,9 @@ class OcclusionStudy:
         key = (tuple(by), int(n_boot), float(ci))
         if key not in self._tables:
             cols = ["drop", "correct_before", "correct_after", "flipped"]
-            self._tables[key] = grouped_means(self.long(), [*by, "region", "fill"], cols, n_boot, ci)
+            self._tables[key] = grouped_means(
+                self.long(), [*by, "region", "fill"], cols, n_boot, ci, cluster=self._cluster()
+            )
         return self._tables[key].copy()
 
     @property
@@ -91,6 +99,7 @@ class OcclusionStudy:
             "fills": self.fills,
             "labels": list(self.labels),
             "measure": "drop of the true class's probability when the region is hidden (mean, 95% bootstrap CI)",
+            "intervals": {"resampled": self.resampled},
             "overall": table_records(self.table((), n_boot)),
             "by_class": table_records(self.table(("label",), n_boot)),
             "by_group": {a: table_records(self.table((a,), n_boot)) for a in self.group_by},
@@ -114,7 +123,8 @@ def occlusion_study(
     seed: int = 0,
     show_progress: bool = False,
     progress: ProgressFn | None = None,
-) -> OcclusionStudy:
+    engine: EngineOptions | None = None,
+) -> OcclusionStudy | None:
     """Hide every region of every face of ``manifest`` with every fill and record all class probabilities.
 
     The manifest, the regions and the fills are checked before any image is read; faces are loaded, occluded and
@@ -153,7 +163,10 @@ def occlusion_study(
     show_progress
         Show a progress bar over the faces.
     progress
-        ``callback(done, total)`` after each manifest row.
+        ``callback(done, total)`` after each block of manifest rows.
+    engine
+        How the batch engine runs (loader workers, devices, nodes, shard folder); None: in this process, blocks of
+        ``chunk`` rows.
 
     Returns
     -------
@@ -172,24 +185,14 @@ def occlusion_study(
     if bad or not fill_list:
         raise ValueError(f"unknown fill(s) {bad or fill_list}; choose from {', '.join(FILLS)}")
     scan = scan_manifest(loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed)
-    keep, bases, occs = [], [], []
-    for part in scan.chunks(chunk, show_progress, progress):
-        b, o = occlusion_probs(
-            loaded.model,
-            loaded.card,
-            part.crops,
-            [f.regions for f in part.faces],
-            names,
-            fill_list,
-            batch_size,
-            seeds=(seed * 1_000_003 + part.rows).tolist(),
-        )
-        keep.append(part.rows)
-        bases.append(b)
-        occs.append(o)
+    options = engine or EngineOptions(block=chunk)
+    options.show_progress = options.show_progress or show_progress
+    found = run_job(scan, OcclusionJob(loaded, names, fill_list, batch_size, seed), options, progress)
+    if found is None:  # a rank other than 0 of a multi-process job: rank 0 reports
+        return None
     k = loaded.card.num_classes
-    rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
-    base = np.concatenate(bases) if bases else np.zeros((0, k))
+    rows = found.face_rows
+    base = found.outputs.get("base", np.zeros((0, k)))
     labels = loaded.card.label_names
     faces = pd.DataFrame(
         {
@@ -202,6 +205,8 @@ def occlusion_study(
     )
     for col in group_by:
         faces[col] = scan.table[col].iloc[rows].astype(str).to_numpy()
+    clusters, kind = cluster_ids(scan.table, scan.paths)
+    faces["cluster"] = clusters[rows]
     return OcclusionStudy(
         model=loaded.name,
         labels=labels,
@@ -209,10 +214,11 @@ def occlusion_study(
         fills=fill_list,
         faces=faces,
         base=base,
-        occluded=np.concatenate(occs) if occs else np.zeros((0, len(names), len(fill_list), k)),
+        occluded=found.outputs.get("occluded", np.zeros((0, len(names), len(fill_list), k))),
         group_by=list(group_by),
         n_rows=scan.n,
         no_face=scan.no_face,
         unreadable=scan.unreadable,
+        resampled=kind,
         batch_size=batch_size,
     )

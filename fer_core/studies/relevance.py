@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._utils.bootstrap import grouped_means, table_records
+from .._utils.bootstrap import cluster_ids, grouped_means, table_records
 from .._utils.progress import ProgressFn
+from ..batch.engine import EngineOptions, run_job
+from ..batch.jobs import RegionShareJob
 from ..data.manifest_faces import scan_manifest
-from ..explain import create_explainer
-from ..explain.region_relevance import compare_groups, region_shares
+from ..explain.region_relevance import compare_groups
 from ..face import FaceDetector, parse_regions
 from ..models import LoadedModel
-from ..models.preprocess import to_model_input
 
 __all__ = ["RegionRelevanceStudy", "SHARE_REGIONS", "region_relevance_study"]
 
@@ -39,7 +39,11 @@ class RegionRelevanceStudy:
     n_rows: int
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
+    resampled: str = "rows"  # what the intervals resample: the faces' ``cluster`` column (subjects or images)
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # tables and tests, by args
+
+    def _cluster(self) -> str | None:
+        return "cluster" if "cluster" in self.faces.columns else None
 
     def frame(self) -> pd.DataFrame:
         return pd.concat([self.faces.reset_index(drop=True), pd.DataFrame(self.shares, columns=self.regions)], axis=1)
@@ -51,7 +55,7 @@ class RegionRelevanceStudy:
         if key not in self._cache:
             frame = self.frame().dropna(subset=self.regions)
             by = [attribute, "pred"] if by_class else [attribute]
-            self._cache[key] = grouped_means(frame, by, self.regions, n_boot, ci)
+            self._cache[key] = grouped_means(frame, by, self.regions, n_boot, ci, cluster=self._cluster())
         return self._cache[key].copy()
 
     def test(self, attribute: str, num_permutations: int = 1000, seed: int = 0) -> dict:
@@ -90,6 +94,7 @@ class RegionRelevanceStudy:
             "n_faces": len(self.faces),
             "regions": self.regions,
             "measure": "share of the predicted class's positive relevance inside each region (mean, 95% bootstrap CI)",
+            "intervals": {"resampled": self.resampled},
             "attributes": {
                 a: {
                     "by_group": table_records(self.table(a, False, n_boot)),
@@ -118,7 +123,8 @@ def region_relevance_study(
     seed: int = 0,
     show_progress: bool = False,
     progress: ProgressFn | None = None,
-) -> RegionRelevanceStudy:
+    engine: EngineOptions | None = None,
+) -> RegionRelevanceStudy | None:
     """Heatmaps of the predicted class for every face (``limit``: a fixed random sample of rows) and their
     region shares, plus the share ``elsewhere`` (outside every named region: hair, jaw, background).
 
@@ -157,7 +163,10 @@ def region_relevance_study(
     show_progress
         Show a progress bar over the faces.
     progress
-        ``callback(done, total)`` after each manifest row.
+        ``callback(done, total)`` after each block of manifest rows.
+    engine
+        How the batch engine runs (loader workers, devices, nodes, shard folder); None: in this process, blocks of
+        ``chunk`` rows.
 
     Returns
     -------
@@ -173,40 +182,39 @@ def region_relevance_study(
     if not group_by:
         raise ValueError("name at least one group column (group_by) to compare groups")
     names = parse_regions(list(regions) if not isinstance(regions, str) else regions)
-    scan = scan_manifest(loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed)
-    explainer = create_explainer(method, loaded.model, loaded.card)
-    keep, preds, shares = [], [], []
-    for part in scan.chunks(chunk, show_progress, progress):
-        x = to_model_input(part.crops, loaded.card)
-        pred = explainer.logits(x).argmax(1)
-        heat = explainer.attribute(x, target=pred, batch_size=batch_size).sum(1)
-        masks = np.stack([np.stack([f.regions[r] for r in names]) for f in part.faces])
-        masks = np.concatenate([masks, ~masks.any(1, keepdims=True)], 1)  # + "elsewhere": outside every region
-        shares.append(region_shares(heat.numpy(), masks))
-        keep.append(part.rows)
-        preds.append(pred.numpy())
+    scan = scan_manifest(
+        loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed, require_labels=False
+    )
+    options = engine or EngineOptions(block=chunk)
+    options.show_progress = options.show_progress or show_progress
+    found = run_job(scan, RegionShareJob(loaded, method, names, batch_size), options, progress)
+    if found is None:  # a rank other than 0 of a multi-process job: rank 0 reports
+        return None
     labels = loaded.card.label_names
-    rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
-    pred = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+    rows = found.face_rows
+    pred = found.outputs.get("pred", np.zeros(0, dtype=np.int64))
     faces = pd.DataFrame(
         {
             "row": rows,
             "path": [str(scan.paths[i]) for i in rows],
-            "label": [labels[t] for t in scan.truth[rows]],
+            "label": [labels[t] if t >= 0 else None for t in scan.truth[rows]],
             "pred": [labels[p] for p in pred],
         }
     )
     for col in group_by:
         faces[col] = scan.table[col].iloc[rows].astype(str).to_numpy()
+    clusters, kind = cluster_ids(scan.table, scan.paths)
+    faces["cluster"] = clusters[rows]
     return RegionRelevanceStudy(
         model=loaded.name,
         method=method,
         labels=labels,
         regions=[*names, "elsewhere"],
         faces=faces,
-        shares=np.concatenate(shares) if shares else np.zeros((0, len(names) + 1)),
+        shares=found.outputs.get("shares", np.zeros((0, len(names) + 1))),
         group_by=list(group_by),
         n_rows=scan.n,
         no_face=scan.no_face,
         unreadable=scan.unreadable,
+        resampled=kind,
     )

@@ -98,6 +98,10 @@ class TransferComparison:
     n_rows: int = 0
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
+    resampled: str = "image"  # what the intervals resample: ``faces["cluster"]`` (subjects or source images)
+
+    def _clusters(self) -> np.ndarray | None:
+        return self.faces["cluster"].to_numpy() if "cluster" in self.faces.columns else None
 
     @property
     def names(self) -> list[str]:
@@ -119,7 +123,7 @@ class TransferComparison:
         """One row per model and region: ``n`` faces with a usable map, mean ``share`` and its bootstrap interval."""
         rows = []
         for name, m in self.models.items():
-            mean, lo, hi = bootstrap_mean(m.shares, n_boot, ci, seed)
+            mean, lo, hi = bootstrap_mean(m.shares, n_boot, ci, seed, self._clusters())
             n = (~np.isnan(m.shares)).sum(0)
             rows += [
                 {"model": name, "region": r, "n": int(n[j]), "share": mean[j], "share_lo": lo[j], "share_hi": hi[j]}
@@ -135,7 +139,7 @@ class TransferComparison:
         rows = []
         for a, b in combinations(self.names, 2):
             d = self.models[a].shares - self.models[b].shares
-            mean, lo, hi = bootstrap_mean(d, n_boot, ci, seed)
+            mean, lo, hi = bootstrap_mean(d, n_boot, ci, seed, self._clusters())
             p = paired_sign_flip(d, num_permutations, seed)
             holm = _holm(p)
             n = (~np.isnan(d)).sum(0)
@@ -236,6 +240,7 @@ class TransferComparison:
             "n_faces": len(self.faces),
             "explained_class": TARGET_RULES[self.target_rule],
             "measure": "share of the explained class's positive relevance inside each region (mean, 95% bootstrap CI)",
+            "intervals": {"resampled": self.resampled},
             "shares": table_records(self.table(n_boot)),
             "differences": table_records(diffs),
             "test": f"paired sign-flip permutation test of the mean per-face difference, {num_permutations} "

@@ -11,6 +11,7 @@ import lightning as L
 import pandas as pd
 from torch import nn
 
+from .._utils.bootstrap import CLUSTER_COLUMN, cluster_ids
 from ..fairness.report import fairness_report, fairness_summary
 from ..models import ModelCard, save_checkpoint
 from ..runs import RunFolder
@@ -45,6 +46,8 @@ def write_test_outputs(
     )
     for col in dm.sensitive:
         out[col] = rows[col].astype(str).to_numpy()
+    if CLUSTER_COLUMN in rows.columns and CLUSTER_COLUMN not in out.columns:
+        out[CLUSTER_COLUMN] = rows[CLUSTER_COLUMN].astype(str).to_numpy()  # what the intervals resample
     for j, lab in enumerate(dm.labels):
         out[f"p_{lab}"] = probs[:, j].round(6)
     run.write_predictions(out, emb)
@@ -104,8 +107,18 @@ class ClassifierRecipe:
             run, module, dm, card_for(cfg, dm.labels, run.name, training_data=source), cfg.data.target
         )
         split = "test" if "test" in dm.tables else "val"
+        clusters, kind = cluster_ids(out)
         evaluation = (
-            fairness_report(out["target"], out["pred"], dm.labels, out[dm.sensitive], emb, seed=cfg.trainer.seed)
+            fairness_report(
+                out["target"],
+                out["pred"],
+                dm.labels,
+                out[dm.sensitive],
+                emb,
+                seed=cfg.trainer.seed,
+                clusters=clusters,
+                cluster_kind=kind,
+            )
             if dm.sensitive
             else fairness_report(out["target"], out["pred"], dm.labels, pd.DataFrame(index=out.index), None)
         )

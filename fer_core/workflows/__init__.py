@@ -12,6 +12,7 @@ from .au_evaluation import IAT_COMPARISON_COLUMNS, au_runs_table, per_au_table
 from .emonet import EmoNetFaceResult, explain_emonet_faces, explain_emonet_image, is_emonet_model
 from .evaluate import embed_crops, evaluate_manifest
 from .explain import FaceResult, explain_crops, explain_faces, explain_image, predict_crops
+from .explain_sweep import SweepResult, explain_dataset, read_sweep
 from .faithfulness import face_faithfulness
 from .model_preview import ModelPreview, PreviewFace, preview_model
 from .occlude import FaceOcclusion, occlude_faces, occlude_image
@@ -29,7 +30,10 @@ __all__ = [
     "au_number",
     "au_runs_table",
     "embed_crops",
+    "SweepResult",
     "evaluate_manifest",
+    "explain_dataset",
+    "read_sweep",
     "explain_au_faces",
     "explain_au_image",
     "explain_crops",

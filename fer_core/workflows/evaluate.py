@@ -13,17 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
+from .._utils.bootstrap import cluster_ids
 from .._utils.progress import ProgressFn
+from ..batch.engine import EngineOptions, run_job
+from ..batch.jobs import ClassifyJob, embed_crops
 from ..data.manifest import read_manifest
 from ..data.manifest_faces import scan_manifest
 from ..errors import DatasetError
 from ..face import FaceDetector
 from ..models import LoadedModel
-from ..models.preprocess import to_model_input
-from ..models.runtime import model_device, model_dtype
 
 __all__ = ["ManifestPredictions", "evaluate_manifest", "predict_manifest", "embed_crops"]
 
@@ -39,28 +38,16 @@ class ManifestPredictions:
     n: int
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
+    table: pd.DataFrame | None = None  # every manifest row (found or not)
+    paths: list[Path] = field(default_factory=list)
+    status: np.ndarray | None = None  # every row's detection status (fer_core.batch.STATUSES)
+    face_rows: np.ndarray | None = None  # manifest row of each face in ``rows``
+    shards: Path | None = None  # the shard folder, when the job kept one
 
-
-@torch.no_grad()
-def embed_crops(
-    loaded: LoadedModel, crops: Sequence[np.ndarray], batch_size: int = 256
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(probabilities, penultimate embeddings or None) for RGB uint8 crops, in batches."""
-    model = loaded.model.eval()
-    dtype, device = model_dtype(model), model_device(model)
-    has_embed = hasattr(model, "forward_features") and hasattr(model, "forward_head")
-    probs, embs = [], []
-    for i in range(0, len(crops), batch_size):
-        x = to_model_input(crops[i : i + batch_size], loaded.card).to(device, dtype)
-        if has_embed:
-            feats = model.forward_features(x)
-            embs.append(model.forward_head(feats, pre_logits=True).float().cpu().numpy())
-            logits = model.forward_head(feats)
-        else:
-            logits = model(x)
-        probs.append(loaded.card.probabilities(logits.double().cpu()).numpy())
-    k = loaded.card.num_classes
-    return (np.concatenate(probs) if probs else np.zeros((0, k)), np.concatenate(embs) if embs else None)
+    def clusters(self) -> tuple[np.ndarray, np.ndarray, str]:
+        """(cluster of each face, cluster of every row, kind): subjects when the manifest names them, else images."""
+        every, kind = cluster_ids(self.table, self.paths)
+        return every[self.face_rows], every, kind
 
 
 def predict_manifest(
@@ -71,27 +58,33 @@ def predict_manifest(
     detector: FaceDetector | None = None,
     show_progress: bool = False,
     progress: ProgressFn | None = None,
-) -> ManifestPredictions:
+    engine: EngineOptions | None = None,
+    require_labels: bool = True,
+) -> ManifestPredictions | None:
     """Faces of every row (``aligned=True``: each image is an aligned crop, resized only; otherwise the largest
-    detected face), classified in batches."""
-    scan = scan_manifest(loaded, manifest, target, aligned, detector)
-    keep: list[np.ndarray] = []
-    probs, embs = [], []
-    for chunk in scan.chunks(512, show_progress, progress):
-        p, e = embed_crops(loaded, chunk.crops)
-        keep.append(chunk.rows)
-        probs.append(p)
-        embs.append(e)
-    rows = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    detected face), classified by the batch engine (``engine``: workers, devices, shard folder). None on the ranks
+    other than 0 of a multi-process job."""
+    scan = scan_manifest(loaded, manifest, target, aligned, detector, require_labels=require_labels)
+    options = engine or EngineOptions()
+    options.show_progress = options.show_progress or show_progress
+    result = run_job(scan, ClassifyJob(loaded), options, progress)
+    if result is None:
+        return None
+    rows = result.face_rows
     k = loaded.card.num_classes
     return ManifestPredictions(
         rows=scan.table.iloc[rows].reset_index(drop=True),
         truth=scan.truth[rows],
-        probs=np.concatenate(probs) if probs else np.zeros((0, k)),
-        embeddings=None if not embs or embs[0] is None else np.concatenate(embs),
+        probs=result.outputs.get("probs", np.zeros((0, k))),
+        embeddings=result.outputs.get("embedding"),
         n=scan.n,
         no_face=scan.no_face,
         unreadable=scan.unreadable,
+        table=scan.table,
+        paths=scan.paths,
+        status=scan.status,
+        face_rows=rows,
+        shards=result.shards,
     )
 
 
@@ -107,18 +100,22 @@ def evaluate_manifest(
     min_group_size: int = 30,
     show_progress: bool = False,
     progress: ProgressFn | None = None,
-) -> dict:
-    """Evaluate on every row of ``manifest``.
+    engine: EngineOptions | None = None,
+    use_labels: bool = True,
+) -> dict | None:
+    """Evaluate on every row of ``manifest``, labelled or not.
 
-    Rows without a face or with an unreadable image are counted and listed, never dropped silently; a missing
-    ``target`` column or a label the model does not know raises DatasetError before any image is read.
+    Rows without a face or with an unreadable image are counted and listed, never dropped silently; a label the
+    model does not know raises DatasetError before any image is read. Rows without a label (no ``target`` column,
+    or empty cells) take part in everything that needs no label: detection, prediction rates, confidence, MMD and
+    the probe; accuracy and the labelled fairness report use the labelled rows.
 
     Parameters
     ----------
     loaded
         The model to evaluate.
     manifest
-        A labelled manifest (``.csv`` or ``.parquet``, image paths relative to its folder).
+        A manifest (``.csv`` or ``.parquet``, image paths relative to its folder); labels are optional.
     group_by
         Sensitive columns of the manifest to report fairness by (one report per column).
     target
@@ -129,7 +126,8 @@ def evaluate_manifest(
     detector
         A shared face detector when faces are detected; None uses the process-wide one.
     n_boot
-        Bootstrap resamples of the per-group accuracy intervals.
+        Bootstrap resamples of the intervals (they resample subjects when the manifest has a ``subject`` column,
+        else source images; ``intervals`` says which).
     num_permutations
         Permutations of the MMD p-values between the groups' embeddings.
     min_group_size
@@ -137,22 +135,31 @@ def evaluate_manifest(
     show_progress
         Show a tqdm bar over the images.
     progress
-        Called as ``progress(done, total)`` after each image.
+        Called as ``progress(done, total)`` after each block of images.
+    engine
+        How the batch engine runs (workers, devices, nodes, shard folder); None: in this process.
+    use_labels
+        False audits a labelled manifest as if it had no labels (what a photo set without them would show).
 
     Returns
     -------
-    dict
-        JSON-ready: ``model``, ``n`` (rows), ``n_evaluated`` (rows with a face), ``faces_found`` (their share),
-        ``no_face`` and ``unreadable`` (the rows left out), ``accuracy``, ``macro_f1`` (over the classes in the truth;
-        both None when no face was found) and ``per_class`` precision, recall, F1 and support; with ``group_by``
-        a ``fairness`` entry per column (see :func:`fer_core.fairness.fairness_report`; MMD and probe only for
-        models that expose embeddings).
+    dict or None
+        JSON-ready: ``model``, ``n`` (rows), ``n_evaluated`` (rows with a face), ``n_labelled`` (of those, with a
+        label), ``faces_found`` (share of rows with a face), ``detection`` (rows detected / used as crop / no face /
+        unreadable, overall and per group), ``no_face`` and ``unreadable`` (the rows left out), ``intervals`` (what
+        the bootstrap resampled), ``accuracy``, ``macro_f1`` and ``per_class`` (labelled faces; None / {} without
+        any), with ``group_by`` an ``audit`` entry per column (the label-free report:
+        :func:`fer_core.fairness.label_free.label_free_report`) and, where labels exist, a ``fairness`` entry per
+        column (:func:`fer_core.fairness.fairness_report`). None on the ranks other than 0 of a multi-process job.
 
     Raises
     ------
     DatasetError
         A ``group_by`` column that is not in the manifest.
     """
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support  # 1 s: only here
+
+    from ..fairness.label_free import detection_report, label_free_report
     from ..fairness.report import fairness_report
 
     table_cols = read_manifest(manifest).columns
@@ -161,21 +168,47 @@ def evaluate_manifest(
         raise DatasetError(
             f"--group-by column(s) {missing} are not in the manifest; its columns are {list(table_cols)}"
         )
-    pm = predict_manifest(loaded, manifest, target, aligned, detector, show_progress, progress)
+    pm = predict_manifest(
+        loaded, manifest, target, aligned, detector, show_progress, progress, engine, require_labels=False
+    )
+    if pm is None:
+        return None
     labels = loaded.card.label_names
     n = pm.n
+    face_clusters, row_clusters, kind = pm.clusters()
     result = {
         "model": loaded.name,
         "n": n,
         "n_evaluated": len(pm.truth),
+        "n_labelled": int((pm.truth >= 0).sum()) if use_labels else 0,
         "faces_found": round((n - len(pm.no_face) - len(pm.unreadable)) / n, 4) if n else 0.0,
+        "detection": detection_report(pm.status, n_boot=0)["overall"],
         "no_face": pm.no_face,
         "unreadable": pm.unreadable,
+        "intervals": {"resampled": kind, "clusters": len(set(row_clusters.tolist()))},
     }
-    if not len(pm.truth):
+    if pm.shards is not None:
+        result["shards"] = str(pm.shards)
+    if group_by:
+        result["audit"] = label_free_report(
+            pm.probs,
+            labels,
+            pm.rows[list(group_by)],
+            pm.status,
+            pm.table[list(group_by)],
+            face_clusters,
+            row_clusters,
+            kind,
+            pm.embeddings,
+            min_group_size,
+            n_boot,
+            num_permutations,
+        )
+    known = pm.truth >= 0
+    if not use_labels or not known.any():
         return result | {"accuracy": None, "macro_f1": None, "per_class": {}}
-    pred = pm.probs.argmax(1)
-    y = pm.truth
+    pred = pm.probs.argmax(1)[known]
+    y = pm.truth[known]
     prec, rec, f1, support = precision_recall_fscore_support(y, pred, labels=range(len(labels)), zero_division=0)
     present = sorted(set(y.tolist()))
     result["accuracy"] = round(float(accuracy_score(y, pred)), 4)
@@ -194,11 +227,13 @@ def evaluate_manifest(
             [labels[i] for i in y],
             [labels[i] for i in pred],
             labels,
-            pm.rows[list(group_by)].astype(str),
-            pm.embeddings,
+            pm.rows.loc[known, list(group_by)].astype(str).reset_index(drop=True),
+            None if pm.embeddings is None else pm.embeddings[known],
             min_group_size=min_group_size,
             n_boot=n_boot,
             num_permutations=num_permutations,
+            clusters=face_clusters[known],
+            cluster_kind=kind,
         )
         result["fairness"] = report["attributes"]
     return result

@@ -19,13 +19,14 @@ import pandas as pd
 import torch
 
 from .._utils.progress import ProgressFn
+from ..batch.engine import EngineOptions, run_job
+from ..batch.jobs import ClassifyJob
 from ..data.manifest_faces import ManifestScan
 from ..data.pool import pool_table, pool_truth
 from ..errors import DatasetError
 from ..face import FaceDetector, default_detector
 from ..losses import DynamicThreshold
 from ..models import LoadedModel
-from ..models.preprocess import predict_probs
 from ..taxonomy import LABEL_SETS
 
 __all__ = ["PseudoLabels", "label_set_of", "propose", "run_thresholds", "write_batch"]
@@ -88,7 +89,8 @@ def propose(
     limit: int | None = None,
     show_progress: bool = False,
     progress: ProgressFn | None = None,
-) -> PseudoLabels:
+    engine: EngineOptions | None = None,
+) -> PseudoLabels | None:
     """Classify every face of ``pool`` and mark which proposals reach their class threshold.
 
     The threshold of each class is, in order of precedence, ``thresholds``, ``tau``, or the Dynamic Threshold
@@ -119,13 +121,16 @@ def propose(
     show_progress
         Show a tqdm bar over the images.
     progress
-        Called as ``progress(done, total)`` after each image.
+        Called as ``progress(done, total)`` after each block of images.
+    engine
+        How the batch engine runs (loader workers, devices, nodes, shard folder); None: in this process.
 
     Returns
     -------
-    PseudoLabels
+    PseudoLabels or None
         One proposal per face (path, label, confidence, threshold, above_threshold, true_label, probs), the
-        thresholds in force and where they come from, and the images left out.
+        thresholds in force and where they come from, and the images left out; None on the ranks other than 0 of
+        a multi-process job.
 
     Raises
     ------
@@ -147,13 +152,14 @@ def propose(
         detector=det,
         root=Path(pool).parent,
     )
-    rows, probs = [], []
-    for part in scan.chunks(256, show_progress, progress):
-        rows.append(part.rows)
-        probs.append(predict_probs(loaded.model, loaded.card, part.crops))
-    if not rows:
+    options = engine or EngineOptions()
+    options.show_progress = options.show_progress or show_progress
+    found = run_job(scan, ClassifyJob(loaded, embeddings=False), options, progress)
+    if found is None:  # a rank other than 0 of a multi-process job: rank 0 proposes
+        return None
+    if not len(found.face_rows):
         raise DatasetError(f"no face found in any image of {pool}")
-    idx, p = np.concatenate(rows), np.concatenate(probs)
+    idx, p = found.face_rows, found.outputs["probs"]
     if thresholds is not None:
         missing = [lab for lab in labels if lab not in thresholds]
         if missing:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fer_core._utils.bootstrap import cluster_ids
 from fer_core.face import load_image
 from fer_core.fairness.report import fairness_report
 from fer_core.report import (
@@ -189,7 +190,17 @@ def test_fairness_is_computed_from_the_predictions_when_the_run_has_no_evaluatio
     )
     preds = open_run(folder).predictions()
     labels = [c[2:] for c in preds.columns if c.startswith("p_")]
-    truth = fairness_report(preds["target"], preds["pred"], labels, preds[["age", "skin_tone", "gender"]], None, seed=0)
+    clusters, kind = cluster_ids(preds)  # intervals resample source images (subjects when the run recorded them)
+    truth = fairness_report(
+        preds["target"],
+        preds["pred"],
+        labels,
+        preds[["age", "skin_tone", "gender"]],
+        None,
+        seed=0,
+        clusters=clusters,
+        cluster_kind=kind,
+    )
     section = fairness_section(open_run(folder))
     assert section.source == "computed" and section.report == truth
     assert "mmd" not in section.report["attributes"]["age"]  # no embeddings, so no MMD (and no made-up numbers)
