@@ -55,6 +55,9 @@ class EngineOptions:
         job then uses a temporary folder).
     show_progress
         A progress bar over the rows (in-process) or blocks (Lightning).
+    keep
+        The outputs read back into memory at the end of a job with shards (None: all); the others stay in the
+        shard files (a sweep's heatmaps: :func:`~fer_core.batch.shards.read_row`).
     """
 
     block: int = BLOCK_ROWS
@@ -65,6 +68,7 @@ class EngineOptions:
     accelerator: str = "auto"
     out: str | Path | None = None
     show_progress: bool = False
+    keep: tuple[str, ...] | None = None
 
     @property
     def on_lightning(self) -> bool:
@@ -139,7 +143,7 @@ def _in_process(scan: Any, job: FaceJob, options: EngineOptions, progress: Progr
         if bar is not None:
             bar.close()
     if folder is not None:
-        return _from_shards(scan, folder, len(done))
+        return _from_shards(scan, folder, len(done), outputs_kept=options.keep)
     return EngineResult(np.concatenate(rows) if rows else np.zeros(0, np.int64), _concat(parts))
 
 
@@ -151,9 +155,11 @@ def _bar(show: bool, total: int, initial: int = 0):
     return tqdm(total=total, initial=initial, desc="faces")
 
 
-def _from_shards(scan: Any, folder: Path, resumed: int, keep: bool = True) -> EngineResult:
+def _from_shards(
+    scan: Any, folder: Path, resumed: int, keep: bool = True, outputs_kept: tuple[str, ...] | None = None
+) -> EngineResult:
     """The job's result read back from its shards; the scan's status and skip lists set from them."""
-    rows, status, errors, outputs, face_rows = read_shards(folder)
+    rows, status, errors, outputs, face_rows = read_shards(folder, outputs_kept)
     scan.no_face.clear()
     scan.unreadable.clear()
     for row, st, err in zip(rows, status, errors):
@@ -220,7 +226,7 @@ def _on_lightning(scan: Any, job: FaceJob, options: EngineOptions) -> EngineResu
         trainer.predict(module, return_predictions=False)
     if trainer.global_rank != 0:
         return None
-    result = _from_shards(scan, folder, len(done), keep=not temporary)
+    result = _from_shards(scan, folder, len(done), keep=not temporary, outputs_kept=options.keep)
     if temporary:
         shutil.rmtree(folder, ignore_errors=True)
     return result

@@ -20,7 +20,16 @@ import pyarrow.parquet as pq
 
 from ..errors import FerCoreError
 
-__all__ = ["JOB_FILE", "ShardsMismatchError", "done_blocks", "open_job_folder", "read_shards", "write_shard"]
+__all__ = [
+    "JOB_FILE",
+    "ShardsMismatchError",
+    "done_blocks",
+    "job_settings",
+    "open_job_folder",
+    "read_row",
+    "read_shards",
+    "write_shard",
+]
 
 JOB_FILE = "job.json"
 _SHAPES = b"fer_core.shapes"
@@ -58,6 +67,11 @@ def open_job_folder(folder: str | Path, job: Mapping) -> Path:
         tmp.write_text(json.dumps(wanted, indent=2))
         os.replace(tmp, path)
     return folder
+
+
+def job_settings(folder: str | Path) -> dict:
+    """The ``job.json`` of a shard folder (what the job was: data, model, job, block size)."""
+    return json.loads((Path(folder) / JOB_FILE).read_text())
 
 
 def done_blocks(folder: str | Path) -> set[int]:
@@ -98,23 +112,52 @@ def write_shard(
     return path
 
 
-def read_shards(folder: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """(rows, status, errors, outputs, face_rows) of every shard, in row order; ``outputs`` hold the rows that had
-    a face (``face_rows``), each with its recorded shape."""
+def _shapes(schema: pa.Schema) -> dict:
+    return json.loads((schema.metadata or {}).get(_SHAPES, b"{}"))
+
+
+def _read(path: Path, outputs: Sequence[str] | None) -> tuple[pa.Table, dict]:
+    """One shard with only ``outputs`` (None: all) besides row, status and error; its outputs' shapes."""
+    schema = pq.read_schema(path)
+    shapes = _shapes(schema)
+    names = ["row", "status", "error"] + [n for n in shapes if outputs is None or n in outputs]
+    return pq.read_table(path, columns=names), {n: shapes[n] for n in names[3:]}
+
+
+def _values(table: pa.Table, name: str, spec: dict, keep: np.ndarray) -> np.ndarray:
+    col = table.column(name).combine_chunks().filter(pa.array(keep))
+    values = col.flatten().to_numpy(zero_copy_only=False).astype(spec["dtype"], copy=False)
+    return values.reshape(len(col), *spec["shape"])
+
+
+def read_shards(
+    folder: str | Path, outputs: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """(rows, status, errors, outputs, face_rows) of every shard, in row order; ``outputs`` (only the named ones:
+    a sweep's heatmaps stay on disk) hold the rows that had a face (``face_rows``), each with its recorded shape.
+    A block in which no row had a face has no output columns; it adds only its rows' statuses."""
     files = sorted(Path(folder).glob("shard-*.parquet"))
     if not files:
         return (np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, object), {}, np.zeros(0, np.int64))
-    tables = [pq.read_table(f) for f in files]
-    shapes = json.loads((tables[0].schema.metadata or {}).get(_SHAPES, b"{}"))
-    table = pa.concat_tables(tables).sort_by("row")
+    read = [_read(f, outputs) for f in files]
+    shapes: dict = {}
+    for _, found in read:
+        shapes |= found
+    table = pa.concat_tables([t for t, _ in read], promote_options="default").sort_by("row")
     rows = table.column("row").to_numpy()
     status = np.asarray(table.column("status").to_pylist(), dtype=object)
     errors = np.asarray(table.column("error").to_pylist(), dtype=object)
     has = np.isin(status, ("detected", "crop"))
-    outputs = {}
-    for name, spec in shapes.items():
-        col = table.column(name).combine_chunks().filter(pa.array(has))
-        size = col.type.list_size
-        values = col.flatten().to_numpy(zero_copy_only=False).astype(spec["dtype"], copy=False)
-        outputs[name] = values.reshape(len(col), *spec["shape"]) if size else values
-    return rows, status, errors, outputs, rows[has]
+    values = {name: _values(table, name, spec, has) for name, spec in shapes.items()}
+    return rows, status, errors, values, rows[has]
+
+
+def read_row(folder: str | Path, block: int, row: int, output: str) -> np.ndarray:
+    """One row's ``output`` from the shard of its block (KeyError when that row has none: no face)."""
+    table, shapes = _read(shard_path(Path(folder), block), [output])
+    rows = table.column("row").to_numpy()
+    status = np.asarray(table.column("status").to_pylist(), dtype=object)
+    hit = (rows == row) & np.isin(status, ("detected", "crop"))
+    if output not in shapes or not hit.any():
+        raise KeyError(f"row {row} has no {output} in {folder}")
+    return _values(table, output, shapes[output], hit)[0]

@@ -17,7 +17,7 @@ import pandas as pd
 from .._utils.progress import ProgressFn
 from ..batch.engine import EngineOptions, run_job
 from ..batch.jobs import ExplainJob
-from ..batch.shards import read_shards
+from ..batch.shards import job_settings, read_row, read_shards
 from ..data.manifest_faces import ManifestScan
 from ..data.pool import pool_table
 from ..face import FaceDetector, default_detector
@@ -33,20 +33,22 @@ SHARDS = "shards"
 @dataclass
 class SweepResult:
     """``faces``: one row per image (``row``, ``path``, ``status``, ``pred``, ``p_<class>``, ``share_<region>``);
-    ``heatmaps``: (faces found, K, H, W) float16 in the order of the rows with a face; ``folder``: where it lives."""
+    the heatmaps stay in the shards of ``folder`` (a million faces' maps do not fit in memory): :meth:`heatmaps_of`
+    reads one face's."""
 
     faces: pd.DataFrame
-    heatmaps: np.ndarray
     labels: tuple[str, ...]
     folder: Path
     method: str = "lrp"
 
     def heatmaps_of(self, row: int) -> np.ndarray:
         """The (K, H, W) maps of manifest row ``row`` (KeyError when that row had no face)."""
-        found = self.faces.index[self.faces["pred"].notna()].tolist()
-        if row not in found:
-            raise KeyError(f"row {row} has no face ({self.faces.loc[row, 'status']})")
-        return self.heatmaps[found.index(row)].astype(np.float32)
+        if row not in self.faces.index or pd.isna(self.faces.loc[row, "pred"]):
+            status = self.faces.loc[row, "status"] if row in self.faces.index else "no such row"
+            raise KeyError(f"row {row} has no face ({status})")
+        shards = self.folder / SHARDS
+        block = int(job_settings(shards)["block"])
+        return read_row(shards, row // block, row, "heatmaps").astype(np.float32)
 
     def summary(self) -> pd.DataFrame:
         """Mean share of the predicted class's relevance per region, by predicted class (the faces found)."""
@@ -109,6 +111,7 @@ def explain_dataset(
     )
     options = engine or EngineOptions()
     options.out = Path(out) / SHARDS
+    options.keep = ()  # the sweep reads its table back from the shards; the maps stay on disk
     options.show_progress = options.show_progress or show_progress
     job = ExplainJob(loaded, method)
     if run_job(scan, job, options, progress) is None:
@@ -122,7 +125,7 @@ def read_sweep(
     out: str | Path, labels: tuple[str, ...], paths: list[Path] | None = None, method: str = "lrp"
 ) -> SweepResult:
     """The sweep in ``out`` as a :class:`SweepResult` (from its shards)."""
-    rows, status, errors, outputs, face_rows = read_shards(Path(out) / SHARDS)
+    rows, status, errors, outputs, face_rows = read_shards(Path(out) / SHARDS, ("probs", "region_shares"))
     faces = pd.DataFrame({"row": rows, "status": status, "error": errors})
     if paths is not None:
         faces.insert(1, "path", [str(paths[r]) for r in rows])
@@ -135,5 +138,4 @@ def read_sweep(
         faces[f"p_{lab}"] = pd.Series(probs[:, j], index=face_rows)
     for j, region in enumerate([*FACE_REGIONS, "elsewhere"]):
         faces[f"share_{region}"] = pd.Series(shares[:, j], index=face_rows)
-    heat = outputs.get("heatmaps", np.zeros((0, len(labels), 1, 1), np.float16))
-    return SweepResult(faces, heat, tuple(labels), Path(out), method)
+    return SweepResult(faces, tuple(labels), Path(out), method)

@@ -61,6 +61,16 @@ def test_every_row_gets_a_status_and_the_skipped_rows_are_listed(fer_model, mixe
     assert len(scan.no_face) == 2 and scan.unreadable[0]["path"].endswith("broken.jpg")
 
 
+def test_a_block_without_any_face_keeps_its_statuses_in_the_shards(fer_model, mixed_manifest, tmp_path):
+    """Rows 6-7 (blank photos) form a block of their own: its shard has statuses and no output columns."""
+    scan = scan_manifest(fer_model, mixed_manifest, require_labels=False)
+    result = run_job(scan, ClassifyJob(fer_model), EngineOptions(block=2, workers=0, out=tmp_path / "s"))
+    rows, status, _, outputs, face_rows = read_shards(tmp_path / "s")
+    assert list(status[6:8]) == ["no_face", "no_face"] and np.array_equal(face_rows, np.arange(6))
+    assert outputs["probs"].shape == (6, 7) and np.array_equal(result.outputs["probs"], outputs["probs"])
+    assert list(scan.status) == ["detected"] * 6 + ["no_face"] * 2 + ["unreadable"]
+
+
 def test_two_ranks_on_gloo_equal_one(crops_manifest, tmp_path):
     """``--devices 2 --strategy ddp`` on CPU: two processes (gloo), blocks split between them, shards identical to a
     single process's."""
