@@ -200,7 +200,7 @@ def bench_gpu(loaded, manifest: Path, n: int) -> dict:
 def main(quick: bool = False) -> dict:
     torch.manual_seed(0)
     loaded = load_model(DEFAULT_MODEL)
-    n_crops, n_photos, n_sweep = (600, 40, 128) if quick else (3000, 120, 512)
+    n_crops, n_photos, n_sweep = (600, 40, 128) if quick else (3000, 400, 512)
     with tempfile.TemporaryDirectory() as tmp:
         crops = Path(tmp) / "crops"
         write_dataset(SynthSpec(n=n_crops, size=48, seed=0), crops, workers=min(2, os.cpu_count() or 1))

@@ -43,19 +43,17 @@ class RowBlocks:
 
 
 def auto_workers(n_rows: int, requested: int | None = None, aligned: bool = False) -> int:
-    """Loader processes: ``requested`` when given; else none for small inputs; for aligned crops (decoding is cheap
-    next to the model) none on up to 2 cores and half the cores above; for photos that need detection (the
-    bound) one per core, at most 8."""
+    """Loader processes: ``requested`` when given; else none for small inputs or on up to 2 cores (measured there:
+    the in-process detector and model already use both cores, and workers only add their start-up); above, one per
+    core (at most 8) for photos that need detection, half the cores for aligned crops (cheap to decode)."""
     if requested is not None:
         if requested < 0:
             raise ValueError(f"workers must be 0 or more, got {requested}")
         return int(requested)
-    if n_rows < MIN_ROWS_FOR_WORKERS:
-        return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if aligned:
-        return 0 if cores <= 2 else min(8, cores // 2)
-    return max(1, min(8, cores))
+    if n_rows < MIN_ROWS_FOR_WORKERS or cores <= 2:
+        return 0
+    return min(8, cores // 2 if aligned else cores)
 
 
 def _worker_init(_: int) -> None:

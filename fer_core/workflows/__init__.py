@@ -3,52 +3,56 @@ regions, check a heatmap's faithfulness, evaluate on a manifest, propose pseudo-
 
 Each is a plain function over a :class:`~fer_core.models.LoadedModel`, shared by the CLI, the dashboard and Python;
 ``au_evaluation`` reads the test figures of action-unit runs into tables.
+
+Names load on first use, so a single-photo command imports only its own workflow (not pandas, not the dataset
+jobs): ``fer-core explain photo.jpg`` starts in the time of torch and the model.
 """
 
 from __future__ import annotations
 
-from .action_units import AUFaceResult, au_number, explain_au_faces, explain_au_image, outlined_overlay
-from .au_evaluation import IAT_COMPARISON_COLUMNS, au_runs_table, per_au_table
-from .emonet import EmoNetFaceResult, explain_emonet_faces, explain_emonet_image, is_emonet_model
-from .evaluate import embed_crops, evaluate_manifest
-from .explain import FaceResult, explain_crops, explain_faces, explain_image, predict_crops
-from .explain_sweep import SweepResult, explain_dataset, read_sweep
-from .faithfulness import face_faithfulness
-from .model_preview import ModelPreview, PreviewFace, preview_model
-from .occlude import FaceOcclusion, occlude_faces, occlude_image
-from .pseudo_label import propose, run_thresholds, write_batch
+import importlib
+from typing import Any
 
-__all__ = [
-    "ModelPreview",
-    "PreviewFace",
-    "preview_model",
-    "AUFaceResult",
-    "EmoNetFaceResult",
-    "FaceOcclusion",
-    "FaceResult",
-    "IAT_COMPARISON_COLUMNS",
-    "au_number",
-    "au_runs_table",
-    "embed_crops",
-    "SweepResult",
-    "evaluate_manifest",
-    "explain_dataset",
-    "read_sweep",
-    "explain_au_faces",
-    "explain_au_image",
-    "explain_crops",
-    "explain_emonet_faces",
-    "explain_emonet_image",
-    "explain_faces",
-    "explain_image",
-    "face_faithfulness",
-    "is_emonet_model",
-    "occlude_faces",
-    "occlude_image",
-    "outlined_overlay",
-    "per_au_table",
-    "predict_crops",
-    "propose",
-    "run_thresholds",
-    "write_batch",
-]
+_EXPORTS: dict[str, str] = {
+    "AUFaceResult": ".action_units",
+    "au_number": ".action_units",
+    "explain_au_faces": ".action_units",
+    "explain_au_image": ".action_units",
+    "outlined_overlay": ".action_units",
+    "IAT_COMPARISON_COLUMNS": ".au_evaluation",
+    "au_runs_table": ".au_evaluation",
+    "per_au_table": ".au_evaluation",
+    "EmoNetFaceResult": ".emonet",
+    "explain_emonet_faces": ".emonet",
+    "explain_emonet_image": ".emonet",
+    "is_emonet_model": ".emonet",
+    "embed_crops": ".evaluate",
+    "evaluate_manifest": ".evaluate",
+    "FaceResult": ".explain",
+    "explain_crops": ".explain",
+    "explain_faces": ".explain",
+    "explain_image": ".explain",
+    "predict_crops": ".explain",
+    "SweepResult": ".explain_sweep",
+    "explain_dataset": ".explain_sweep",
+    "read_sweep": ".explain_sweep",
+    "face_faithfulness": ".faithfulness",
+    "ModelPreview": ".model_preview",
+    "PreviewFace": ".model_preview",
+    "preview_model": ".model_preview",
+    "FaceOcclusion": ".occlude",
+    "occlude_faces": ".occlude",
+    "occlude_image": ".occlude",
+    "propose": ".pseudo_label",
+    "run_thresholds": ".pseudo_label",
+    "write_batch": ".pseudo_label",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -95,3 +95,14 @@ def test_two_ranks_on_gloo_equal_one(crops_manifest, tmp_path):
     for key in out1:
         assert np.array_equal(out1[key], out2[key]), key
     assert rep1["accuracy"] == rep2["accuracy"] and rep1["per_class"] == rep2["per_class"]
+
+
+def test_default_workers_follow_the_cores(monkeypatch):
+    from fer_core.batch import auto_workers
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: set(range(16)), raising=False)
+    assert (auto_workers(10_000), auto_workers(10_000, aligned=True), auto_workers(100)) == (8, 8, 0)
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: {0, 1}, raising=False)
+    assert (auto_workers(10_000), auto_workers(10_000, 3)) == (0, 3)
+    with pytest.raises(ValueError, match="0 or more"):
+        auto_workers(10, -1)
