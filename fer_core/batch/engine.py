@@ -14,6 +14,7 @@ Lightning reads, so a job on a cluster is the same command.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -201,6 +202,10 @@ def _digest(items) -> str:
 
 def _on_lightning(scan: Any, job: FaceJob, options: EngineOptions) -> EngineResult | None:
     import lightning as L
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):  # Lightning's banners and tips, unless --verbose
+        for name in ("lightning.pytorch", "lightning.fabric"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
     temporary = options.out is None
     folder = Path(tempfile.mkdtemp(prefix="fer-core-shards-")) if temporary else Path(options.out)
