@@ -52,6 +52,7 @@ AU_RUN, AU_TOP, AU_PROBS, AU_RUNS_CHART = "_w_au_run", "_w_au_top", "au_p", "au_
 EMO_RUN, EMO_TOP, EMO_VIEW = "_w_emo_run", "_w_emo_top", "_w_emo_view"
 EMO_VALENCE, EMO_FAMILIES = "emo_v", "emo_f"  # f"{EMO_VALENCE}_{item.key}_{i}", f"{EMO_FAMILIES}_{item.sha}_{i}"
 # Review
+REVIEWER_CONFIRMED, REVIEWER_FORM, REVIEWER_CHANGE = "reviewer", "reviewer_form", "_w_reviewer_change"
 REVIEWER, REVIEW_BATCH, REVIEW_CLASSES, REVIEW_BAND, REVIEW_BELOW, RELABEL = (
     "_w_reviewer",
     "_w_review_batch",
@@ -130,6 +131,7 @@ DEFAULTS = {
     FAIR_GROUP: None,
     RUN: None,
     DEVICE: "auto",
+    REVIEWER_CONFIRMED: "",
 }
 
 

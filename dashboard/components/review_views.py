@@ -28,19 +28,46 @@ class QueueFilters:
     below_threshold: bool | None  # True: only proposals below their class threshold; None: all
 
 
-def queue_filters(batches: list[str], labels_of: Callable[[str], list[str]]) -> QueueFilters:
-    """Name, batch (the newest by default), proposed classes, confidence band and the below-threshold toggle."""
-    top = st.columns([1.2, 1.6, 1.6, 1.2, 1])
+def confirmed_reviewer() -> str:
+    """The annotator's name, confirmed with a button (or Enter) before the first decision. Until then only the name
+    box shows; after it, the name is text with a "Change" button, so no text field holds the focus while the A, X,
+    L and U keys decide."""
+    name = st.session_state.get(keys.REVIEWER_CONFIRMED, "")
+    if name:
+        left, right = st.columns([4, 1])
+        left.markdown(f"Reviewing as **{md(name)}**: every decision is recorded under this name.")
+        if right.button("Change name", key=keys.REVIEWER_CHANGE):
+            st.session_state[keys.REVIEWER_CONFIRMED] = ""
+            st.rerun()
+        return name
+    with st.form(keys.REVIEWER_FORM, border=False):
+        typed = st.text_input("Your name", key=keys.REVIEWER, placeholder="annotator name")
+        if st.form_submit_button("Start reviewing", type="primary") and typed.strip():
+            st.session_state[keys.REVIEWER_CONFIRMED] = typed.strip()
+            st.rerun()
+    return ""
+
+
+def relabel_choices(proposed: str, probs: dict[str, float] | None, labels: list[str]) -> list[str]:
+    """The classes to relabel to, the proposal's nearest rivals first (by the model's probabilities), then the
+    rest in label order: the right class is usually the model's second guess, rarely the first label."""
+    others = [lab for lab in labels if lab != proposed]
+    if not probs:
+        return others
+    return sorted(others, key=lambda lab: (-float(probs.get(lab, 0.0)), others.index(lab)))
+
+
+def queue_filters(reviewer: str, batches: list[str], labels_of: Callable[[str], list[str]]) -> QueueFilters:
+    """Batch (the newest by default), proposed classes, confidence band and the below-threshold toggle."""
+    top = st.columns([1.6, 1.6, 1.2, 1.2])
     with top[0]:
-        reviewer = st.text_input("Your name", key=keys.REVIEWER, placeholder="annotator name")
-    with top[1]:
         batch = st.selectbox("Batch", batches, index=len(batches) - 1, key=keys.REVIEW_BATCH)
     labels = labels_of(batch)
-    with top[2]:
+    with top[1]:
         only = st.multiselect("Proposed class", labels, key=keys.REVIEW_CLASSES, placeholder="all classes")
-    with top[3]:
+    with top[2]:
         band = st.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key=keys.REVIEW_BAND)
-    with top[4]:
+    with top[3]:
         below = st.toggle(
             "Below threshold only",
             key=keys.REVIEW_BELOW,
@@ -77,7 +104,12 @@ def review_item(item, face, labels: list[str]) -> tuple[str, str | None] | None:
             return "accept", None
         if b2.button("Reject", shortcut="x", width="stretch"):
             return "reject", None
-        new = st.selectbox("Relabel as", [lab for lab in labels if lab != item.label], key=keys.RELABEL)
+        new = st.selectbox(
+            "Relabel as",
+            relabel_choices(item.label, item.probs, labels),
+            key=f"{keys.RELABEL}_{item.id}",
+            help="the model's next guesses first",
+        )
         if st.button("Relabel", shortcut="l", width="stretch"):
             return "relabel", new
     return None

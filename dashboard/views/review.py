@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard.components.errors import user_errors
-from dashboard.components.review_views import annotators_panel, queue_filters, review_item
+from dashboard.components.review_views import annotators_panel, confirmed_reviewer, queue_filters, review_item
 from fer_core.store import Store
 
 st.title("Review pseudo-labels")
@@ -29,15 +29,17 @@ if batches.empty:
     )
     st.stop()
 
-queue = queue_filters(list(batches["name"]), lambda batch: res.batch_labels(store.url, batch))
+reviewer = confirmed_reviewer()
+queue = queue_filters(reviewer, list(batches["name"]), lambda batch: res.batch_labels(store.url, batch))
 p = store.progress(queue.batch)
+needs = f" (each needs {p.reviews_per_item} reviews)" if p.reviews_per_item > 1 else ""
 st.progress(
-    p.num_done / max(1, p.num_items),
-    text=f"{p.num_done} of {p.num_items} faces done · {p.num_reviews} decisions · "
-    f"{p.per_minute:.1f} per minute (last 10 min)",
+    min(1.0, p.num_reviews / max(1, p.num_needed)),
+    text=f"{p.num_done} of {p.num_items} faces done{needs} · {p.num_reviews} of {p.num_needed} decisions made · "
+    f"{p.per_minute:.1f} per minute",
 )
-if not queue.reviewer.strip():
-    st.info("Type your name to start: every decision is recorded under it.")
+if not reviewer:
+    st.info("Type your name and press **Start reviewing** (or Enter): every decision is recorded under it.")
     st.stop()
 
 with user_errors("review"):

@@ -100,7 +100,8 @@ class Review:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a batch stands. ``per_minute`` counts live decisions of the last ``window_s`` seconds."""
+    """Where a batch stands. ``per_minute``: live decisions of the last ``window_s`` seconds over the real time they
+    took (from the first of them until now); an item is done with ``reviews_per_item`` reviews."""
 
     batch: str
     num_items: int
@@ -110,6 +111,12 @@ class Progress:
     per_minute: float
     window_s: float
     by_reviewer: pd.DataFrame  # reviewer, reviews, accept, reject, relabel, per_minute, last
+    reviews_per_item: int = 1
+
+    @property
+    def num_needed(self) -> int:
+        """Decisions the whole batch needs (every item ``reviews_per_item`` times)."""
+        return self.num_items * self.reviews_per_item
 
     @property
     def num_open(self) -> int:

@@ -81,18 +81,33 @@ def progress(conn: sa.Connection, batch: int | str, window_s: float, now: float)
         num_done=int(counts[1]),
         num_reviews=len(revs),
         num_claimed=int(counts[2]),
-        per_minute=float(recent.sum()) / (window_s / 60.0),
+        per_minute=rate_per_minute(revs.loc[recent, "created"], now),
         window_s=float(window_s),
-        by_reviewer=_by_reviewer(revs, recent, window_s / 60.0),
+        by_reviewer=_by_reviewer(revs, recent, now),
+        reviews_per_item=int(row.reviews_per_item),
     )
 
 
-def _by_reviewer(revs: pd.DataFrame, recent: pd.Series, minutes: float) -> pd.DataFrame:
+#: the shortest time a rate is measured over: one decision a second ago is not 60 per minute
+MIN_RATE_SPAN_S = 10.0
+
+
+def rate_per_minute(created: pd.Series, now: float) -> float:
+    """Decisions per minute over the real time they took: from the first of them until now (at least
+    ``MIN_RATE_SPAN_S``), so 10 decisions in 30 s read 20 per minute, and the rate falls while nobody works."""
+    if created.empty:
+        return 0.0
+    span = max(now - float(created.min()), MIN_RATE_SPAN_S)
+    return len(created) / span * 60.0
+
+
+def _by_reviewer(revs: pd.DataFrame, recent: pd.Series, now: float) -> pd.DataFrame:
     if revs.empty:
         return pd.DataFrame(columns=list(BY_REVIEWER_COLUMNS))
     table = pd.crosstab(revs["reviewer"], revs["decision"]).reindex(columns=list(DECISIONS), fill_value=0)
     table["reviews"] = table.sum(axis=1)
-    table["per_minute"] = recent.groupby(revs["reviewer"]).sum() / minutes
+    rates = revs.loc[recent].groupby("reviewer")["created"].apply(lambda c: rate_per_minute(c, now))
+    table["per_minute"] = rates.reindex(table.index).fillna(0.0)
     table["last"] = revs.groupby("reviewer")["created"].max()
     return table.rename_axis(columns=None).reset_index()[list(BY_REVIEWER_COLUMNS)]
 

@@ -175,16 +175,24 @@ def test_review_page_records_accept_relabel_and_undo(review_env):
     app.switch_page("views/review.py").run()
     assert not app.exception, app.exception
     assert any("Type your name" in i.value for i in app.info)
-    app.text_input(key="_w_reviewer").input("alice").run()
+    app.text_input(key="_w_reviewer").input("alice")
+    next(b for b in app.button if b.label == "Start reviewing").click().run()  # Enter or the button confirms
     assert not app.exception, app.exception
+    assert not app.text_input  # no text field left to type decision keys into
+    assert any("Reviewing as **alice**" in m.value for m in app.markdown)
     assert any(m.value.startswith("### Proposed:") for m in app.markdown)
     captions = [c for img in app.get("image") for c in img.captions]
     assert any(c.startswith("LRP evidence for") for c in captions)
     first = next(c for c in captions if c.startswith("face #"))
-    app.button[0].click().run()  # Accept
+    next(b for b in app.button if b.label == "Accept").click().run()
     captions = [c for img in app.get("image") for c in img.captions]
     assert first not in captions  # the next face is shown
-    relabel_to = app.selectbox(key="_w_relabel").options[0]
+    relabel_to = next(s for s in app.selectbox if s.label == "Relabel as").options[0]
+    shown = int(next(c for c in captions if c.startswith("face #")).removeprefix("face #"))
+    with Store.open(review_env) as store:  # the model's second guess comes first, not the first label
+        item = store.batch_items("demo").set_index("id").loc[shown]
+    rivals = {k: v for k, v in item["probs"].items() if k != item["label"]}
+    assert relabel_to == max(rivals, key=rivals.get)
     next(b for b in app.button if b.label == "Relabel").click().run()
     next(b for b in app.button if b.label == "Undo my last decision").click().run()
     assert not app.exception, app.exception

@@ -34,15 +34,18 @@ def test_progress_counts_and_rates(store, clock):
     store.claim_next("b", "bob")  # 3.png, held
     clock.advance(20)  # now = t0 + 610: decisions at t0, t0 + 300, t0 + 590
     assert clock.now == t0 + 610
-    p = store.progress("b", window_min=10)  # window from t0 + 10: two decisions in 10 min
+    p = store.progress("b", window_min=10)  # window from t0 + 10: two decisions, the first at t0 + 300
     assert (p.num_items, p.num_done, p.num_open, p.num_reviews, p.num_claimed) == (4, 3, 1, 3, 1)
-    assert p.per_minute == pytest.approx(0.2)
+    assert p.per_minute == pytest.approx(2 / 310 * 60)  # over the real 310 s since the first of them
+    assert (p.reviews_per_item, p.num_needed) == (1, 4)
     by = p.by_reviewer.set_index("reviewer")
     assert by.loc["ann", ["reviews", "accept", "reject", "relabel"]].tolist() == [2, 1, 1, 0]
     assert by.loc["bob", ["reviews", "accept", "reject", "relabel"]].tolist() == [1, 0, 0, 1]
-    assert by["per_minute"].tolist() == pytest.approx([0.1, 0.1])
+    assert by["per_minute"].tolist() == pytest.approx([1 / 310 * 60, 1 / 20 * 60])  # ann at t0 + 300, bob + 590
     assert by.loc["ann", "last"] == t0 + 300
-    assert store.progress("b", window_min=1).per_minute == pytest.approx(1.0)  # from t0 + 550: one decision
+    assert store.progress("b", window_min=1).per_minute == pytest.approx(3.0)  # from t0 + 550: one, 20 s ago
+    clock.advance(-15)
+    assert store.progress("b", window_min=1).per_minute == pytest.approx(6.0)  # 5 s ago: measured over 10 s
     with pytest.raises(ValueError, match="window_min must be > 0"):
         store.progress("b", window_min=0)
 
@@ -152,3 +155,12 @@ def test_export_checks_files_under_root_and_refuses_an_empty_result(store, tripl
     store.create_batch("none", make_items(["happy"]))
     with pytest.raises(StoreError, match="batch 'none' has no reviewed item"):
         store.export_manifest("none", tmp_path / "n.csv")
+
+
+def test_ten_decisions_in_thirty_seconds_read_twenty_per_minute(store, clock):
+    """The Review page's rate: ten decisions 3 s apart, read 3 s after the last (issue 22 saw 1.0 per minute)."""
+    store.create_batch("b", make_items(["happy"] * 10))
+    for _ in range(10):
+        store.decide(store.claim_next("b", "ann").id, "ann", "accept")
+        clock.advance(3)
+    assert store.progress("b").per_minute == pytest.approx(20.0)
