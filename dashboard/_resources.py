@@ -106,19 +106,21 @@ def run_folders() -> list[str]:
 
 @st.cache_data(ttl=3, show_spinner=False)
 def classifier_runs() -> dict[str, str]:
-    """Finished runs whose model is a softmax classifier (its card says so): name -> folder, by name."""
+    """Finished runs whose model is a softmax classifier (its card says so): name -> folder. Expression models
+    (trained on the ``label`` column) first, by name, then the others (age, gender base models), so a page that
+    starts on the first opens on an expression model."""
     from fer_core.errors import FerCoreError
     from fer_core.models import read_card
 
-    out = {}
-    for f in sorted(run_folders(), key=lambda f: Path(f).name):
+    found = []
+    for f in run_folders():
         run = open_run(f)
         try:
             if run.has(RunFolder.MODEL) and read_card(run.path(RunFolder.MODEL)).output == "softmax":
-                out[run.name] = f
+                found.append((run.target_column != "label", run.name, f))
         except FerCoreError:
             continue  # a corrupt checkpoint is reported where it is opened
-    return out
+    return {name: f for _, name, f in sorted(found)}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -121,8 +121,12 @@ def test_occlusion_study_page_answers_which_region_each_class_needs(runs_env):
     app = AppTest.from_file(APP, default_timeout=240).run()
     app.switch_page("views/occlusion_study.py").run()
     assert not app.exception, app.exception
-    # the first run is an age model: it is scored on the age it learned, not on the expression labels
-    assert app.selectbox(key="_w_study_source").value == "run: synthfacs_base_age (test set)"
+    # expression models come first (the age and gender base models last), so the page opens on an expression study
+    options = app.selectbox(key="_w_study_source").options
+    assert app.selectbox(key="_w_study_source").value == "run: synthfacs_bias_fair_mmd (test set)"
+    assert options.index("run: synthfacs_base_age (test set)") > options.index(
+        "run: synthfacs_transfer_from_age (test set)"
+    )
     assert not app.error, [e.value for e in app.error]
     assert [t.label for t in app.tabs] == ["fill: mean", "fill: blur"]  # the study's results are drawn
     source = app.selectbox(key="_w_study_source")
