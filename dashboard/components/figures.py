@@ -61,6 +61,11 @@ def heatmap_grid(result: FaceResult, shared_scale: bool, columns: int = 4) -> No
             )
 
 
+def small_changes(face: FaceOcclusion) -> bool:
+    """Whether every change is under 5 points: the axis then needs a decimal, or its ticks all read "+0%"."""
+    return bool((face.changes()["change"].abs() < 0.05).all())
+
+
 def occlusion_chart(face: FaceOcclusion, key: str) -> None:
     """Every class's score change per hidden region, grouped by class."""
     fig = px.bar(
@@ -73,5 +78,8 @@ def occlusion_chart(face: FaceOcclusion, key: str) -> None:
         color_discrete_sequence=px.colors.qualitative.Bold,
         labels={"change": "probability change"},
     )
-    fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(tickformat="+.0%"))
+    fig.update_traces(hovertemplate="%{x}, %{fullData.name} hidden: %{y:+.1%}<extra></extra>")
+    fig.update_layout(
+        margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(tickformat="+.1%" if small_changes(face) else "+.0%")
+    )
     st.plotly_chart(fig, width="stretch", key=key)

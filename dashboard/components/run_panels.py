@@ -41,9 +41,10 @@ def launch_form(
 
 
 def runs_dataframe(table: pd.DataFrame) -> None:
-    """The table of runs (``fer_core.runs.runs_table``)."""
+    """The table of runs (``fer_core.runs.runs_table``); a missing text value shows as an empty cell, not "None"."""
+    text = table.select_dtypes(include="object").columns
     st.dataframe(
-        table,
+        table.assign(**{c: table[c].where(table[c].notna(), "") for c in text}),
         hide_index=True,
         width="stretch",
         column_config={

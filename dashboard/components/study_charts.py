@@ -208,9 +208,10 @@ def perturbation_curves(faith: dict, key: str) -> None:
             line=dict(color=colors.get(name), dash="dot" if name == "random order" else "solid"),
         )
     fig.update_layout(
-        height=190,
+        height=240,
         margin=dict(l=0, r=0, t=4, b=0),
-        showlegend=False,
+        showlegend=True,
+        legend=dict(orientation="h", y=-0.45, font=dict(size=11)),
         xaxis=dict(title="% of the face replaced", ticksuffix="%"),
         yaxis=dict(title="drop (points)"),
     )

@@ -9,7 +9,7 @@ from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import occlusion_chart
 from dashboard.components.inputs import page_header
-from dashboard.components.text import md
+from dashboard.components.text import md, signed_percent
 from fer_core.explain import FILLS, fill_region
 from fer_core.taxonomy import FACE_REGIONS
 
@@ -39,7 +39,8 @@ for item in inputs:
                 col.image(
                     fill_region(face.crop, face.regions[region], fill),
                     width="stretch",
-                    caption=f"no {region}: {pred} {result.occluded.at[region, pred]:.0%} ({change[region]:+.0%})",
+                    caption=f"no {region}: {pred} {result.occluded.at[region, pred]:.0%} "
+                    f"({signed_percent(change[region])})",
                 )
             occlusion_chart(result, key=f"{keys.OCCLUSION_CHART}_{item.key}_{i}")
 if not inputs:
