@@ -41,17 +41,12 @@ def launch_form(
 
 
 def runs_dataframe(table: pd.DataFrame) -> None:
-    """The table of runs (``fer_core.runs.runs_table``); a missing text value shows as an empty cell, not "None"."""
-    text = table.select_dtypes(include="object").columns
-    st.dataframe(
-        table.assign(**{c: table[c].where(table[c].notna(), "") for c in text}),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "test accuracy": st.column_config.NumberColumn(format="%.3f"),
-            "test macro-F1": st.column_config.NumberColumn(format="%.3f"),
-        },
-    )
+    """The table of runs (``fer_core.runs.runs_table``). A figure a run does not have (an AU run's accuracy) is an
+    empty cell: Streamlit would write "None" in it."""
+    shown = table.copy()
+    for col in ("test accuracy", "test macro-F1"):
+        shown[col] = [f"{v:.3f}" if pd.notna(v) else "" for v in table[col]]
+    st.dataframe(shown.astype(object).where(shown.notna(), ""), hide_index=True, width="stretch")
 
 
 def run_picker(folders: list[str]) -> str:

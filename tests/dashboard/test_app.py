@@ -99,6 +99,9 @@ def test_runs_page_lists_runs_with_curves_and_config(runs_env):
     assert not app.exception, app.exception
     table = app.dataframe[0].value
     assert runs_env.name in set(table["run"]) and "synthfacs_bias_fair_mmd" in set(table["run"])
+    assert not table.isna().any().any()  # no "None" cell: an AU run's missing accuracy is empty
+    au = table.set_index("run").loc["synthfacs_au_iat"]
+    assert au["test accuracy"] == "" and au["other test figures"].startswith("mean au f1")
     app.selectbox(key="run_pick").set_value(runs_env.name).run()
     assert not app.exception
     assert any("finished" in m.value for m in app.markdown)
