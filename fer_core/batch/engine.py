@@ -19,19 +19,18 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._utils.progress import ProgressFn
-from ..names import STATUSES
-from .blocks import RowBlocks, auto_workers, block_rows, iter_blocks, make_loader
+from .blocks import RowBlocks, auto_workers, make_loader
 from .jobs import FaceJob
 from .shards import done_blocks, open_job_folder, read_shards, write_shard
 
-__all__ = ["BLOCK_ROWS", "EngineOptions", "EngineResult", "run_job"]
+__all__ = ["BLOCK_ROWS", "EngineOptions", "EngineResult", "options_for", "run_job"]
 
 #: rows per block: the unit of loading, of a shard file and of resuming
 BLOCK_ROWS = 512
@@ -50,7 +49,7 @@ class EngineOptions:
     devices, num_nodes, strategy
         Lightning's ``Trainer`` arguments (``devices=2, strategy="ddp"``: two processes, gloo on CPU, NCCL on GPUs).
     accelerator
-        ``cpu``, ``gpu``/``cuda``, ``mps`` or ``auto``.
+        A ``--device``: ``cpu``, ``cuda`` (``cuda:N``), ``gpu``, ``mps`` or ``auto``.
     out
         Shard folder: results are kept there and a stopped job resumes from it. None: in memory (a multi-process
         job then uses a temporary folder).
@@ -93,7 +92,13 @@ class EngineResult:
     outputs: dict[str, np.ndarray]
     shards: Path | None = None
     resumed_blocks: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def options_for(engine: EngineOptions | None, show_progress: bool = False, **defaults: Any) -> EngineOptions:
+    """The options a command runs with: a copy of ``engine`` (the caller's object is never changed), or the
+    defaults with ``defaults`` (a study's block size) when None; a bar when either asks for one."""
+    options = engine or EngineOptions(**defaults)
+    return replace(options, show_progress=options.show_progress or show_progress)
 
 
 def run_job(
@@ -114,46 +119,25 @@ def _in_process(scan: Any, job: FaceJob, options: EngineOptions, progress: Progr
     """Blocks loaded by this process's DataLoader workers and run here; with ``out``, kept as shards (resumable)."""
     folder = None if options.out is None else open_job_folder(options.out, job_fingerprint(scan, job, options))
     done = done_blocks(folder) if folder is not None else set()
-    sampler = RowBlocks(scan.n, options.block, done=done)
-    todo = sum(len(block_rows(scan.n, options.block, k)) for k in sampler.blocks)
-    bar = _bar(options.show_progress, scan.n, initial=scan.n - todo)
-    rows, parts, seen = [], [], 0
-    try:
-        for records in iter_blocks(scan.dataset(), sampler, auto_workers(scan.n, options.workers, scan.aligned)):
-            part = scan.record(records)
-            outputs = job.run(part.faces, part.rows) if len(part.rows) else {}
-            if folder is not None:
-                write_shard(
-                    folder,
-                    records[0].row // options.block,
-                    [r.row for r in records],
-                    [r.status for r in records],
-                    [r.error for r in records],
-                    part.rows,
-                    outputs,
-                )
-            elif len(part.rows):
-                rows.append(part.rows)
-                parts.append(outputs)
-            seen += len(records)
-            if bar is not None:
-                bar.update(len(records))
-            if progress is not None:
-                progress(seen, todo)
-    finally:
-        if bar is not None:
-            bar.close()
+    rows, parts = [], []
+    for records, part in scan.blocks(options.block, options.show_progress, progress, options.workers, done):
+        outputs = job.run(part.faces, part.rows) if len(part.rows) else {}
+        if folder is not None:
+            write_shard(
+                folder,
+                records[0].row // options.block,
+                [r.row for r in records],
+                [r.status for r in records],
+                [r.error for r in records],
+                part.rows,
+                outputs,
+            )
+        elif len(part.rows):
+            rows.append(part.rows)
+            parts.append(outputs)
     if folder is not None:
         return _from_shards(scan, folder, len(done), outputs_kept=options.keep)
     return EngineResult(np.concatenate(rows) if rows else np.zeros(0, np.int64), _concat(parts))
-
-
-def _bar(show: bool, total: int, initial: int = 0):
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc="faces")
 
 
 def _from_shards(
@@ -164,11 +148,7 @@ def _from_shards(
     scan.no_face.clear()
     scan.unreadable.clear()
     for row, st, err in zip(rows, status, errors):
-        scan.status[row] = st
-        if st == "no_face":
-            scan.no_face.append(str(scan.paths[row]))
-        elif st == "unreadable":
-            scan.unreadable.append({"path": str(scan.paths[row]), "error": err})
+        scan.note(int(row), st, err)
     return EngineResult(face_rows, outputs, folder if keep else None, resumed_blocks=resumed)
 
 
@@ -244,8 +224,10 @@ def _world_size_env() -> int:
     return 1
 
 
-def _accelerator(name: str) -> str:
-    return {"cuda": "gpu", "auto": "auto"}.get(name.split(":")[0], name.split(":")[0])
+def _accelerator(device: str) -> str:
+    """Lightning's accelerator for a ``--device`` (``cuda`` or ``cuda:N`` -> ``gpu``; cpu, mps, auto as they are)."""
+    kind = device.split(":")[0]
+    return "gpu" if kind == "cuda" else kind
 
 
 def _predictor(scan: Any, job: FaceJob, options: EngineOptions, done: set[int]):
@@ -306,8 +288,3 @@ def _shard_writer(folder: Path):
             trainer.strategy.barrier("fer_core.shards")  # rank 0 reads every rank's shards after this
 
     return ShardWriter()
-
-
-def status_counts(status: np.ndarray) -> dict[str, int]:
-    """Rows per status (:data:`~fer_core.batch.faces.STATUSES`)."""
-    return {s: int((np.asarray(status) == s).sum()) for s in STATUSES}

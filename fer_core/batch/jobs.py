@@ -66,6 +66,12 @@ def embed_crops(
     return (np.concatenate(probs) if probs else np.zeros((0, k)), np.concatenate(embs) if embs else None)
 
 
+def region_masks(faces: Sequence[Face], names: Sequence[str]) -> np.ndarray:
+    """(N, R + 1, H, W) each face's masks of ``names`` and, last, ``elsewhere``: outside every one of them."""
+    masks = np.stack([np.stack([f.regions[name] for name in names]) for f in faces])
+    return np.concatenate([masks, ~masks.any(1, keepdims=True)], 1)
+
+
 class ClassifyJob:
     """Scores (``probs``, the card's output kind) and embeddings (``embedding``, when the model has them)."""
 
@@ -116,9 +122,7 @@ class ExplainJob:
                 results += explain_faces(self.loaded, faces[i : i + self.batch_size], explainer=self.explainer)
         heat = np.stack([r.heatmaps for r in results])
         pred = np.asarray([int(r.probs.argmax()) for r in results])
-        masks = np.stack([np.stack([f.regions[name] for name in FACE_REGIONS]) for f in faces])
-        masks = np.concatenate([masks, ~masks.any(1, keepdims=True)], 1)
-        shares = region_shares(heat[np.arange(len(faces)), pred], masks)
+        shares = region_shares(heat[np.arange(len(faces)), pred], region_masks(faces, FACE_REGIONS))
         return {
             "probs": np.stack([r.probs for r in results]),
             "heatmaps": heat.astype(np.float16),
@@ -183,6 +187,4 @@ class RegionShareJob:
         with torch.enable_grad():
             pred = self.explainer.logits(x).argmax(1)
             heat = self.explainer.attribute(x, target=pred, batch_size=self.batch_size).sum(1)
-        masks = np.stack([np.stack([f.regions[r] for r in self.regions]) for f in faces])
-        masks = np.concatenate([masks, ~masks.any(1, keepdims=True)], 1)  # + "elsewhere": outside every region
-        return {"pred": pred.numpy(), "shares": region_shares(heat.numpy(), masks)}
+        return {"pred": pred.numpy(), "shares": region_shares(heat.numpy(), region_masks(faces, self.regions))}

@@ -61,14 +61,13 @@ def engine_options(args: argparse.Namespace, out: str | None = None) -> Any:
     devices: int | str = args.devices
     if isinstance(devices, str) and devices.isdigit():
         devices = int(devices)
-    device = getattr(args, "device", "auto") or "auto"
     return EngineOptions(
         block=args.block,
         workers=args.workers,
         devices=devices,
         num_nodes=args.num_nodes,
         strategy=args.strategy,
-        accelerator="cpu" if device == "cpu" else ("gpu" if device.startswith("cuda") else "auto"),
+        accelerator=getattr(args, "device", "auto") or "auto",  # cuda[:N] -> gpu, cpu, mps, auto: the engine maps it
         out=out if out is not None else getattr(args, "shards", None),
         show_progress=not getattr(args, "json", False),
     )

@@ -7,7 +7,7 @@ listed, never silently dropped, and never stop the scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,11 +97,6 @@ class ManifestScan:
     def n(self) -> int:
         return len(self.table)
 
-    @property
-    def labelled(self) -> np.ndarray:
-        """Rows with a true label."""
-        return self.truth >= 0
-
     def dataset(self):
         """The rows as the batch engine's :class:`~fer_core.batch.FaceRows` (decoded and aligned where it runs)."""
         from ..batch.faces import FaceRows
@@ -117,20 +112,56 @@ class ManifestScan:
             return aligned_crop(image, card.input_size, card.alignment)
         return find_faces(image, card.input_size, card.alignment, self.detector, max_faces=1)[0]
 
+    def note(self, row: int, status: str, error: str = "") -> None:
+        """Record what happened to ``row``: its status, and the skip list it joins when it has no face."""
+        self.status[row] = status
+        if status == "no_face":
+            self.no_face.append(str(self.paths[row]))
+        elif status == "unreadable":
+            self.unreadable.append({"path": str(self.paths[row]), "error": error})
+
     def record(self, records: Sequence) -> FaceChunk:
         """Note what happened to each of a block's rows (status, skip lists); the faces found, as a chunk."""
-        rows, faces = [], []
         for rec in records:
-            self.status[rec.row] = rec.status
-            if rec.face is not None:
-                rows.append(rec.row)
-                faces.append(rec.face)
-            elif rec.status == "no_face":
-                self.no_face.append(str(self.paths[rec.row]))
-            else:
-                self.unreadable.append({"path": str(self.paths[rec.row]), "error": rec.error})
-        rows_arr = np.asarray(rows, dtype=np.int64)
-        return FaceChunk(rows_arr, self.truth[rows_arr], faces)
+            self.note(rec.row, rec.status, rec.error)
+        found = [rec for rec in records if rec.face is not None]
+        rows = np.asarray([rec.row for rec in found], dtype=np.int64)
+        return FaceChunk(rows, self.truth[rows], [rec.face for rec in found])
+
+    def blocks(
+        self,
+        block: int = 256,
+        show_progress: bool = False,
+        progress: ProgressFn | None = None,
+        workers: int | None = None,
+        done: Iterable[int] = (),
+    ) -> Iterator[tuple[list, FaceChunk]]:
+        """(records, faces found) of every block of ``block`` rows not in ``done``, in row order, loaded by
+        ``workers`` processes (default: the scan's ``workers``, else :func:`~fer_core.batch.auto_workers`); a bar
+        and ``progress(rows seen, rows to do)`` after each block. The batch engine's one loop over a scan."""
+        from ..batch.blocks import RowBlocks, auto_workers, block_rows, iter_blocks
+
+        n_workers = auto_workers(self.n, workers if workers is not None else self.workers, self.aligned)
+        sampler = RowBlocks(self.n, block, done=done)
+        todo = sum(len(block_rows(self.n, block, k)) for k in sampler.blocks)
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.n, initial=self.n - todo, desc="faces")
+        seen = 0
+        try:
+            for records in iter_blocks(self.dataset(), sampler, n_workers):
+                part = self.record(records)
+                seen += len(records)
+                if bar is not None:
+                    bar.update(len(records))
+                if progress is not None:
+                    progress(seen, todo)
+                yield records, part
+        finally:
+            if bar is not None:
+                bar.close()
 
     def chunks(
         self,
@@ -139,32 +170,11 @@ class ManifestScan:
         progress: ProgressFn | None = None,
         workers: int | None = None,
     ) -> Iterator[FaceChunk]:
-        """The faces of every block of ``chunk`` rows, in row order, loaded by ``workers`` processes (default: the
-        scan's ``workers``, else :func:`~fer_core.batch.auto_workers`). Blocks depend on ``chunk`` only, so what
-        a model computes on them is the same for any number of workers."""
-        from ..batch.blocks import RowBlocks, auto_workers, iter_blocks
-
-        n_workers = auto_workers(self.n, workers if workers is not None else self.workers, self.aligned)
-        sampler = RowBlocks(self.n, chunk)
-        bar = None
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.n, desc="faces")
-        done = 0
-        try:
-            for records in iter_blocks(self.dataset(), sampler, n_workers):
-                part = self.record(records)
-                done += len(records)
-                if bar is not None:
-                    bar.update(len(records))
-                if progress is not None:
-                    progress(done, self.n)
-                if len(part.rows):
-                    yield part
-        finally:
-            if bar is not None:
-                bar.close()
+        """The faces of every block of ``chunk`` rows that has any, in row order (see :meth:`blocks`). Blocks
+        depend on ``chunk`` only, so what a model computes on them is the same for any number of workers."""
+        for _, part in self.blocks(chunk, show_progress, progress, workers):
+            if len(part.rows):
+                yield part
 
     def detection_counts(self, rows: np.ndarray | None = None) -> dict[str, int]:
         """How many of ``rows`` (default: all) were detected, taken as a crop, had no face or were unreadable."""

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .._utils.bootstrap import cluster_ids, grouped_means, table_records
 from .._utils.progress import ProgressFn
-from ..batch.engine import EngineOptions, run_job
+from ..batch.engine import EngineOptions, options_for, run_job
 from ..batch.jobs import RegionShareJob
 from ..data.manifest_faces import scan_manifest
 from ..explain.region_relevance import compare_groups
@@ -185,8 +185,7 @@ def region_relevance_study(
     scan = scan_manifest(
         loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed, require_labels=False
     )
-    options = engine or EngineOptions(block=chunk)
-    options.show_progress = options.show_progress or show_progress
+    options = options_for(engine, show_progress, block=chunk)
     found = run_job(scan, RegionShareJob(loaded, method, names, batch_size), options, progress)
     if found is None:  # a rank other than 0 of a multi-process job: rank 0 reports
         return None

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._utils.bootstrap import cluster_ids
 from .._utils.progress import ProgressFn
-from ..batch.engine import EngineOptions, run_job
+from ..batch.engine import EngineOptions, options_for, run_job
 from ..batch.jobs import ClassifyJob, embed_crops
 from ..data.manifest import read_manifest
 from ..data.manifest_faces import scan_manifest
@@ -65,9 +65,7 @@ def predict_manifest(
     detected face), classified by the batch engine (``engine``: workers, devices, shard folder). None on the ranks
     other than 0 of a multi-process job."""
     scan = scan_manifest(loaded, manifest, target, aligned, detector, require_labels=require_labels)
-    options = engine or EngineOptions()
-    options.show_progress = options.show_progress or show_progress
-    result = run_job(scan, ClassifyJob(loaded), options, progress)
+    result = run_job(scan, ClassifyJob(loaded), options_for(engine, show_progress), progress)
     if result is None:
         return None
     rows = result.face_rows

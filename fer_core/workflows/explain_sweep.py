@@ -8,14 +8,14 @@ float16) and ``faces.csv``: one row per image with its status, prediction, proba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._utils.progress import ProgressFn
-from ..batch.engine import EngineOptions, run_job
+from ..batch.engine import EngineOptions, options_for, run_job
 from ..batch.jobs import ExplainJob
 from ..batch.shards import job_settings, read_row, read_shards
 from ..data.manifest_faces import ManifestScan
@@ -109,10 +109,8 @@ def explain_dataset(
         detector=None if aligned else (detector or default_detector()),
         root=Path(data) if Path(data).is_dir() else Path(data).parent,
     )
-    options = engine or EngineOptions()
-    options.out = Path(out) / SHARDS
-    options.keep = ()  # the sweep reads its table back from the shards; the maps stay on disk
-    options.show_progress = options.show_progress or show_progress
+    # the sweep keeps its shards in out/ and reads its table back from them; the maps stay on disk
+    options = replace(options_for(engine, show_progress), out=Path(out) / SHARDS, keep=())
     job = ExplainJob(loaded, method)
     if run_job(scan, job, options, progress) is None:
         return None

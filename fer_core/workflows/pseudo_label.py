@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from .._utils.progress import ProgressFn
-from ..batch.engine import EngineOptions, run_job
+from ..batch.engine import EngineOptions, options_for, run_job
 from ..batch.jobs import ClassifyJob
 from ..data.manifest_faces import ManifestScan
 from ..data.pool import pool_table, pool_truth
@@ -152,9 +152,7 @@ def propose(
         detector=det,
         root=Path(pool).parent,
     )
-    options = engine or EngineOptions()
-    options.show_progress = options.show_progress or show_progress
-    found = run_job(scan, ClassifyJob(loaded, embeddings=False), options, progress)
+    found = run_job(scan, ClassifyJob(loaded, embeddings=False), options_for(engine, show_progress), progress)
     if found is None:  # a rank other than 0 of a multi-process job: rank 0 proposes
         return None
     if not len(found.face_rows):
