@@ -17,8 +17,7 @@ Names load lazily, so ``import fer_core`` stays cheap (no torch until a name tha
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._utils.lazy import lazy_getattr
 
 _EXPORTS: dict[str, str] = {
     # models
@@ -78,13 +77,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fer_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, {name: f".{module}" for name, module in _EXPORTS.items()})
 
 
 def __dir__() -> list[str]:

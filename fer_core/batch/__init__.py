@@ -7,8 +7,7 @@ a multi-device job or a shard folder) when used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._utils.lazy import lazy_getattr
 
 _EXPORTS = {
     "FaceRecord": ".faces",
@@ -31,7 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

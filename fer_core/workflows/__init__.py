@@ -10,8 +10,7 @@ jobs): ``fer-core explain photo.jpg`` starts in the time of torch and the model.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._utils.lazy import lazy_getattr
 
 _EXPORTS: dict[str, str] = {
     "AUFaceResult": ".action_units",
@@ -50,9 +49,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
