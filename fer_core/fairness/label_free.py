@@ -18,15 +18,9 @@ from fairlearn.metrics import demographic_parity_difference
 
 from .._utils.bootstrap import cluster_bootstrap_means
 from ..names import STATUSES
-from .report import _probe, mmd_matrix
+from .report import _probe, group_labels, mmd_matrix
 
 __all__ = ["audit_summary", "detection_report", "label_free_report", "prediction_audit"]
-
-FOUND = ("detected", "crop")
-
-
-def _groups(values: Sequence[Any]) -> pd.Series:
-    return pd.Series(list(values)).fillna("").astype(str).replace({"": "unknown", "nan": "unknown"})
 
 
 def _interval(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +57,7 @@ def detection_report(
     report: dict[str, Any] = {"overall": counts(np.ones(len(st), bool))}
     if groups is None:
         return report
-    g = _groups(groups)
+    g = group_labels(groups)
     cl = None if clusters is None else np.asarray(list(clusters), dtype=object)
     rng = np.random.default_rng(seed)
     by_group, draws = {}, []
@@ -105,7 +99,7 @@ def prediction_audit(
     p = np.asarray(probs, dtype=np.float64)
     labels = [str(x) for x in labels]
     pred = p.argmax(1)
-    g = _groups(groups)
+    g = group_labels(groups)
     cl = None if clusters is None else np.asarray(list(clusters), dtype=object)
     values = np.concatenate([np.eye(len(labels))[pred], p.max(1, keepdims=True)], 1)  # (n, K + 1)
     rng = np.random.default_rng(seed)

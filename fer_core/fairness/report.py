@@ -24,6 +24,12 @@ __all__ = ["fairness_report", "fairness_summary", "mmd_matrix"]
 MIN_MMD_ROWS = 2
 
 
+def group_labels(values: Sequence[Any]) -> pd.Series:
+    """Each row's group as text, by position; an empty or missing (NaN, None) value is the group ``"unknown"``:
+    the one rule the labelled report and the label-free audit share, so a row is in the same group in both."""
+    return pd.Series(list(values), dtype=object).fillna("").astype(str).replace("", "unknown")
+
+
 def mmd_matrix(
     embeddings: np.ndarray, groups: Sequence[Any], num_permutations: int = 200, seed: int = 0, num_features: int = 2048
 ) -> dict[str, Any]:
@@ -141,7 +147,7 @@ def fairness_report(
     report: dict[str, Any] = {"labels": list(labels), "n": int(len(y_true)), "attributes": {}}
     overall = None
     for col in attributes.columns:
-        groups = attributes[col].fillna("").astype(str).replace("", "unknown").reset_index(drop=True).rename(col)
+        groups = group_labels(attributes[col]).rename(col)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SmallGroupWarning)  # flagged in the report instead
             gm = GroupMetrics(
