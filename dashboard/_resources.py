@@ -35,6 +35,7 @@ from fer_core.workflows import (
 )
 
 if TYPE_CHECKING:
+    from dashboard.components.review_views import BatchRequest
     from fer_core.report import ReportData
 
 SAMPLES_DIR = ASSETS_DIR / "samples"
@@ -226,7 +227,7 @@ def forget_model(name: str) -> None:
         _load_model_on.clear(name, device)
         for method in METHODS:
             _explainer_on.clear(name, method, device)
-    for results in (faces, explain, occlude, faithfulness):  # keyed by name among other things: all of them go
+    for results in (faces, _explain_on, occlude, _faithfulness_on):  # keyed by name among other things: all of them go
         results.clear()
     with _STUDIES_LOCK:
         for key in [k for k in _STUDIES if name in k]:
@@ -243,15 +244,67 @@ def decode(image_sha: str, data: bytes) -> np.ndarray:
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding faces…")
-def faces(image_sha: str, data: bytes, model_name: str) -> list[Face]:
-    card = load_model(model_name).card
+def faces(image_sha: str, data: bytes, model_name: str, device: str | None = None) -> list[Face]:
+    card = load_model(model_name, device).card
     return find_faces(decode(image_sha, data), card.input_size, card.alignment, detector())
 
 
+def explain(
+    image_sha: str,
+    data: bytes,
+    model_name: str,
+    method: str,
+    device: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FaceResult]:
+    """Every face of an image with its all-class heatmaps, on ``device`` (default: the sidebar's). A slow method
+    (IG, sliding-window occlusion) reports ``progress``, so it is kept in the shared LRU of :func:`_memo` rather
+    than in st.cache_data (which would record the progress bar and fail to replay it)."""
+    device = device or device_choice()
+    if not slow_method(model_name, method, device):
+        return _explain_on(image_sha, data, model_name, method, device)
+
+    def compute() -> list[FaceResult]:
+        found = faces(image_sha, data, model_name, device)
+        return explain_faces(
+            load_model(model_name, device), found, method, explainer(model_name, method, device), progress=progress
+        )
+
+    return _memo(_slow_key(image_sha, model_name, method, device), compute)
+
+
+def _slow_key(image_sha: str, model_name: str, method: str, device: str) -> tuple:
+    return ("explain", image_sha, model_name, method, device)
+
+
+def slow_method(model_name: str, method: str, device: str | None = None) -> bool:
+    """Whether ``method`` costs this model many passes per face (:func:`fer_core.explain.is_slow`)."""
+    from fer_core.explain import is_slow
+
+    card = load_model(model_name, device).card
+    return is_slow(explainer(model_name, method, device), (card.in_chans, *card.input_size))
+
+
+def explain_estimate(image_sha: str, data: bytes, model_name: str, method: str) -> tuple[int, float] | None:
+    """(faces, estimated seconds) of a slow method's heatmaps still to compute for this image; None when they are
+    ready (or the method is fast), so the page shows an estimate only before real work."""
+    from fer_core.explain import estimate_seconds
+
+    device = device_choice()
+    if not slow_method(model_name, method, device) or _memo_has(_slow_key(image_sha, model_name, method, device)):
+        return None
+    card = load_model(model_name, device).card
+    n = len(faces(image_sha, data, model_name, device))
+    return n, estimate_seconds(explainer(model_name, method, device), n, (card.in_chans, *card.input_size))
+
+
 @st.cache_data(max_entries=64, show_spinner="Computing heatmaps…")
-def explain(image_sha: str, data: bytes, model_name: str, method: str) -> list[FaceResult]:
+def _explain_on(image_sha: str, data: bytes, model_name: str, method: str, device: str) -> list[FaceResult]:
     return explain_faces(
-        load_model(model_name), faces(image_sha, data, model_name), method, explainer(model_name, method)
+        load_model(model_name, device),
+        faces(image_sha, data, model_name, device),
+        method,
+        explainer(model_name, method, device),
     )
 
 
@@ -260,9 +313,18 @@ def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ..
     return occlude_faces(faces(image_sha, data, model_name), load_model(model_name), list(regions), fill)
 
 
+def faithfulness(
+    image_sha: str, data: bytes, model_name: str, method: str, face_index: int, device: str | None = None
+) -> dict:
+    """The deletion / insertion curves of one face's map, on ``device`` (default: the sidebar's)."""
+    return _faithfulness_on(image_sha, data, model_name, method, face_index, device or device_choice())
+
+
 @st.cache_data(max_entries=64, show_spinner="Measuring faithfulness…")
-def faithfulness(image_sha: str, data: bytes, model_name: str, method: str, face_index: int) -> dict:
-    return face_faithfulness(load_model(model_name), explain(image_sha, data, model_name, method)[face_index])
+def _faithfulness_on(image_sha: str, data: bytes, model_name: str, method: str, face_index: int, device: str) -> dict:
+    return face_faithfulness(
+        load_model(model_name, device), explain(image_sha, data, model_name, method, device)[face_index]
+    )
 
 
 def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool | None, str]:
@@ -291,6 +353,11 @@ def _memo(key: tuple, compute: Callable[[], T], keep: int = 16) -> T:
         while len(_STUDIES) > keep:
             _STUDIES.popitem(last=False)
     return value
+
+
+def _memo_has(key: tuple) -> bool:
+    with _STUDIES_LOCK:
+        return key in _STUDIES
 
 
 def _stamp(source: str) -> float:
@@ -564,3 +631,32 @@ def manifest_columns(source: str) -> list[str]:
         "subject",
     }
     return [c for c in read_manifest(path).columns if c not in skip]
+
+
+def create_review_batch(request: BatchRequest, progress: Callable[[int, int], None] | None = None):
+    """``fer-core pseudo-label`` for the Review page's "Create a batch": the request's source is a run folder (its
+    own model, thresholds and face setting) or a model name; its pool a folder or manifest path, or uploads (saved
+    into the batch's folder under ``$FER_CORE_HOME``). Not cached: every press of Create creates. Returns the
+    ``NewBatch``."""
+    from fer_core.workflows import pseudo_label_batch, pseudo_label_uploads
+
+    is_run = Path(request.source).is_dir()
+    loaded = run_model(request.source) if is_run else load_model(request.source)
+    options = dict(
+        run_folder=request.source if is_run else None,
+        tau=request.tau,
+        aligned=request.aligned,
+        reviews_per_item=request.reviews_per_item,
+        limit=request.limit,
+        progress=progress,
+    )
+    if request.from_uploads:
+        return pseudo_label_uploads(review_store(), request.name, loaded, list(request.uploads), **options)
+    return pseudo_label_batch(review_store(), request.name, loaded, request.pool, **options)
+
+
+def create_demo_review_batch(progress: Callable[[int, int], None] | None = None):
+    """The ready demo batch (bundled SynthFACS sample faces, embedded demo run) in the page's store."""
+    from fer_core.workflows import create_demo_batch, demo_sources
+
+    return create_demo_batch(review_store(), run_model(str(demo_sources()[0])), progress)

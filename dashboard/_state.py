@@ -1,4 +1,5 @@
-"""Session-state keys in one place; small values only (names, choices), never tensors or models."""
+"""Session-state keys in one place; small values only (names, choices, the photos this session uploaded), never
+tensors or models."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ DEVICE = "device"  # where the sidebar's model runs: auto, cpu or cuda:N
 # strings are what AppTest tests and the browser test look widgets up by: rename a constant, never its value.
 # image sources of the pages with page_header(): the stem of f"{stem}_source" / "_upload" / "_sample"
 EXPLAIN_INPUTS, OCCLUSION_INPUTS, AU_INPUTS, EMONET_INPUTS = "explain", "occlusion", "au", "emonet"
-INPUT_SOURCE, INPUT_UPLOAD, INPUT_SAMPLE = "source", "upload", "sample"  # the suffixes after the stem
+INPUT_SOURCE, INPUT_UPLOAD, INPUT_SAMPLE, INPUT_FORGET = "source", "upload", "sample", "forget"  # suffixes
+UPLOADS = "uploads"  # the photos uploaded on a photo page, [(name, bytes)], shared by them (memory only)
 PROBS = "p"  # a face's probability bars: f"{PROBS}_{item.key}_{i}" (review: f"{PROBS}_{item.id}")
 FAITHFULNESS = "f"  # f"{FAITHFULNESS}_{item.key}_{i}_{method}"
 OCCLUSION_CHART = "occ"  # f"{OCCLUSION_CHART}_{item.key}_{i}"
 # Fairness
 FAIR_BARS, FAIR_TPR, FAIR_MMD, FAIR_SHARE = "bars", "tpr", "mmd", "share"  # + f"_{run}_{attribute}"
+FAIR_CLICKED = "fair_clicked"  # the group bar clicked last: only a new click changes the Group box
 # Fairness: a photo set's audit
 AUDIT_SOURCE, AUDIT_MANIFEST, AUDIT_GROUP = "_w_audit_source", "_w_audit_manifest", "_w_audit_group"
 AUDIT_NO_LABELS, AUDIT_RUN, AUDIT_PARAMS = "_w_audit_no_labels", "_w_audit_run", "audit_params"
@@ -34,6 +37,7 @@ AUDIT_DET_BARS, AUDIT_RATE_BARS, AUDIT_ACC_BARS = "audit_det", "audit_rate", "au
 # Runs
 RUN_PICK = "run_pick"
 RUN_LAUNCH_FORM = "launch"
+RUN_CONFIG, RUN_RECIPE, RUN_NAME = "_w_run_config", "_w_run_recipe", "_w_run_name"  # + f"_{config}"
 RUN_STOP, RUN_RESUME = "stop", "resume"
 RUN_LOSS_CHART, RUN_ACC_CHART = "loss", "acc"
 # Occlusion study
@@ -43,6 +47,7 @@ STUDY_SOURCE, STUDY_MANIFEST, STUDY_FILLS, STUDY_LIMIT = (
     "_w_study_fills",
     "_w_study_limit",
 )
+STUDY_RUN, STUDY_PARAMS = "_w_study_run", "study_params"  # the Run button; the settings it last ran
 STUDY_GROUP = "_w_study_group"  # f"{STUDY_GROUP}_{source}": each source keeps its own choice
 STUDY_CLASS = "_w_study_class"  # f"{STUDY_CLASS}_{fill}"
 STUDY_HEAT, STUDY_CLASS_BARS, STUDY_GROUP_BARS = "heat", "cls", "grp"  # + f"_{fill}" (groups: + f"_{attribute}")

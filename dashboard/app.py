@@ -51,6 +51,9 @@ with st.sidebar:
         keys.DEVICE,
         help="Where the model runs: auto takes the first GPU when there is one, else the CPU.",
     )
-    st.caption("Photos you upload stay in this app's memory and are never written to disk.")
+    st.caption(
+        "Photos you upload stay in this app's memory and are never written to disk, except when you create a "
+        "review batch from them (the Review page says where)."
+    )
 with page_boundary(getattr(navigation, "title", "page")):
     navigation.run()

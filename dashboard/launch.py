@@ -1,7 +1,8 @@
 """``fer-dashboard``: start Streamlit on the app with the project's config (localhost, XSRF on, upload limit).
 
 Port 8501 when it is free, else the next free one (a second app on 8501 must not stop a demo); the URL is printed
-before Streamlit starts. ``fer-dashboard --server.port N`` chooses it yourself.
+before Streamlit starts. ``fer-dashboard --server.port N`` chooses it yourself. The landing page's sample is
+computed while the server starts (:mod:`dashboard.warmup`); a "Ready" line says when the first page is instant.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def main() -> None:
         print(f"Dashboard: http://localhost:{port}", flush=True)
         args = ["--server.port", str(port), *args]
     sys.argv = ["streamlit", "run", str(root / "dashboard" / "app.py"), *args]
+    if os.environ.get("FER_DASHBOARD_WARMUP", "1") != "0":
+        from dashboard.warmup import start_warmup
+
+        start_warmup(lambda line: print(line, flush=True))
     sys.exit(stcli.main())
 
 

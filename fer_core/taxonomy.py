@@ -200,6 +200,38 @@ FACE_REGIONS: tuple[str, ...] = ("left_eye", "right_eye", "eyes", "brows", "nose
 BP4D12: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA8: tuple[int, ...] = (1, 2, 4, 6, 9, 12, 25, 26)
 
+#: FACS names of the action units (Ekman, Friesen & Hager 2002), so pages say "AU12 lip corner puller", not "AU12"
+AU_NAMES: Mapping[int, str] = MappingProxyType(
+    {
+        1: "inner brow raiser",
+        2: "outer brow raiser",
+        4: "brow lowerer",
+        5: "upper lid raiser",
+        6: "cheek raiser",
+        7: "lid tightener",
+        9: "nose wrinkler",
+        10: "upper lip raiser",
+        12: "lip corner puller",
+        14: "dimpler",
+        15: "lip corner depressor",
+        16: "lower lip depressor",
+        17: "chin raiser",
+        20: "lip stretcher",
+        23: "lip tightener",
+        24: "lip pressor",
+        25: "lips part",
+        26: "jaw drop",
+    }
+)
+
+
+def au_title(label: str) -> str:
+    """``"AU12"`` -> ``"AU12 lip corner puller"``; a label that is not ``AU<number>`` of a known AU as it is."""
+    digits = label.upper().removeprefix("AU").strip()
+    name = AU_NAMES.get(int(digits)) if digits.isdigit() else None
+    return f"{label} {name}" if name else label
+
+
 AU_REGION: Mapping[int, str] = MappingProxyType(
     {
         1: "brows",

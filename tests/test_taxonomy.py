@@ -29,3 +29,11 @@ def test_coarse_valence_view():
 def test_au_sets_map_to_regions():
     assert tx.BP4D12 == (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24) and tx.DISFA8 == (1, 2, 4, 6, 9, 12, 25, 26)
     assert all(tx.AU_REGION[a] in tx.FACE_REGIONS for a in set(tx.BP4D12) | set(tx.DISFA8))
+
+
+def test_every_au_with_a_region_has_its_facs_name_and_titles_read_as_facs_does():
+    from fer_core.taxonomy import AU_NAMES, AU_REGION, BP4D12, DISFA8, au_title
+
+    assert set(AU_REGION) <= set(AU_NAMES) and set(BP4D12) | set(DISFA8) <= set(AU_NAMES)
+    assert au_title("AU12") == "AU12 lip corner puller" and au_title("AU1") == "AU1 inner brow raiser"
+    assert au_title("AU99") == "AU99" and au_title("smile") == "smile"  # unknown labels stay as they are

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from fer_core.taxonomy import au_title
 from fer_core.workflows import AUFaceResult, outlined_overlay
 
 from .. import _state as keys
@@ -23,7 +24,7 @@ def au_probability_bars(r: AUFaceResult, threshold: float, key: str) -> None:
     fig = go.Figure(
         go.Bar(
             x=list(r.probs),
-            y=list(r.labels),
+            y=[au_title(a) for a in r.labels],
             orientation="h",
             marker_color=["#c0392b" if p >= threshold else "#95a5a6" for p in r.probs],
             text=[f"{p:.0%}" for p in r.probs],
@@ -34,6 +35,7 @@ def au_probability_bars(r: AUFaceResult, threshold: float, key: str) -> None:
     fig.update_layout(
         height=40 + 22 * len(r.labels),
         margin=dict(l=0, r=0, t=10, b=0),
+        xaxis_title="probability (dotted: the run's threshold)",
         xaxis=dict(range=[0, 1], tickformat=".0%"),
         yaxis=dict(autorange="reversed"),
     )
@@ -44,7 +46,7 @@ def au_face(r: AUFaceResult, index: int, item_key: str, threshold: float, show: 
     """Face ``index``: the AUs above the threshold, the crop with every AU's probability, the top ``show`` heatmaps."""
     order = sorted(range(len(r.labels)), key=lambda k: -r.probs[k])
     active = [r.labels[k] for k in order if r.probs[k] >= threshold]
-    found = ", ".join(f"**{a}**" for a in active) or "no AU above the threshold"
+    found = ", ".join(f"**{au_title(a)}**" for a in active) or "no AU above the threshold"
     st.markdown(f"#### Face {index + 1}: {found} (threshold {threshold:.2f}, chosen on held-out training subjects)")
     left, grid = st.columns([1, 2])
     with left:
@@ -56,7 +58,9 @@ def au_face(r: AUFaceResult, index: int, item_key: str, threshold: float, show: 
             lab = r.labels[k]
             share = r.share_in_region(lab)
             where = f" · {share:.0%} in {r.region(lab)}" if share is not None else ""
-            cols[j % 3].image(outlined_overlay(r, lab), width="stretch", caption=f"{lab} {r.probs[k]:.0%}{where}")
+            cols[j % 3].image(
+                outlined_overlay(r, lab), width="stretch", caption=f"{au_title(lab)} {r.probs[k]:.0%}{where}"
+            )
 
 
 def iat_comparison(table: pd.DataFrame) -> None:

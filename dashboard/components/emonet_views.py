@@ -12,6 +12,7 @@ from fer_core.taxonomy import EMONET40_GROUPS, EMONET40_TO_BASIC8, VALENCES, gro
 from fer_core.workflows import EmoNetFaceResult
 
 from .. import _state as keys
+from .glossary import tip
 
 GROUP_COLOURS = dict(
     zip(EMONET40_GROUPS, ("#e67e22", "#f1c40f", "#c0392b", "#8e44ad", "#2980b9", "#7f8c8d", "#d35400"))
@@ -79,7 +80,9 @@ def _heatmap_caption(r: EmoNetFaceResult, category: str, intensity: float) -> st
     share = {k: v for k, v in r.region_share(category).items() if k not in ("left_eye", "right_eye")}
     where = max(share, key=lambda k: share[k] if share[k] == share[k] else -1.0)
     basic = EMONET40_TO_BASIC8.get(category)
-    found = f"most evidence: {where} {share[where]:.0%}" if share[where] > 0 else "evidence only against (blue)"
+    found = (
+        "evidence only against (blue)" if r.mostly_negative(category) else f"most evidence: {where} {share[where]:.0%}"
+    )
     return f"{category} {intensity:.1f} ({group_of(category)}{', ~' + basic if basic else ''}) · {found}"
 
 
@@ -140,12 +143,13 @@ def agreement_panel(agreement: dict | None) -> None:
     human = agreement["summary"]["human"]
     st.markdown(
         f"**Agreement with {len(agreement['humans'])} expert annotators** on {agreement['n_images']} faces "
-        f"and {agreement['n_emotions']} emotions (METHODS 4.4): quadratic-weighted Cohen's kappa per emotion, "
+        f"and {agreement['n_emotions']} emotions: quadratic-weighted Cohen's kappa per emotion, "
         "the model against every annotator and each annotator against the others; Krippendorff's alpha "
-        "(interval) of the annotators with a 95 % bootstrap interval."
+        "(interval) of the annotators with a 95 % bootstrap interval.",
+        help=f"{tip('kappa')} {tip('alpha')}",
     )
     cols = st.columns(1 + len(agreement["models"]))
-    cols[0].metric("Annotators vs each other", f"{human['mean']:.3f}", help="mean kappa over emotions")
+    cols[0].metric("Annotators vs each other", f"{human['mean']:.3f}", help="mean kappa over emotions. " + tip("kappa"))
     for col, m in zip(cols[1:], agreement["models"]):
         v = agreement["verdicts"][m]
         col.metric(

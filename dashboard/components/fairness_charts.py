@@ -16,6 +16,7 @@ from fer_core.fairness import AttributeReport
 
 from .. import _state as keys
 from .errors import user_errors
+from .glossary import tip
 from .study_charts import region_relevance_panel
 from .text import md
 
@@ -134,12 +135,27 @@ def summary_rows(rep: AttributeReport) -> dict[str, float | None]:
     }
 
 
+#: the comparison table's rows explained under it (the rows of :func:`summary_rows`)
+TABLE_TERMS = {
+    "macro-F1": "macro_f1",
+    "worst-group accuracy": "worst_group",
+    "accuracy gap": "accuracy_gap",
+    "equal-opportunity gap": "equal_opportunity_gap",
+    "equalized-odds gap": "equalized_odds_gap",
+    "MMD²": "mmd",
+    "probe": "probe",
+}
+
+
 def comparison_table(names: list[str], reps: list[AttributeReport]) -> None:
     rows = [summary_rows(r) for r in reps]
     table = pd.DataFrame(rows, index=names).T
     if len(names) == 2:
         table["change"] = table[names[1]] - table[names[0]]
     st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")
+    with st.expander("What these figures mean"):
+        for term, name in TABLE_TERMS.items():
+            st.markdown(f"**{term}**: {tip(name)}")
 
 
 def run_panel(name: str, recipe: str, rep: AttributeReport, floor: float, zmax: float) -> str | None:
@@ -149,26 +165,28 @@ def run_panel(name: str, recipe: str, rep: AttributeReport, floor: float, zmax: 
     st.markdown(f"### {md(name)}" + (f" · `{recipe.replace('`', '')}`" if recipe else ""))  # code: no markup
     m1, m2, m3 = st.columns(3)
     m1.metric("accuracy", f"{rep.overall['accuracy']:.1%}")
-    m2.metric("worst group", f"{rep.worst_group_accuracy:.1%}")
+    m2.metric("worst group", f"{rep.worst_group_accuracy:.1%}", help=tip("worst_group"))
     gap_ci = rep.gap_interval
     m3.metric(
         "gap",
         f"{rep.accuracy_gap:.1%}",
-        help="best minus worst group accuracy"
-        + (f"; 95% bootstrap interval {gap_ci[0]:.1%} to {gap_ci[1]:.1%}" if gap_ci else ""),
+        help=tip("accuracy_gap") + (f"; 95% bootstrap interval {gap_ci[0]:.1%} to {gap_ci[1]:.1%}" if gap_ci else ""),
     )
-    st.markdown("**Accuracy per group** (95% bootstrap intervals; click a bar to see its mistakes)")
+    st.markdown(
+        "**Accuracy per group** (95% bootstrap intervals; click a bar to see its mistakes)", help=tip("interval")
+    )
     clicked = group_accuracy_bars(rep, key=f"{keys.FAIR_BARS}_{name}_{attribute}", floor=floor)
     if rep.small_groups:
         st.caption(f"Small groups (fewer than {rep.min_group_size} faces, noisy): {', '.join(rep.small_groups)}")
     st.markdown("**Recall per class and group**")
     tpr_heatmap(rep, key=f"{keys.FAIR_TPR}_{name}_{attribute}")
-    st.markdown("**MMD² between the groups' embeddings** (* p < 0.05)")
+    st.markdown("**MMD² between the groups' embeddings** (* p < 0.05)", help=tip("mmd"))
     mmd_matrix(rep, key=f"{keys.FAIR_MMD}_{name}_{attribute}", zmax=zmax)
     if rep.probe is not None:
         st.markdown(
             f"A linear probe guesses **{md(attribute)}** from the embeddings with "
-            f"**{rep.probe.accuracy:.1%}** accuracy (chance {rep.probe.chance:.1%})."
+            f"**{rep.probe.accuracy:.1%}** accuracy (chance {rep.probe.chance:.1%}).",
+            help=tip("probe"),
         )
     return clicked
 

@@ -30,18 +30,45 @@ class ImageInput:
         return f"{self.index}_{self.sha}"
 
 
+def _share_uploads(uploader_key: str) -> None:
+    """The uploader changed (a photo added or removed): the photo pages' shared selection follows it."""
+    files = st.session_state.get(uploader_key) or []
+    st.session_state[keys.UPLOADS] = [(f.name, f.getvalue()) for f in files]
+
+
 def image_inputs(key: str) -> list[ImageInput]:
-    """Let the user pick a sample or upload photos; returns (name, bytes) of every chosen image."""
+    """Let the user pick a sample or upload photos; returns (name, bytes) of every chosen image.
+
+    Photos uploaded on one photo page stay chosen on the others (in this session's memory only), so a user who
+    moves from Heatmaps to Occlusion need not upload again; uploading others, or removing them, changes it for all.
+    """
+    shared = st.session_state.get(keys.UPLOADS) or []
     source = st.radio(
-        "Image source", ["Bundled sample", "Upload photos"], horizontal=True, key=f"{key}_{keys.INPUT_SOURCE}"
+        "Image source",
+        ["Bundled sample", "Upload photos"],
+        index=1 if shared else 0,
+        horizontal=True,
+        key=f"{key}_{keys.INPUT_SOURCE}",
     )
     if source == "Upload photos":
+        uploader_key = f"{key}_{keys.INPUT_UPLOAD}"
         files = st.file_uploader(
             "Face photos (JPEG, PNG, WebP, TIFF, GIF, BMP). They stay in memory.",
             accept_multiple_files=True,
-            key=f"{key}_{keys.INPUT_UPLOAD}",
+            key=uploader_key,
+            on_change=_share_uploads,
+            args=(uploader_key,),
         )
-        return [ImageInput(f.name, f.getvalue(), i) for i, f in enumerate(files or [])]
+        if files:
+            return [ImageInput(f.name, f.getvalue(), i) for i, f in enumerate(files)]
+        if shared:
+            names = ", ".join(md(name) for name, _ in shared)
+            st.caption(f"Showing the photo(s) you uploaded earlier in this session: {names}. Upload others above.")
+            if st.button("Forget these photos", key=f"{key}_{keys.INPUT_FORGET}"):
+                st.session_state[keys.UPLOADS] = []
+                st.rerun()
+            return [ImageInput(name, data, i) for i, (name, data) in enumerate(shared)]
+        return []
     samples = res.sample_files()
     names = list(samples)
     current = st.session_state.get(keys.SAMPLE)

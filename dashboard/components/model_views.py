@@ -17,6 +17,7 @@ import streamlit as st
 from fer_core.errors import FerCoreError
 from fer_core.explain import METHODS, overlay
 from fer_core.face import TEMPLATES
+from fer_core.models import DOMAIN_NAMES
 from fer_core.workflows import ModelPreview
 
 from .. import _state as keys
@@ -45,6 +46,7 @@ PICKLE_WARNING = (
 )
 TRUST_LABEL = "I trust this file and its maker: load it as a pickle"
 NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+DOMAIN_KEY = "_w_models_domain"
 
 
 @contextmanager
@@ -166,6 +168,7 @@ def card_form(file: ModelFile, guess: dict, architectures: Sequence[str]) -> Car
         keys.MODELS_ORIGIN_URL: "",
         keys.MODELS_LICENCE: "",
         keys.MODELS_TRAINING: "",
+        DOMAIN_KEY: "unknown",
         keys.MODELS_NOTES: "",
         keys.MODELS_OVERWRITE: False,
     } | ({keys.MODELS_TRUST: False} if fmt == "pickle" else {})
@@ -235,6 +238,13 @@ def card_form(file: ModelFile, guess: dict, architectures: Sequence[str]) -> Car
         licence = c2.text_input("Licence", key=keys.MODELS_LICENCE, placeholder="e.g. MIT, CC BY-NC 4.0, internal")
         with st.expander("Training data and notes"):
             training = st.text_input("Training data", key=keys.MODELS_TRAINING)
+            domain = st.selectbox(
+                "Trained on",
+                ["unknown", "photos", "synthfacs"],
+                format_func=DOMAIN_NAMES.get,
+                key=DOMAIN_KEY,
+                help="Pages warn when the images you explain are of another kind than the model was trained on.",
+            )
             notes = st.text_area("Notes", key=keys.MODELS_NOTES, height=80)
         trust = False
         if fmt == "pickle":
@@ -268,6 +278,7 @@ def card_form(file: ModelFile, guess: dict, architectures: Sequence[str]) -> Car
         "source": source.strip(),
         "licence": licence.strip(),
         "training_data": training.strip(),
+        "domain": domain,
         "notes": notes.strip(),
     }
     if arch:

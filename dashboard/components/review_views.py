@@ -1,19 +1,156 @@
-"""Widgets of the Review page: the queue filters, one claimed face with its evidence and the decision buttons, and the
-annotators' table with their agreement."""
+"""Widgets of the Review page: creating a batch (the demo batch, or a run's proposals for a folder, a manifest or
+uploaded photos), the queue filters, one claimed face with its evidence and the decision buttons, and the annotators'
+table with their agreement."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from fer_core.explain import overlay
+from fer_core.workflows import DEMO_BATCH, DEMO_RUN, suggest_batch_name, upload_folder
 
 from .. import _state as keys
 from .figures import probability_chart
 from .text import md
+
+# widget keys of "Create a batch" (AppTest and the browser test look them up by these strings)
+NEW_DEMO, NEW_SOURCE, NEW_NAME, NEW_POOL_KIND, NEW_POOL, NEW_UPLOAD = (
+    "review_demo",
+    "_w_review_new_source",
+    "_w_review_new_name",
+    "_w_review_new_pool_kind",
+    "_w_review_new_pool",
+    "_w_review_new_upload",
+)
+NEW_TAU, NEW_ALIGNED, NEW_REVIEWS, NEW_LIMIT, NEW_CREATE = (
+    "_w_review_new_tau",
+    "_w_review_new_aligned",
+    "_w_review_new_reviews",
+    "_w_review_new_limit",
+    "review_new_create",
+)
+NEW_OPEN, NEW_CLOSE = "_w_review_new_open", "review_new_close"  # the panel's toggle; close it on the next run
+NEW_FLASH = "review_new_flash"  # what the last creation did, shown after the rerun that selects the new batch
+POOL_ON_DISK, POOL_UPLOADS = "A folder or manifest on this machine", "Upload photos"
+FACES = {  # the CLI's --aligned / --no-aligned / neither
+    "as the run was trained (for a model: detect faces)": None,
+    "detect the face in each photo": False,
+    "the images are aligned face crops": True,
+}
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What "Create a batch" was filled in with: the CLI's ``pseudo-label`` options."""
+
+    name: str
+    source: str  # a run folder, or a model name (the sidebar's)
+    pool: str  # a folder or manifest path; '' with uploads
+    from_uploads: bool  # the pool is the uploads
+    uploads: tuple[tuple[str, bytes], ...]  # (file name, bytes); saved into the batch's folder on Create
+    tau: float | None  # one fixed threshold; None: the run's thresholds.json, else DTM on the pool
+    aligned: bool | None
+    reviews_per_item: int
+    limit: int | None
+
+
+def create_panel_open(empty_store: bool) -> bool:
+    """The "Create a batch" toggle, on while the store has no batch. Off, the panel is not drawn at all, so no text
+    field is on the page to catch the A, X, L and U keys while someone reviews."""
+    if st.session_state.pop(NEW_CLOSE, False):
+        st.session_state[NEW_OPEN] = False
+    st.session_state.setdefault(NEW_OPEN, empty_store)
+    return st.toggle("Create a batch", key=NEW_OPEN, help="pseudo-label a folder, a manifest or uploaded photos")
+
+
+def demo_offer(empty_store: bool) -> bool:
+    """The one-click demo batch: True when pressed."""
+    st.markdown(
+        f"**Try it on the demo batch**: the 8 bundled SynthFACS sample faces, with labels proposed by the embedded "
+        f"demo run `{DEMO_RUN}`; it takes a second."
+    )
+    return st.button(
+        f"Create the demo batch ({DEMO_BATCH})", key=NEW_DEMO, type="primary" if empty_store else "secondary"
+    )
+
+
+def new_batch_form(runs: dict[str, str], sidebar_model: str, existing: list[str]) -> BatchRequest | None:
+    """The proposing model (a finished run, or the sidebar's model), the pool, a name and the threshold options
+    with the CLI's defaults; the request when **Create the batch** is pressed, else None."""
+    model_label = f"the sidebar model ({sidebar_model})"
+    sources = {**{f"run {name}": folder for name, folder in runs.items()}, model_label: sidebar_model}
+    left, right = st.columns(2)
+    with left:
+        shown = st.selectbox("Proposing model", list(sources), key=NEW_SOURCE, help="finished expression runs first")
+        suggested = suggest_batch_name(shown.removeprefix("run ") if shown != model_label else sidebar_model, existing)
+        typed = st.text_input("Batch name", key=NEW_NAME, placeholder=suggested, help=f"empty: {suggested}")
+        name = typed.strip() or suggested
+        kind = st.radio("Faces to label", [POOL_ON_DISK, POOL_UPLOADS], key=NEW_POOL_KIND, horizontal=True)
+        pool, uploads = "", ()
+        if kind == POOL_ON_DISK:
+            pool = st.text_input(
+                "Folder of face images, or a manifest (.csv / .parquet with a path column)",
+                key=NEW_POOL,
+                placeholder="/data/unlabelled_faces",
+            ).strip()
+        else:
+            files = st.file_uploader("Face photos", type=UPLOAD_TYPES, accept_multiple_files=True, key=NEW_UPLOAD)
+            uploads = tuple((f.name, f.getvalue()) for f in files or [])
+            st.warning(
+                f"**Uploaded photos are saved to disk** when you press Create: the review store refers to each face "
+                f"by its file, so they are kept in this batch's own folder, {md(upload_folder(name))}, until you "
+                "delete it. Photos without a face are not kept. Faces are biometric data: upload only photos you "
+                "may keep."
+            )
+    with right:
+        tau = st.number_input(
+            "Fixed threshold for every class",
+            0.0,
+            1.0,
+            value=None,
+            step=0.05,
+            key=NEW_TAU,
+            placeholder="the run's thresholds, else DTM on this pool",
+        )
+        faces = st.selectbox("Faces in the images", list(FACES), key=NEW_ALIGNED)
+        reviews = st.number_input(
+            "Reviews per face", 1, 10, 1, key=NEW_REVIEWS, help="distinct annotators per face (2+ for kappa)"
+        )
+        limit = st.number_input("Only the first N images", 1, value=None, key=NEW_LIMIT, placeholder="all")
+    if not st.button("Create the batch", type="primary", key=NEW_CREATE):  # no pool yet: a message says so
+        return None
+    return BatchRequest(
+        name=name,
+        source=sources[shown],
+        pool=str(Path(pool).expanduser()) if pool else "",
+        from_uploads=kind == POOL_UPLOADS,
+        uploads=uploads,
+        tau=tau,
+        aligned=FACES[faces],
+        reviews_per_item=int(reviews),
+        limit=None if limit is None else int(limit),
+    )
+
+
+def select_new_batch(new) -> None:
+    """Select the new batch (a ``NewBatch``) in the queue and, after the rerun, say what went into it."""
+    st.session_state[keys.REVIEW_BATCH] = new.name
+    st.session_state[NEW_CLOSE] = True
+    st.session_state[NEW_FLASH] = " ".join(filter(None, [new.headline(), new.skipped()]))
+    st.rerun()
+
+
+def show_new_batch() -> None:
+    """After the rerun that selected a new batch: what went into it."""
+    flash = st.session_state.pop(NEW_FLASH, None)
+    if flash:
+        st.success(md(flash))
 
 
 @dataclass(frozen=True)
@@ -60,8 +197,10 @@ def relabel_choices(proposed: str, probs: dict[str, float] | None, labels: list[
 def queue_filters(reviewer: str, batches: list[str], labels_of: Callable[[str], list[str]]) -> QueueFilters:
     """Batch (the newest by default), proposed classes, confidence band and the below-threshold toggle."""
     top = st.columns([1.6, 1.6, 1.2, 1.2])
+    if st.session_state.get(keys.REVIEW_BATCH) not in batches:  # first visit: the newest; "Create" sets its own
+        st.session_state[keys.REVIEW_BATCH] = batches[-1]
     with top[0]:
-        batch = st.selectbox("Batch", batches, index=len(batches) - 1, key=keys.REVIEW_BATCH)
+        batch = st.selectbox("Batch", batches, key=keys.REVIEW_BATCH)
     labels = labels_of(batch)
     with top[1]:
         only = st.multiselect("Proposed class", labels, key=keys.REVIEW_CLASSES, placeholder="all classes")

@@ -17,24 +17,34 @@ from .. import _state as keys
 from .errors import user_errors
 from .text import md
 
-LOSS_COLUMNS_EXCLUDED = ("train/acc",)  # a training metric that is an accuracy, not a loss
-ACCURACY_COLUMNS = ("train/acc", "val/acc", "val/macro_f1", "val/worst_group_acc")
+SCORE_SUFFIXES = ("acc", "f1")  # a metric named so is a score in [0, 1] (accuracy, F1), not a loss
+
+
+def is_score(column: str) -> bool:
+    """Whether a logged metric is a score in [0, 1] (``val/acc``, ``val/au_f1``, ``train/id_acc``): drawn on the
+    scores chart in percent, never among the losses (an AU run's F1 on a loss axis read as 400 %)."""
+    return column.rsplit("/", 1)[-1].endswith(SCORE_SUFFIXES)
 
 
 def launch_form(
     configs: dict[str, Path], recipes: Sequence[str], on_start: Callable[[str, Path, int, str], None]
 ) -> None:
     """Config, recipe (the config's own by default), epochs and run name; ``on_start(recipe, config, epochs, name)``
-    runs inside the form when the user presses Start."""
+    runs inside the form when the user presses Start. The config is picked outside the form, so choosing one
+    re-fills the recipe and the run name from it at once (a form would show the previous config's until Start)."""
+    config_name = st.selectbox(
+        "Config", list(configs), key=keys.RUN_CONFIG, help="shipped configs; the CLI takes any YAML file"
+    )
     with st.form(keys.RUN_LAUNCH_FORM):
         c1, c2 = st.columns(2)
-        config_name = c1.selectbox("Config", list(configs), help="shipped configs; the CLI takes any YAML file")
         default = list(recipes).index(config_recipe(configs[config_name])) if config_name else 0
-        recipe = c2.selectbox("Recipe", recipes, index=default)
-        c3, c4 = st.columns(2)
-        epochs = c3.number_input("Epochs", min_value=1, max_value=500, value=12)
-        name = c4.text_input(
-            "Run name", value=f"{Path(config_name).stem}-{time.strftime('%m%d-%H%M')}" if config_name else ""
+        # keyed by the config: another config starts from its own recipe and name, not the last one typed
+        recipe = c1.selectbox("Recipe", recipes, index=default, key=f"{keys.RUN_RECIPE}_{config_name}")
+        epochs = c2.number_input("Epochs", min_value=1, max_value=500, value=12)
+        name = st.text_input(
+            "Run name",
+            value=f"{Path(config_name).stem}-{time.strftime('%m%d-%H%M')}" if config_name else "",
+            key=f"{keys.RUN_NAME}_{config_name}",
         )
         if st.form_submit_button("Start", type="primary"):
             on_start(recipe, configs[config_name], int(epochs), name)
@@ -113,10 +123,17 @@ def training_curves(run: RunFolder, active: bool) -> None:
             st.code(run.log_tail(8) or "starting…")
         return
     left, right = st.columns(2)
-    loss_cols = [c for c in curves.columns if c.startswith("train/") and c not in LOSS_COLUMNS_EXCLUDED]
-    loss_cols += [c for c in ("val/loss",) if c in curves]
+    metrics = [c for c in curves.columns if c.startswith(("train/", "val/"))]
+    loss_cols = [c for c in metrics if not is_score(c) and (c.startswith("train/") or c == "val/loss")]
     with left:
         _lines(curves, loss_cols, "losses", "loss", keys.RUN_LOSS_CHART)
     with right:
-        acc_cols = [c for c in ACCURACY_COLUMNS if c in curves]
-        _lines(curves, acc_cols, "accuracy", "accuracy", keys.RUN_ACC_CHART, yaxis=dict(tickformat=".0%"))
+        score_cols = [c for c in metrics if is_score(c)]
+        _lines(
+            curves,
+            score_cols,
+            "scores",
+            "accuracy / F1",
+            keys.RUN_ACC_CHART,
+            yaxis=dict(tickformat=".0%", range=[0, 1]),
+        )

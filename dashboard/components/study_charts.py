@@ -14,6 +14,7 @@ from fer_core.studies import OcclusionStudy, RegionRelevanceStudy
 
 from .. import _resources as res
 from .. import _state as keys
+from .glossary import tip
 from .text import md
 
 PALETTE = ["#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#17a589", "#5d6d7e"]
@@ -233,11 +234,11 @@ def faithfulness_panel(faith: dict, key: str) -> None:
             "AOPC, most relevant first",
             f"{100 * aopc['most relevant first']:.1f}",
             f"{100 * (aopc['most relevant first'] - aopc['random order']):+.1f} vs random order",
-            help=f"mean drop of p({faith['label']}) in points over the curve; {faith['patch']} px patches, "
-            f"{faith['steps']} steps, mean fill. Higher = the map ranks the face the way the model uses it.",
+            help=f"{tip('aopc')} In points of p({faith['label']}); {faith['patch']} px patches, "
+            f"{faith['steps']} steps, mean fill.",
         )
         st.metric(
             "Relevance in eyes / mouth",
             f"{faith['mass']['eyes']:.0%} / {faith['mass']['mouth']:.0%}",
-            help="share of the positive relevance that falls inside the eye and mouth regions",
+            help=tip("relevance_mass"),
         )

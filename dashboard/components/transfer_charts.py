@@ -10,6 +10,7 @@ from fer_core.explain import overlay
 from fer_core.studies import TARGET_RULES, TransferComparison
 
 from .. import _state as keys
+from .glossary import tip
 from .study_charts import PALETTE, grouped_bars
 from .text import html_text, md
 
@@ -110,7 +111,7 @@ def comparison_view(cmp: TransferComparison, a: str, b: str, test_sets: dict[str
         )
     with right:
         diffs = cmp.differences(n_boot=500, num_permutations=2000)
-        st.markdown("**Where they differ** (paired sign-flip test per region, Holm-adjusted)")
+        st.markdown("**Where they differ** (paired sign-flip test per region, Holm-adjusted)", help=tip("holm"))
         for sentence in cmp.verdicts(differences=diffs):
             st.markdown(f"- {md(sentence)}")
     st.subheader("The same faces, side by side")

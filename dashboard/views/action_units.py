@@ -13,6 +13,7 @@ from dashboard.components.au_views import au_face, iat_comparison
 from dashboard.components.errors import user_errors
 from dashboard.components.inputs import page_header, recipe_run_picker
 from dashboard.components.text import md
+from dashboard.components.trust import domain_notice
 from fer_core.workflows import au_runs_table, per_au_table
 
 inputs, right = page_header(
@@ -39,6 +40,7 @@ for item in inputs:
     with user_errors(item.name):
         results = res.explain_aus(item.sha, item.data, folder)
         st.subheader(md(item.name))
+        domain_notice(res.run_model(folder), item)
         for i, r in enumerate(results):
             au_face(r, i, item.key, threshold, show)
 if not inputs:
@@ -48,7 +50,7 @@ st.subheader(f"Run {md(chosen)}: AU detection on unseen people")
 st.dataframe(per_au_table(evaluation), hide_index=True, width="stretch")
 st.markdown(
     "**With and without Identity Adversarial Training**: a linear probe guesses the person from the "
-    "model's features, on held-out images of the people the model trained on (the paper's probe) and on the "
+    "model's features, on held-out images of the people the model trained on (the usual probe) and on the "
     "test people; IAT should push it towards chance while AU F1 holds or rises."
 )
 iat_comparison(au_runs_table({Path(f).name: res.evaluation(f) for f in runs}))

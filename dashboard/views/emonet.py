@@ -14,6 +14,7 @@ from dashboard.components.emonet_views import CHARTS, agreement_panel, emonet_fa
 from dashboard.components.errors import user_errors
 from dashboard.components.inputs import page_header, recipe_run_picker
 from dashboard.components.text import md
+from dashboard.components.trust import domain_notice
 
 inputs, right = page_header(
     "EmoNet-40",
@@ -40,6 +41,7 @@ for item in inputs:
     with user_errors(item.name):
         results = res.explain_emonet(item.sha, item.data, folder, top)
         st.subheader(md(item.name))
+        domain_notice(res.run_model(folder), item)
         for i, r in enumerate(results):
             emonet_face(r, i, item.key, item.sha, chart)
 if not inputs:

@@ -11,6 +11,7 @@ from dashboard.components.figures import heatmap_grid, photo_with_boxes, probabi
 from dashboard.components.inputs import page_header
 from dashboard.components.study_charts import faithfulness_panel
 from dashboard.components.text import md
+from dashboard.components.trust import domain_notice
 from fer_core.explain import METHODS
 
 inputs, right = page_header(
@@ -31,27 +32,67 @@ with right:
                     st.caption(f"**{METHODS[m]}**: {md(why)}")
     shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")
 
+
+def heatmaps(item, model_name: str):
+    """The image's results; a slow method says how long it will take, then shows a progress bar."""
+    pending = res.explain_estimate(item.sha, item.data, model_name, method)
+    if pending is None:
+        return res.explain(item.sha, item.data, model_name, method)
+    n, seconds = pending
+    about = f"{METHODS[method]} on {n} face(s): about {seconds:.0f} s" if seconds >= 1 else f"{METHODS[method]}"
+    bar = st.progress(0.0, text=f"{about}…")
+    results = res.explain(
+        item.sha,
+        item.data,
+        model_name,
+        method,
+        progress=lambda done, total: bar.progress(min(1.0, done / max(1, total)), text=f"{about} · {done}/{total}"),
+    )
+    bar.empty()
+    return results
+
+
 for item in inputs:
     with user_errors(item.name):
-        results = res.explain(item.sha, item.data, st.session_state[keys.MODEL], method)
+        results = heatmaps(item, st.session_state[keys.MODEL])
         st.subheader(md(item.name))
+        domain_notice(st.session_state[keys.MODEL], item)
         photo_slot = st.empty()  # filled last: Streamlit streams elements, so the heatmaps reach the screen first
         for i, r in enumerate(results):
             note = " · used as an aligned crop (no detection needed)" if r.face.used_as_crop else ""
             st.markdown(f"#### Face {i + 1}: **{md(r.pred)}** ({r.probs.max():.0%}){note}")
+            if r.unstable():
+                st.warning(
+                    f"**{md(METHODS[method])}** is numerically unstable on this model: the red and blue parts of "
+                    f"the {md(r.pred)} map are {r.cancellation():,.0f} times its net relevance and cancel, so the "
+                    "map shows noise, not evidence. Use LRP (the default) for this model.",
+                    icon=":material/warning:",
+                )
             c1, c2 = st.columns([1, 2])
             with c2:
                 heatmap_grid(r, shared)
             with c1:
                 st.image(r.face.crop, caption="aligned input", width=160)
                 probability_chart(r.labels, r.probs, key=f"{keys.PROBS}_{item.key}_{i}")
-                share = r.region_share()
-                st.caption(f"Where the evidence for **{md(r.pred)}** lies (share of positive relevance)")
-                st.dataframe(
-                    {"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
-                    hide_index=True,
-                    width="stretch",
-                )
+                if r.mostly_negative():
+                    st.caption(
+                        f"The **{md(r.pred)}** map is almost all blue: only {r.positive_fraction():.0%} of its "
+                        "relevance speaks for the class, so no region holds its evidence. The model chose it as "
+                        "the least unlikely class, not for something it saw."
+                    )
+                else:
+                    share = r.region_share()
+                    st.caption(
+                        f"Where the evidence for **{md(r.pred)}** lies (share of positive relevance)",
+                        help="Of the red (positive) relevance of the predicted class's map, the share inside "
+                        "each face region. Regions overlap (the eyes are inside the upper face), so shares need "
+                        "not sum to 100 %.",
+                    )
+                    st.dataframe(
+                        {"region": list(share), "share": [f"{v:.0%}" for v in share.values()]},
+                        hide_index=True,
+                        width="stretch",
+                    )
             with c2:
                 faithfulness_panel(
                     res.faithfulness(item.sha, item.data, st.session_state[keys.MODEL], method, i),

@@ -12,6 +12,7 @@ from dashboard import _state as keys
 from dashboard.components import audit_charts
 from dashboard.components import fairness_charts as charts
 from dashboard.components.errors import user_errors
+from dashboard.components.glossary import tip
 from dashboard.components.inputs import dataset_source
 from dashboard.components.text import md
 from fer_core.fairness import AttributeReport, shared_attributes
@@ -80,9 +81,10 @@ def runs_view() -> None:
 
     st.subheader("Mistakes of one group")
     groups = reps[0].groups
-    if clicked in groups:
-        st.session_state[keys.FAIR_GROUP] = clicked
-        st.session_state.pop(keys.widget_key(keys.FAIR_GROUP), None)
+    if clicked != st.session_state.get(keys.FAIR_CLICKED):  # a new click picks the group; the box then rules
+        st.session_state[keys.FAIR_CLICKED] = clicked
+        if clicked in groups:
+            st.session_state[keys.FAIR_GROUP] = clicked
     if st.session_state.get(keys.FAIR_GROUP) not in groups:
         st.session_state[keys.FAIR_GROUP] = reps[0].worst_group
     group = keys.persistent(st.selectbox, "Group", groups, keys.FAIR_GROUP)
@@ -149,9 +151,12 @@ def audit_results(result: dict, group: str) -> None:
         st.markdown(f"**Faces found, by {md(group)}**")
         audit_charts.detection_bars(audit["detection"], key=f"{keys.AUDIT_DET_BARS}_{group}")
     with right:
-        st.markdown(f"**Predicted class, by {md(group)}** (95% intervals)")
+        st.markdown(f"**Predicted class, by {md(group)}** (95% intervals)", help=tip("interval"))
         audit_charts.prediction_rate_bars(audit, key=f"{keys.AUDIT_RATE_BARS}_{group}")
-    st.markdown("**Demographic parity per class**: the largest minus the smallest share of a group predicted it")
+    st.markdown(
+        "**Demographic parity per class**: the largest minus the smallest share of a group predicted it",
+        help=tip("parity_gap"),
+    )
     audit_charts.parity_table(audit)
     if result.get("fairness"):
         st.markdown(f"**Accuracy by {md(group)}** (the {result['n_labelled']} labelled faces)")

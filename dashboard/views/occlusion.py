@@ -10,6 +10,7 @@ from dashboard.components.errors import user_errors
 from dashboard.components.figures import occlusion_chart
 from dashboard.components.inputs import page_header
 from dashboard.components.text import md, signed_percent
+from dashboard.components.trust import domain_notice
 from fer_core.explain import FILLS, fill_region
 from fer_core.taxonomy import FACE_REGIONS
 
@@ -30,6 +31,7 @@ for item in inputs:
         model_name = st.session_state[keys.MODEL]
         results = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)  # may raise: no heading then
         st.subheader(md(item.name))
+        domain_notice(model_name, item)
         for i, result in enumerate(results):
             pred, face, change = result.pred, result.face, result.change()
             st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result.base[pred]:.0%} intact")

@@ -16,7 +16,7 @@ from fer_core.taxonomy import FACE_REGIONS
 st.title("Occlusion study")
 st.caption(
     "Every face of a test set, with each region hidden in turn: how far does the probability of the true "
-    "class fall? Paper 5's question (does *happy* live in the mouth or in the eyes?) in one table, with 95% "
+    "class fall? Does *happy* live in the mouth or in the eyes? One table, with 95% "
     "bootstrap intervals, per class and per group."
 )
 
@@ -50,20 +50,26 @@ with c3:
         key=keys.STUDY_LIMIT,
         help="a fixed random sample of the test set; 'all' for the final figures",
     )
+    start = st.button("Run study", type="primary", key=keys.STUDY_RUN)
 if not target or not regions or not fills:
     st.info("Choose the faces, at least one region and one fill.")
     st.stop()
 
 groups = () if group_by == "(none)" else (group_by,)
+params = (str(target), model_name, tuple(regions), tuple(fills), groups, None if limit == "all" else int(limit))
+if start:
+    st.session_state[keys.STUDY_PARAMS] = params
+if st.session_state.get(keys.STUDY_PARAMS) != params:
+    faces = "every face" if limit == "all" else f"up to {limit} faces"
+    st.info(
+        f"Press **Run study** to hide {len(regions)} region(s) with {len(fills)} fill(s) on {faces}: "
+        f"{len(regions) * len(fills) + 1} forward passes per face (a progress bar shows how far it is)."
+    )
+    st.stop()
 with user_errors("occlusion study"):
     bar = st.progress(0.0, text="Hiding regions…")
     study = res.occlusion_study(
-        str(target),
-        model_name,
-        tuple(regions),
-        tuple(fills),
-        groups,
-        None if limit == "all" else int(limit),
+        *params,
         progress=lambda done, total: bar.progress(done / total, text=f"Hiding regions… face {done} of {total}"),
     )
     bar.empty()

@@ -9,9 +9,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import _resources as res
+from dashboard import _state as keys
+from dashboard.components import review_views as views
 from dashboard.components.errors import user_errors
 from dashboard.components.review_views import annotators_panel, confirmed_reviewer, queue_filters, review_item
 from fer_core.store import Store
+from fer_core.workflows import DEMO_BATCH
 
 st.title("Review pseudo-labels")
 st.caption(
@@ -24,10 +27,25 @@ store: Store = res.review_store()
 batches = store.list_batches()
 if batches.empty:
     st.info(
-        "No pseudo-label batches yet. Create one with `fer-core pseudo-label RUN --pool FOLDER_OR_MANIFEST "
-        f"--batch NAME` (store: `{store.url}`)."
+        "No pseudo-label batches yet: create the demo batch, or a batch of your own faces below (on the command "
+        f"line: `fer-core pseudo-label RUN_FOLDER --pool FOLDER_OR_MANIFEST --batch NAME`; store: `{store.url}`)."
     )
+
+if views.create_panel_open(batches.empty):
+    with st.container(border=True):
+        demo = DEMO_BATCH not in set(batches["name"]) and views.demo_offer(batches.empty)
+        request = views.new_batch_form(res.classifier_runs(), st.session_state[keys.MODEL], list(batches["name"]))
+        if demo or request:
+            bar = st.progress(0.0, text="Pseudo-labelling…")
+            progress = lambda d, t: bar.progress(d / max(t, 1), text=f"Pseudo-labelling: {d} of {t} images")
+            with user_errors("The demo batch" if demo else request.name):
+                views.select_new_batch(
+                    res.create_demo_review_batch(progress) if demo else res.create_review_batch(request, progress)
+                )
+            bar.empty()
+if batches.empty:
     st.stop()
+views.show_new_batch()
 
 reviewer = confirmed_reviewer()
 queue = queue_filters(reviewer, list(batches["name"]), lambda batch: res.batch_labels(store.url, batch))

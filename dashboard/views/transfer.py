@@ -1,4 +1,4 @@
-"""Transfer comparison (METHODS.md section 5): two models fine-tuned onto one task from different base models (age,
+"""Transfer comparison: two models fine-tuned onto one task from different base models (age,
 gender); the same faces' heatmaps side by side, the relevance share per face region, and paired tests."""
 
 from __future__ import annotations

@@ -84,49 +84,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pseudo_label(args: argparse.Namespace) -> int:
-    from ..runs import is_run_dir, open_run
+    from ..runs import is_run_dir
     from ..store import Store
-    from ..workflows import propose, run_thresholds, write_batch
+    from ..workflows import pseudo_label_batch
 
-    loaded, aligned, target = _resolve_model(args)
-    run_dir = args.target if args.target and is_run_dir(args.target) else None
-    thresholds = None if args.tau is not None or not run_dir else run_thresholds(run_dir)
-    if args.aligned is not None:
-        aligned = args.aligned
-    proposals = propose(
-        loaded, args.pool, thresholds, args.tau, aligned, target=target, limit=args.limit, engine=engine_options(args)
-    )
-    if proposals is None:  # a rank other than 0: rank 0 writes the batch
-        return 0
+    loaded, _, target = _resolve_model(args)
     with Store.open(args.db) as store:
-        run = open_run(run_dir) if run_dir else None
-        batch_id = write_batch(
+        new = pseudo_label_batch(
             store,
             args.batch,
-            proposals,
-            run_name=run.name if run else loaded.name,
-            run_path=run.folder.resolve() if run else None,
-            recipe=run.config.get("recipe") if run else None,
-            pool=str(args.pool),
+            loaded,
+            args.pool,
+            run_folder=args.target if args.target and is_run_dir(args.target) else None,
+            tau=args.tau,
+            aligned=args.aligned,
+            target=target,
             reviews_per_item=args.reviews_per_item,
+            limit=args.limit,
+            engine=engine_options(args),
         )
-        result = proposals.summary() | {"batch": args.batch, "batch_id": batch_id, "store": store.url}
-
-    def human(o: dict) -> None:
-        print(
-            f"batch {o['batch']} in {o['store']}: {o['n_faces']} faces of {o['n']} images, {o['above_threshold']} "
-            f"above their class threshold ({o['threshold_source']})"
-        )
-        for lab, c in o["per_class"].items():
-            prec = "" if c["precision_above"] is None else f", precision above threshold {c['precision_above']:.2f}"
-            print(
-                f"  {lab:10s} threshold {c['threshold']:.3f}: proposed {c['proposed']:5d}, above "
-                f"{c['above_threshold']:5d}{prec}"
-            )
-        if o["no_face"] or o["unreadable"]:
-            print(f"  skipped: {len(o['no_face'])} without a face, {len(o['unreadable'])} unreadable")
-
-    _print(result, args.json, human)
+    if new is None:  # a rank other than 0: rank 0 writes the batch
+        return 0
+    _print(new.summary(), args.json, lambda o: print("\n".join(new.summary_lines())))
     return 0
 
 

@@ -11,6 +11,7 @@ from ..names import METHODS
 from ._base import Explainer, resolve_targets
 from .canonize import canonical_copy
 from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
+from .estimate import SLOW_PASSES, Work, estimate_seconds, is_slow
 from .faithfulness import (
     PerturbationCurves,
     abpc,
@@ -21,7 +22,16 @@ from .faithfulness import (
     relevance_rank_accuracy,
 )
 from .lrp import LRPExplainer, zennit_lrp
-from .regions import FILLS, fill_region, occlude_regions, region_share
+from .regions import (
+    FILLS,
+    MOSTLY_NEGATIVE,
+    UNSTABLE_CANCELLATION,
+    cancellation,
+    fill_region,
+    occlude_regions,
+    positive_fraction,
+    region_share,
+)
 from .support import MethodNotApplicable, cam_layer, default_method, method_support, named_layer, why_not
 from .transformer_lrp import TransformerLRPExplainer
 from .visualize import class_grid, colorize, overlay, to_heatmap
@@ -102,8 +112,16 @@ __all__ = [
     "class_grid",
     "colorize",
     "create_explainer",
+    "estimate_seconds",
+    "is_slow",
+    "SLOW_PASSES",
+    "Work",
     "fill_region",
     "occlude_regions",
+    "positive_fraction",
+    "MOSTLY_NEGATIVE",
+    "cancellation",
+    "UNSTABLE_CANCELLATION",
     "overlay",
     "region_share",
     "resolve_targets",

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._utils.progress import progress_iter
+from .._utils.progress import ProgressFn, progress_iter
 from ..models.runtime import model_device
+from .estimate import Work
 
 Target = int | Sequence[int] | torch.Tensor | None
 MSG_IMAGES = "images must be a float (N, C, H, W) tensor, got {what}"
@@ -76,10 +77,21 @@ class Explainer:
     def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def work_per_face(self, num_classes: int, input_shape: Sequence[int]) -> Work:
+        """Model passes :meth:`attribute_all` spends on one face (what :func:`estimate_seconds` multiplies): here one
+        forward and one backward per class row."""
+        return Work(forwards=num_classes, backwards=num_classes)
+
     def attribute(
-        self, images: torch.Tensor, target: Target = None, batch_size: int = 32, show_progress: bool = False
+        self,
+        images: torch.Tensor,
+        target: Target = None,
+        batch_size: int = 32,
+        show_progress: bool = False,
+        progress: ProgressFn | None = None,
     ) -> torch.Tensor:
-        """Attributions shaped like ``images`` for ``target`` (see :func:`resolve_targets`)."""
+        """Attributions shaped like ``images`` for ``target`` (see :func:`resolve_targets`); ``progress(done,
+        total)`` is called after each batch of rows."""
         images = check_images(images)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -91,38 +103,49 @@ class Explainer:
         out = torch.empty_like(images)
         starts = range(0, len(images), batch_size)
         with self._lock:
-            for start in progress_iter(starts, show_progress, desc=self.name):
+            for start in progress_iter(starts, show_progress, desc=self.name, callback=progress):
                 sl = slice(start, start + batch_size)
                 out[sl] = self._attribute(images[sl].to(self.device), targets[sl].to(self.device)).to(out)
         return out
 
-    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
-        """Attributions for every class: (N, K, C, H, W). Subclasses may batch the classes (LRP does)."""
+    def attribute_all(
+        self,
+        images: torch.Tensor,
+        batch_size: int = 32,
+        show_progress: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> torch.Tensor:
+        """Attributions for every class: (N, K, C, H, W). Subclasses may batch the classes (LRP, Integrated
+        Gradients and occlusion do); this one repeats each face once per class, and stays as their reference."""
         images = check_images(images)
         k = self.num_classes(images)
         n = len(images)
         rows = images.repeat_interleave(k, 0)
         targets = torch.arange(k).repeat(n)
-        return self.attribute(rows, targets, batch_size=batch_size * k, show_progress=show_progress).view(
-            n, k, *images.shape[1:]
-        )
+        rel = self.attribute(rows, targets, batch_size=batch_size * k, show_progress=show_progress, progress=progress)
+        return rel.view(n, k, *images.shape[1:])
 
     def explain(
-        self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
+        self,
+        images: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        batch_size: int = 32,
+        progress: ProgressFn | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """zennit's ``(output, attribution)`` shape: the model's logits (N, num_classes) and the attributions of
         ``targets`` (an (N, T) matrix of output indices; default every output), (N, T, C, H, W).
 
         Methods whose relevance pass is a forward pass (LRP) return that pass's logits; the others run one forward
         for them, so the probabilities shown beside a map always come from the model the map explains.
+        ``progress(done, total)`` reports the attribution work as it proceeds.
         """
         images = check_images(images)
         logits = self.logits(images)
         if targets is None:
-            return logits, self.attribute_all(images, batch_size=batch_size)
+            return logits, self.attribute_all(images, batch_size=batch_size, progress=progress)
         n, t = targets.shape
         rows = images.repeat_interleave(t, 0)
-        rel = self.attribute(rows, targets.reshape(-1), batch_size=batch_size * t)
+        rel = self.attribute(rows, targets.reshape(-1), batch_size=batch_size * t, progress=progress)
         return logits, rel.view(n, t, *images.shape[1:])
 
 
@@ -137,17 +160,27 @@ class MultiTargetExplainer(Explainer):
         """(logits (N, num_classes), relevance (N, K, C, H, W)) from the same pass."""
         raise NotImplementedError
 
+    def work_per_face(self, num_classes: int, input_shape: Sequence[int]) -> Work:
+        """One forward pass and one relevance (backward) pass per class."""
+        return Work(forwards=1, backwards=num_classes)
+
     def explain(
-        self, images: torch.Tensor, targets: torch.Tensor | None = None, batch_size: int = 32
+        self,
+        images: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        batch_size: int = 32,
+        progress: ProgressFn | None = None,
+        show_progress: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         images = check_images(images)
         if targets is None:
             k = self.num_classes(images)
             targets = torch.arange(k).expand(len(images), k)
         step = max(1, self.faces_per_pass(batch_size, targets.shape[1]))
+        starts = range(0, len(images), step)
         logits, rel = [], []
         with self._lock:
-            for start in range(0, len(images), step):
+            for start in progress_iter(starts, show_progress, desc=self.name, callback=progress):
                 sl = slice(start, start + step)
                 out, r = self.forward_relevance(images[sl].to(self.device), targets[sl].to(self.device))
                 logits.append(out.detach().to(images.device))
@@ -161,6 +194,12 @@ class MultiTargetExplainer(Explainer):
     def _attribute(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self.relevance(images, targets[:, None])[:, 0]
 
-    def attribute_all(self, images: torch.Tensor, batch_size: int = 32, show_progress: bool = False) -> torch.Tensor:
+    def attribute_all(
+        self,
+        images: torch.Tensor,
+        batch_size: int = 32,
+        show_progress: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> torch.Tensor:
         """Every class in one pass per batch of faces: the relevance half of :meth:`explain`."""
-        return self.explain(images, batch_size=batch_size)[1]
+        return self.explain(images, batch_size=batch_size, progress=progress, show_progress=show_progress)[1]

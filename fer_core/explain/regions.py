@@ -25,6 +25,35 @@ def region_share(relevance: torch.Tensor | np.ndarray, masks: Mapping[str, np.nd
     return {name: float(pos[mask].sum() / total) if total > 0 else 0.0 for name, mask in masks.items()}
 
 
+#: below this share of a map's |relevance| speaking for the class, the map is evidence against it only: the region
+#: shares of so thin a positive sliver (an all-blue map whose "most evidence" is 94 % forehead) mean nothing
+MOSTLY_NEGATIVE = 0.1
+
+
+def positive_fraction(relevance: torch.Tensor | np.ndarray) -> float:
+    """Share of a map's total |relevance| (channels summed) that is positive, i.e. speaks for the class; 0 for an
+    all-zero map. Under :data:`MOSTLY_NEGATIVE` a page says "evidence only against" instead of naming a region."""
+    rel = torch.as_tensor(relevance).double()
+    if rel.ndim == 3:
+        rel = rel.sum(0)
+    gross = float(rel.abs().sum())
+    return float(rel.clamp(min=0).sum()) / gross if gross > 0 else 0.0
+
+
+#: a map whose gross relevance is this many times its net relevance is numerically unstable: huge positive and
+#: negative parts cancel (the gamma-box composite on the FER2013 model: about 12,000 on the portrait; LRP: 1.0)
+UNSTABLE_CANCELLATION = 100.0
+
+
+def cancellation(relevance: torch.Tensor | np.ndarray) -> float:
+    """sum |R| / |sum R| of one map (channels summed): 1 when all relevance has one sign, very large when positive
+    and negative relevance nearly cancel (the measure of the localisation benchmark's ``cancellation`` column)."""
+    rel = torch.as_tensor(relevance).double()
+    if rel.ndim == 3:
+        rel = rel.sum(0)
+    return float(rel.abs().sum()) / max(abs(float(rel.sum())), 1e-12)
+
+
 def fill_image(crop: np.ndarray, fill: str, seed: int = 0) -> np.ndarray:
     """What replaces a hidden region, for the whole crop: the face's mean colour, a strong blur, noise with the
     face's colour statistics, or black. :func:`fill_region` copies it inside a mask."""

@@ -6,6 +6,15 @@ from ..names import DEFAULT_MODEL
 from ._registry import ASSETS_DIR, create_model, list_models, register_model, register_pretrained
 from .card import ModelCard
 from .checkpoint import LoadedModel, load_checkpoint, load_foreign, load_model, read_card, save_checkpoint
+from .domain import (
+    DOMAIN_NAMES,
+    FIGURE_NAMES,
+    DomainNote,
+    documented,
+    domain_notes,
+    group_rows,
+    performance_from_evaluation,
+)
 from .formats import guess_card_fields
 from .mini_xception import MiniXception
 from .runtime import count_parameters, resolve_device
@@ -44,6 +53,13 @@ register_pretrained(DEFAULT_MODEL, "mini_xception", ASSETS_DIR / "models" / f"{D
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DOMAIN_NAMES",
+    "FIGURE_NAMES",
+    "DomainNote",
+    "documented",
+    "domain_notes",
+    "group_rows",
+    "performance_from_evaluation",
     "LoadedModel",
     "MiniXception",
     "VIT_PRESETS",

@@ -18,6 +18,15 @@ OUTPUT_KINDS: tuple[str, ...] = ("softmax", "sigmoid", "regression", "embedding"
 # registry architecture, a TorchScript archive, an ONNX graph, a transformers folder, or a trusted full pickle.
 FORMATS: tuple[str, ...] = ("safetensors", "state_dict", "torchscript", "onnx", "transformers", "pickle")
 MAX_MARGIN = 1.0
+# What kind of images the weights were trained on: real photographs, SynthFACS renders (the project's synthetic
+# faces), or not stated. Pages compare it with the input (fer_core.models.domain) and warn where they differ.
+DOMAINS: tuple[str, ...] = ("photos", "synthfacs", "unknown")
+TEXT_FIELDS: tuple[str, ...] = ("intended_use", "out_of_scope", "limitations")
+PERFORMANCE_KEYS: tuple[str, ...] = ("data", "overall", "by_group")
+MSG_PERFORMANCE = (
+    "performance must be a mapping with 'data' (text), 'overall' ({{figure: number}}) and 'by_group' "
+    "({{attribute: {{group: {{figure: number}}}}}}), got {value!r}"
+)
 
 
 def _legacy_output(extra: dict) -> str:
@@ -29,6 +38,37 @@ def _legacy_output(extra: dict) -> str:
     if isinstance(extra, dict) and extra.get("recipe") == "mae_pretrain":
         return "embedding"
     return "softmax"
+
+
+def _legacy_domain(training_data: object) -> str:
+    """The domain of a card written before cards named it: ``synthfacs`` when its training data is a SynthFACS spec
+    (what runs wrote: ``{"synthfacs": {...}}``), ``photos`` for FER2013 (the shipped model), else ``unknown``."""
+    text = str(training_data or "").lstrip()
+    if text.startswith(("{'synthfacs'", '{"synthfacs"')):
+        return "synthfacs"
+    if text.startswith("FER2013"):
+        return "photos"
+    return "unknown"
+
+
+def _figures(value: object) -> bool:
+    """True for ``{name: number}`` (a flag such as ``small`` may be a bool)."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, (int, float)) and (isinstance(v, bool) or math.isfinite(v))
+        for k, v in value.items()
+    )
+
+
+def _valid_performance(value: object) -> bool:
+    if not isinstance(value, dict) or set(value) - set(PERFORMANCE_KEYS):
+        return False
+    if not isinstance(value.get("data", ""), str) or not _figures(value.get("overall", {})):
+        return False
+    by_group = value.get("by_group", {})
+    return isinstance(by_group, dict) and all(
+        isinstance(groups, dict) and all(_figures(figures) for figures in groups.values())
+        for groups in by_group.values()
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +118,20 @@ class ModelCard:
         SHA-256 of the weights file as added, so a report names exactly which file it audited.
     source
         Where the user got the file (a URL, a vendor, a colleague), as they state it.
+    domain
+        The kind of images it was trained on (one of :data:`DOMAINS`): ``photos`` (real photographs),
+        ``synthfacs`` (SynthFACS renders) or ``unknown``; ``training_data`` names the data set itself. A card
+        written before this field gets it from its ``training_data`` (a SynthFACS spec, FER2013), else ``unknown``.
+    intended_use
+        What the model is meant for, and by whom.
+    out_of_scope
+        Uses it is not meant for (inputs, decisions).
+    limitations
+        Known caveats: where it fails, what its figures do not show.
+    performance
+        Measured figures: ``data`` (the evaluation data, in words), ``overall`` (``{figure: number}``, with ``n``)
+        and ``by_group`` (``{attribute: {group: {figure: number}}}``), each optional; empty when nothing was
+        measured with the card (a run's figures are read from its ``evaluation.json`` instead).
     """
 
     arch: str
@@ -97,6 +151,11 @@ class ModelCard:
     format: str = "safetensors"
     sha256: str = ""
     source: str = ""
+    domain: str = "unknown"
+    intended_use: str = ""
+    out_of_scope: str = ""
+    limitations: str = ""
+    performance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         size = self.input_size
@@ -130,6 +189,13 @@ class ModelCard:
             self.label_names
         ):
             raise ValueError(f"label_names must be distinct non-empty strings, got {list(self.label_names)}")
+        if self.domain not in DOMAINS:
+            raise ValueError(f"domain must be one of {', '.join(DOMAINS)}, got {self.domain!r}")
+        for name in TEXT_FIELDS:
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be text, got {getattr(self, name)!r}")
+        if not _valid_performance(self.performance):
+            raise ValueError(MSG_PERFORMANCE.format(value=self.performance))
 
     @property
     def num_classes(self) -> int:
@@ -172,6 +238,7 @@ class ModelCard:
                 raise ValueError(f"{key} must be a list, got {raw[key]!r}")
             raw[key] = tuple(raw[key])
         raw.setdefault("output", _legacy_output(raw.get("extra") or {}))
+        raw.setdefault("domain", _legacy_domain(raw.get("training_data")))
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:

@@ -185,12 +185,17 @@ def _face_block(i: int, face: SampleFace) -> str:
     grid = charts.image_png(charts.heatmap_grid(res))
     probs = charts.probability_chart(res.labels, res.probs)
     crop_note = " The image was used as an aligned face crop (no detection)." if res.face.used_as_crop else ""
+    evidence = (
+        f"The {e(face.pred)} heatmap is almost all negative: no region holds evidence for it."
+        if res.mostly_negative()
+        else f"Share of the {e(face.pred)} heatmap's positive evidence by region: {e(where)}."
+    )
     return (
         f'<figure class="face"><h3>Face {i + 1}: {e(face.title)}</h3><div class="face-row">'
         f'<div class="grid">{img(grid, f"face {i + 1} and its heatmap for every class")}</div>'
         f'<div class="probs">{img(probs, f"class probabilities of face {i + 1}")}</div></div>'
-        f"<figcaption>Predicted <b>{e(face.pred)}</b> ({face.base_probability:.0%}). Share of the "
-        f"{e(face.pred)} heatmap's positive evidence by region: {e(where)}.{crop_note}</figcaption></figure>"
+        f"<figcaption>Predicted <b>{e(face.pred)}</b> ({face.base_probability:.0%}). {evidence}{crop_note}"
+        "</figcaption></figure>"
     )
 
 

@@ -70,13 +70,20 @@ def faces_summary(data: ReportData) -> str:
     n = len(data.faces)
     preds = Counter(f.pred for f in data.faces)
     said = ", ".join(f"{label} for {k} face{'s' if k != 1 else ''}" for label, k in preds.most_common())
-    regions = Counter(max(f.result.region_share().items(), key=lambda kv: kv[1])[0] for f in data.faces)
-    where, where_n = regions.most_common(1)[0]
+    regions = Counter(
+        max(f.result.region_share().items(), key=lambda kv: kv[1])[0]
+        for f in data.faces
+        if not f.result.mostly_negative()  # an all-blue map names no region
+    )
+    if regions:
+        where, where_n = regions.most_common(1)[0]
+        found = f"the strongest evidence lay around the {where.replace('_', ' ')} in {where_n} of {n} faces"
+    else:
+        found = "no region held evidence for it: the maps were almost all blue"
     text = (
         f"We analysed {n} face{'s' if n != 1 else ''} from the images supplied. The model said {said}. "
         f"In the heatmaps red marks the pixels that pushed the model towards a class and "
-        f"blue the pixels that pushed it away; for the predicted class the strongest evidence lay around the "
-        f"{where.replace('_', ' ')} in {where_n} of {n} faces."
+        f"blue the pixels that pushed it away; for the predicted class {found}."
     )
     if data.skipped:
         text += f" {len(data.skipped)} input{'s were' if len(data.skipped) != 1 else ' was'} not used (listed below)."

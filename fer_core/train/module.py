@@ -23,6 +23,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from ..models import LoadedModel, ModelCard, create_model, load_model
+from ..models.domain import SYNTHFACS_INTENDED_USE, SYNTHFACS_LIMITATIONS, SYNTHFACS_OUT_OF_SCOPE
 from ..runs import open_run
 from .augment import step_generator, weak_view
 from .config import ModelConfig, OptimConfig, RunConfig
@@ -51,7 +52,9 @@ def card_for(
     cfg: RunConfig, labels: Sequence[str], run_name: str = "", training_data: str = "", **changes: Any
 ) -> ModelCard:
     """The model card of a checkpoint this config trains; ``changes`` set other fields (``notes``, ``output``,
-    ``arch``, more ``extra``)."""
+    ``arch``, more ``extra``). Trained on a SynthFACS spec, the card says so (domain ``synthfacs``, with what such a
+    model is for); a manifest file's domain is left ``unknown``. The measured figures stay in the run's
+    ``evaluation.json`` (written after the card), where ``fer_core.models.domain.documented`` reads them."""
     from .recipes import RECIPES
 
     c = cfg.model.in_chans
@@ -62,6 +65,17 @@ def card_for(
         "target": cfg.data.target,
     } | dict(changes.pop("extra", {}))
     info = RECIPES.get(cfg.recipe)
+    synthetic = isinstance(cfg.data.manifest, dict) and "synthfacs" in cfg.data.manifest
+    about = (
+        {
+            "domain": "synthfacs",
+            "intended_use": SYNTHFACS_INTENDED_USE,
+            "out_of_scope": SYNTHFACS_OUT_OF_SCOPE,
+            "limitations": SYNTHFACS_LIMITATIONS,
+        }
+        if synthetic
+        else {}
+    )
     card = ModelCard(
         arch=cfg.model.arch,
         input_size=(cfg.model.input_size, cfg.model.input_size),
@@ -75,6 +89,7 @@ def card_for(
         training_data=training_data,
         extra=extra,
         output=info.output if info else "softmax",
+        **about,
     )
     return replace(card, **changes) if changes else card
 

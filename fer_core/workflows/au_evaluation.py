@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..taxonomy import au_title
+
 __all__ = ["IAT_COMPARISON_COLUMNS", "au_runs_table", "per_au_table"]
 
 #: the columns of :func:`au_runs_table`, in order
@@ -31,6 +33,7 @@ def per_au_table(evaluation: Mapping[str, Any]) -> pd.DataFrame:
         [
             {
                 "AU": k,
+                "movement (FACS)": au_title(k).removeprefix(k).strip(),
                 "F1 at 0.5": v["f1_at_0.5"],
                 f"F1 at {threshold:.2f}": v["f1_tuned"],
                 "share active (test)": v["base_rate"],

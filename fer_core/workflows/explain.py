@@ -3,14 +3,22 @@ EmoNet-40 intensities). The Heatmaps, Action units and EmoNet pages, the report 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..explain import Explainer, create_explainer, region_share
+from ..explain import (
+    MOSTLY_NEGATIVE,
+    UNSTABLE_CANCELLATION,
+    Explainer,
+    cancellation,
+    create_explainer,
+    positive_fraction,
+    region_share,
+)
 from ..face import LANDMARK_NAMES, Face, FaceDetector, find_faces
 from ..models import LoadedModel
 from ..models.preprocess import MSG_NOT_FINITE, predict_probs, to_model_input
@@ -69,6 +77,24 @@ class FaceResult:
     def region_share(self, label: str | None = None) -> dict[str, float]:
         return region_share(self.heatmap(label or self.pred), self.face.regions)
 
+    def positive_fraction(self, label: str | None = None) -> float:
+        """Share of the map's |relevance| that speaks for ``label`` (default: the prediction); see
+        :func:`fer_core.explain.regions.positive_fraction`."""
+        return positive_fraction(self.heatmap(label or self.pred))
+
+    def cancellation(self, label: str | None = None) -> float:
+        """sum |R| / |sum R| of the map of ``label`` (default: the prediction); see
+        :func:`fer_core.explain.regions.cancellation`."""
+        return cancellation(self.heatmap(label or self.pred))
+
+    def unstable(self, label: str | None = None) -> bool:
+        """Whether the map's positive and negative relevance cancel, so it shows numerical noise, not evidence."""
+        return self.cancellation(label) > UNSTABLE_CANCELLATION
+
+    def mostly_negative(self, label: str | None = None) -> bool:
+        """Whether the map holds (almost) no evidence for ``label``: then no region should be named for it."""
+        return self.positive_fraction(label) < MOSTLY_NEGATIVE
+
     def to_json(self) -> dict:
         x, y, w, h = self.face.box
         return {
@@ -81,6 +107,7 @@ class FaceResult:
             "probs": {lab: round(float(p), 6) for lab, p in zip(self.labels, self.probs)},
             "pred": self.pred,
             "region_share": {k: round(v, 4) for k, v in self.region_share().items()},
+            "positive_fraction": round(self.positive_fraction(), 4),  # under 0.1 the shares above mean little
         }
 
 
@@ -96,6 +123,7 @@ def explain_faces(
     explainer: Explainer | None = None,
     top: int | None = None,
     result_type: type[FaceResult] = FaceResult,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[FaceResult]:
     """Scores and heatmaps of aligned faces from one explainer pass (zennit's ``(output, attribution)``): every
     output's heatmap, or with ``top`` only each face's ``top`` highest-scoring outputs (one batched call).
@@ -114,6 +142,8 @@ def explain_faces(
         Explain only each face's ``top`` highest-scoring outputs (clipped to 1..K); None explains every output.
     result_type
         The :class:`FaceResult` subclass to build (the action-unit and EmoNet workflows add their own views).
+    progress
+        Called with (work done, total work) as the attribution proceeds, for a progress bar on slow methods.
 
     Returns
     -------
@@ -135,7 +165,7 @@ def explain_faces(
         scores = card.probabilities(explainer.logits(x).double())
         top = max(1, min(int(top), card.num_classes))
         targets = torch.as_tensor(np.argsort(-scores.numpy(), axis=1, kind="stable")[:, :top].copy())
-    logits, rel = explainer.explain(x, targets)
+    logits, rel = explainer.explain(x, targets, progress=progress)
     probs = card.probabilities(logits.double()).numpy()
     if not np.isfinite(probs).all():
         raise CheckpointError(MSG_NOT_FINITE)

@@ -8,9 +8,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from dashboard.warmup import READY, SKIPPED
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
@@ -41,15 +44,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def dashboard_server(timeout: float = 90.0):
-    """Yield the base URL of a freshly started dashboard; stop it afterwards."""
+def dashboard_server(timeout: float = 90.0, warm: bool = False, env: dict | None = None):
+    """Yield the base URL of a freshly started dashboard, started as users start it (``fer-dashboard``); stop it
+    afterwards. ``warm``: also wait until the start-up warm-up says the landing page is ready."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "dashboard" / "app.py"),
+        "dashboard.launch",
         "--server.port",
         str(port),
         "--server.address",
@@ -58,8 +60,23 @@ def dashboard_server(timeout: float = 90.0):
         "true",
     ]
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"}
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
     )
+    log: list[str] = []
+    ready = threading.Event()
+
+    def read_log() -> None:  # drained all along: a full pipe would stop the server
+        for line in proc.stdout:
+            log.append(line)
+            if line.startswith((READY, SKIPPED)):
+                ready.set()
+
+    threading.Thread(target=read_log, daemon=True).start()
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
@@ -69,10 +86,13 @@ def dashboard_server(timeout: float = 90.0):
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError("dashboard exited: " + proc.stdout.read().decode(errors="replace")) from None
+                    time.sleep(0.5)  # the reader thread collects the last lines
+                    raise RuntimeError("dashboard exited: " + "".join(log)) from None
                 time.sleep(0.5)
         else:
             raise TimeoutError("dashboard did not become healthy")
+        if warm and not ready.wait(max(1.0, deadline - time.time())):
+            raise TimeoutError("the landing page's warm-up did not finish: " + "".join(log))
         yield url
     finally:
         proc.terminate()

@@ -30,6 +30,24 @@ def test_explain_page_shows_face_probabilities_and_seven_heatmaps(app):
     aopc = metrics["AOPC, most relevant first"]
     assert float(aopc.value) > 0 and aopc.delta.startswith("+")  # LRP's order beats a random order on this face
     assert " / " in metrics["Relevance in eyes / mouth"].value
+    assert aopc.proto.help.startswith("Area over the perturbation curve")  # every statistic says what it is
+
+
+def test_an_unstable_method_carries_a_caveat_and_lrp_does_not(app):
+    assert not [w for w in app.warning if "numerically unstable" in w.value]
+    app.selectbox(key="_w_method").set_value("lrp_gamma_box").run()
+    assert not app.exception
+    caveat = [w.value for w in app.warning if "numerically unstable" in w.value]
+    assert caveat and "times its net relevance" in caveat[0]  # the portrait's gamma-box map: ~12,000 times
+
+
+def test_slow_methods_draw_every_heatmap_through_their_progress_path(app):
+    for method in ("ig", "occlusion"):  # many passes per face: an estimate and a progress bar, then the maps
+        app.selectbox(key="_w_method").set_value(method).run()
+        assert not app.exception, app.exception
+        captions = [c for img in app.get("image") for c in img.captions]
+        assert len([c for c in captions if " · " in c]) == 7, method
+        assert any("How far to trust" in m.value for m in app.markdown)  # the faithfulness panel reuses the maps
 
 
 def test_method_picker_switches_to_gradcam(app):
@@ -108,6 +126,34 @@ def test_runs_page_lists_runs_with_curves_and_config(runs_env):
     assert any("val/acc" in c.value for c in app.code) or app.get("plotly_chart")
 
 
+def test_an_au_runs_f1_is_drawn_as_a_score_not_a_loss(runs_env):
+    import json
+
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/runs.py").run()
+    app.selectbox(key="run_pick").set_value("synthfacs_au_iat").run()
+    assert not app.exception
+    charts = {}
+    for chart in app.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        charts[spec["layout"].get("yaxis", {}).get("title", {}).get("text")] = {t["name"] for t in spec["data"]}
+    assert {"val/au_f1", "train/id_acc"} <= charts["accuracy / F1"]
+    assert "train/loss" in charts["loss"] and not {"val/au_f1", "train/id_acc"} & charts["loss"]
+
+
+def test_the_start_form_follows_the_chosen_config(runs_env):
+    """Choosing a config re-fills the recipe and the run name from it (a form alone showed the previous one's)."""
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    app.switch_page("views/runs.py").run()
+    app.selectbox(key="_w_run_config").set_value("synthfacs_semi.yaml").run()
+    assert app.selectbox(key="_w_run_recipe_synthfacs_semi.yaml").value == "semi_dtm"
+    assert app.text_input(key="_w_run_name_synthfacs_semi.yaml").value.startswith("synthfacs_semi-")
+    app.selectbox(key="_w_run_config").set_value("synthfacs_au_iat.yaml").run()
+    assert not app.exception
+    assert app.selectbox(key="_w_run_recipe_synthfacs_au_iat.yaml").value == "au_iat"
+    assert app.text_input(key="_w_run_name_synthfacs_au_iat.yaml").value.startswith("synthfacs_au_iat-")
+
+
 @pytest.mark.slow
 def test_a_trained_runs_model_explains_photos_from_the_sidebar(runs_env):
     app = AppTest.from_file(APP, default_timeout=180).run()
@@ -131,10 +177,14 @@ def test_occlusion_study_page_answers_which_region_each_class_needs(runs_env):
         "run: synthfacs_transfer_from_age (test set)"
     )
     assert not app.error, [e.value for e in app.error]
+    assert not app.tabs and any("Run study" in i.value for i in app.info)  # nothing computed before the button
+    app.button(key="_w_study_run").click().run()
     assert [t.label for t in app.tabs] == ["fill: mean", "fill: blur"]  # the study's results are drawn
     source = app.selectbox(key="_w_study_source")
     source.set_value("run: synthfacs_bias_supervised (test set)").run()
     app.select_slider(key="_w_study_limit").set_value(200).run()
+    assert not app.tabs  # new settings wait for the button again
+    app.button(key="_w_study_run").click().run()
     assert not app.exception, app.exception
     text = " ".join(m.value for m in app.markdown)
     assert "200 faces" in text and "By age" in text
@@ -142,6 +192,7 @@ def test_occlusion_study_page_answers_which_region_each_class_needs(runs_env):
     assert any(c.value.startswith("Accuracy intact") for c in app.caption)
     app.selectbox(key="_w_study_source").set_value("a manifest file…").run()
     app.text_input(key="_w_study_manifest").input("/nonexistent/manifest.csv").run()
+    app.button(key="_w_study_run").click().run()
     assert not app.exception  # a bad path is a message on the page, not a crash
     assert any("does not exist" in e.value or "not found" in e.value.lower() for e in app.error)
 

@@ -25,8 +25,9 @@ def _evaluation(lam: float, fold: int | None = 0, probe: float | None = 0.6) -> 
 
 def test_per_au_table_names_the_tuned_threshold():
     table = per_au_table(_evaluation(1.0))
-    assert list(table.columns) == ["AU", "F1 at 0.5", "F1 at 0.38", "share active (test)"]  # 0.375 shown as 0.38
-    assert table["AU"].tolist() == ["AU1", "AU12"] and table["F1 at 0.38"].tolist() == [0.91, 0.72]
+    assert list(table.columns) == ["AU", "movement (FACS)", "F1 at 0.5", "F1 at 0.38", "share active (test)"]
+    assert table["AU"].tolist() == ["AU1", "AU12"] and table["F1 at 0.38"].tolist() == [0.91, 0.72]  # 0.375 -> 0.38
+    assert table["movement (FACS)"].tolist() == ["inner brow raiser", "lip corner puller"]
     assert per_au_table({}).empty
 
 
