@@ -9,8 +9,8 @@ Usage: ``python bench/browser_latency.py [--repeats N]`` (needs Debian's chromiu
   with one face and with two (the portrait twice, side by side). Each photo carries a unique 1-pixel mark, so no
   cache hit. Median per kind.
 - **server share**: the same photos through the pipeline the page runs, in this process (decode, detection and
-  alignment, all-class LRP, the 7 overlays the page draws), so the browser's share (transfer, the websocket, image
-  decode and layout) is the rest.
+  alignment, all-class LRP, the faithfulness curves beside each face, the 7 overlays the page draws), so the
+  browser's share (transfer, the websocket, image decode and layout) is the rest.
 """
 
 from __future__ import annotations
@@ -119,12 +119,18 @@ def server_share(photos: list[Path]) -> dict[str, float]:
     from fer_core.explain import create_explainer, overlay
     from fer_core.face import default_detector, find_faces, load_image
     from fer_core.models import DEFAULT_MODEL, load_model
-    from fer_core.workflows import explain_faces
+    from fer_core.workflows import explain_faces, face_faithfulness
 
     loaded = load_model(DEFAULT_MODEL)
     explainer = create_explainer("lrp", loaded.model, loaded.card)
     detector = default_detector()
-    steps: dict[str, list[float]] = {"decode": [], "detect_align": [], "lrp_all_classes": [], "overlays": []}
+    steps: dict[str, list[float]] = {
+        "decode": [],
+        "detect_align": [],
+        "lrp_all_classes": [],
+        "faithfulness_curves": [],
+        "overlays": [],
+    }
     for photo in [photos[0], *photos]:  # the first one again at the start: a warm-up, dropped below
         data = photo.read_bytes()
         t0 = time.perf_counter()
@@ -138,7 +144,10 @@ def server_share(photos: list[Path]) -> dict[str, float]:
             for heat in r.heatmaps:
                 cv2.imencode(".png", overlay(r.face.crop, heat, size=192))
         t4 = time.perf_counter()
-        for key, value in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        for r in results:
+            face_faithfulness(loaded, r)
+        t5 = time.perf_counter()
+        for key, value in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t5 - t4, t4 - t3)):
             steps[key].append(value)
     return {k: round(statistics.median(v[1:]), 3) for k, v in steps.items()}
 
