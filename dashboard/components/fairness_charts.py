@@ -52,14 +52,21 @@ def group_accuracy_bars(rep: AttributeReport, key: str, floor: float | None = No
             customdata=table["n"].tolist(),
             error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#555"),
             hovertemplate="%{x}: %{y:.1%} (n=%{customdata})<extra></extra>",
+            name="group accuracy (worst in red)",
         )
     )
     overall = rep.overall["accuracy"]
-    fig.add_hline(y=overall, line_dash="dot", annotation_text=f"overall {overall:.1%}", annotation_position="top left")
+    fig.add_hline(y=overall, line_dash="dot", line_color="#444")
+    # the line's label in the legend: written on the plot it sat behind the bars' own labels
+    fig.add_trace(
+        go.Scatter(x=[None], y=[None], mode="lines", line=dict(dash="dot", color="#444"), name=f"overall {overall:.1%}")
+    )
     low = accuracy_floor([rep]) if floor is None else floor
     fig.update_layout(
-        height=300,
-        margin=dict(l=0, r=0, t=10, b=0),
+        height=320,
+        margin=dict(l=0, r=0, t=30, b=0),
+        showlegend=True,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
         yaxis=dict(tickformat=".0%", range=[low, 1.02], title="accuracy"),
         xaxis=dict(title=None, ticktext=[f"{g}{' (small)' if g in small else ''}" for g in groups], tickvals=groups),
     )

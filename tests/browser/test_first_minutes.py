@@ -46,6 +46,21 @@ def _shot(page, name: str, tmp_path: Path) -> None:
     page.screenshot(path=str(folder / name), full_page=True)
 
 
+def _choose(page, box, option: str) -> None:
+    """Pick ``option`` in a select box by typing it, as a keyboard user would (a click on the box may land while a
+    rerun redraws it, and the list then never opens)."""
+    field = box.locator("input")
+    for _ in range(3):
+        field.click()
+        field.fill(option)
+        try:
+            page.get_by_role("option", name=option).click(timeout=10_000)
+            return
+        except Exception:  # noqa: BLE001 -- redrawn under the cursor: try again
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {option!r}")
+
+
 def _sidebar(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
 
@@ -89,8 +104,7 @@ def test_manager_reaches_a_fairness_comparison_and_an_occlusion_study_in_three_c
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 40)  # the "adult" bar of the first run
     page.get_by_text("age = adult, most confident mistakes").first.wait_for(timeout=60_000)
     assert group_box.locator("input").input_value() == "adult"
-    group_box.locator("input").click()
-    page.get_by_role("option", name="young").click()
+    _choose(page, group_box, "young")
     page.get_by_text("age = young, most confident mistakes").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # a rerun that re-applied the old click would switch back here
     assert group_box.locator("input").input_value() == "young"
