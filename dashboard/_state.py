@@ -66,6 +66,24 @@ REVIEWER, REVIEW_BATCH, REVIEW_CLASSES, REVIEW_BAND, REVIEW_BELOW, RELABEL = (
     "_w_review_below",
     "_w_relabel",
 )
+# Review: "Create a batch"
+NEW_DEMO, NEW_SOURCE, NEW_NAME, NEW_POOL_KIND, NEW_POOL, NEW_UPLOAD = (
+    "review_demo",
+    "_w_review_new_source",
+    "_w_review_new_name",
+    "_w_review_new_pool_kind",
+    "_w_review_new_pool",
+    "_w_review_new_upload",
+)
+NEW_TAU, NEW_ALIGNED, NEW_REVIEWS, NEW_LIMIT, NEW_CREATE = (
+    "_w_review_new_tau",
+    "_w_review_new_aligned",
+    "_w_review_new_reviews",
+    "_w_review_new_limit",
+    "review_new_create",
+)
+NEW_OPEN, NEW_CLOSE = "_w_review_new_open", "review_new_close"  # the panel's toggle; close it on the next run
+NEW_FLASH = "review_new_flash"  # what the last creation did, shown after the rerun that selects the new batch
 # Report
 REPORT_SOURCE, REPORT_UPLOAD, REPORT_SAMPLES, REPORT_RUN = (
     "report_source",

@@ -15,27 +15,25 @@ from fer_core.explain import overlay
 from fer_core.workflows import DEMO_BATCH, DEMO_RUN, suggest_batch_name, upload_folder
 
 from .. import _state as keys
+from .._state import (  # the keys of "Create a batch"
+    NEW_ALIGNED,
+    NEW_CLOSE,
+    NEW_CREATE,
+    NEW_DEMO,
+    NEW_FLASH,
+    NEW_LIMIT,
+    NEW_NAME,
+    NEW_OPEN,
+    NEW_POOL,
+    NEW_POOL_KIND,
+    NEW_REVIEWS,
+    NEW_SOURCE,
+    NEW_TAU,
+    NEW_UPLOAD,
+)
 from .figures import probability_chart
 from .text import md
 
-# widget keys of "Create a batch" (AppTest and the browser test look them up by these strings)
-NEW_DEMO, NEW_SOURCE, NEW_NAME, NEW_POOL_KIND, NEW_POOL, NEW_UPLOAD = (
-    "review_demo",
-    "_w_review_new_source",
-    "_w_review_new_name",
-    "_w_review_new_pool_kind",
-    "_w_review_new_pool",
-    "_w_review_new_upload",
-)
-NEW_TAU, NEW_ALIGNED, NEW_REVIEWS, NEW_LIMIT, NEW_CREATE = (
-    "_w_review_new_tau",
-    "_w_review_new_aligned",
-    "_w_review_new_reviews",
-    "_w_review_new_limit",
-    "review_new_create",
-)
-NEW_OPEN, NEW_CLOSE = "_w_review_new_open", "review_new_close"  # the panel's toggle; close it on the next run
-NEW_FLASH = "review_new_flash"  # what the last creation did, shown after the rerun that selects the new batch
 POOL_ON_DISK, POOL_UPLOADS = "A folder or manifest on this machine", "Upload photos"
 FACES = {  # the CLI's --aligned / --no-aligned / neither
     "as the run was trained (for a model: detect faces)": None,
