@@ -23,6 +23,7 @@ DEVICE = "device"  # where the sidebar's model runs: auto, cpu or cuda:N
 # image sources of the pages with page_header(): the stem of f"{stem}_source" / "_upload" / "_sample"
 EXPLAIN_INPUTS, OCCLUSION_INPUTS, AU_INPUTS, EMONET_INPUTS = "explain", "occlusion", "au", "emonet"
 INPUT_SOURCE, INPUT_UPLOAD, INPUT_SAMPLE, INPUT_FORGET = "source", "upload", "sample", "forget"  # suffixes
+INPUT_CAMERA = "camera"  # suffix: the Heatmaps page's camera snapshot
 UPLOADS = "uploads"  # the photos uploaded on a photo page, [(name, bytes)], shared by them (memory only)
 PROBS = "p"  # a face's probability bars: f"{PROBS}_{item.key}_{i}" (review: f"{PROBS}_{item.id}")
 FAITHFULNESS = "f"  # f"{FAITHFULNESS}_{item.key}_{i}_{method}"
@@ -56,6 +57,16 @@ AU_RUN, AU_TOP, AU_PROBS, AU_RUNS_CHART = "_w_au_run", "_w_au_top", "au_p", "au_
 # EmoNet-40
 EMO_RUN, EMO_TOP, EMO_VIEW = "_w_emo_run", "_w_emo_top", "_w_emo_view"
 EMO_VALENCE, EMO_FAMILIES = "emo_v", "emo_f"  # f"{EMO_VALENCE}_{item.key}_{i}", f"{EMO_FAMILIES}_{item.sha}_{i}"
+# Video
+VIDEO_SOURCE, VIDEO_UPLOAD, VIDEO_MODEL, VIDEO_FPS = (
+    "_w_video_source",
+    "_w_video_upload",
+    "_w_video_model",
+    "_w_video_fps",
+)
+VIDEO_EXTRA, VIDEO_RUN = "_w_video_extra", "_w_video_run"
+VIDEO_TIME, VIDEO_CLICKED = "_w_video_t", "video_clicked"  # + f"_{track_id}": the scrubber, the last chart click
+VIDEO_TIMELINE, VIDEO_PROBS, VIDEO_CSV = "video_timeline", "video_p", "video_csv"  # + f"_{track_id}"
 # Review
 REVIEWER_CONFIRMED, REVIEWER_FORM, REVIEWER_CHANGE = "reviewer", "reviewer_form", "_w_reviewer_change"
 REVIEWER, REVIEW_BATCH, REVIEW_CLASSES, REVIEW_BAND, REVIEW_BELOW, RELABEL = (

@@ -27,6 +27,7 @@ navigation = st.navigation(
             st.Page(pages_dir / "occlusion_study.py", title="Occlusion study", icon=":material/grid_view:"),
             st.Page(pages_dir / "action_units.py", title="Action units", icon=":material/mood:"),
             st.Page(pages_dir / "emonet.py", title="EmoNet-40", icon=":material/sentiment_satisfied:"),
+            st.Page(pages_dir / "video.py", title="Video", icon=":material/movie:"),
         ],
         "Audit": [
             st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:"),

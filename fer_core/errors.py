@@ -29,3 +29,7 @@ class DatasetError(FerCoreError, ValueError):
 
 class StoreError(FerCoreError):
     """The review store refused an operation: unknown batch, duplicate name, lost claim, incompatible schema."""
+
+
+class VideoError(FerCoreError, ValueError):
+    """A video we cannot read: not a video, an unsupported container, truncated, too long or too large."""

@@ -54,6 +54,7 @@ PUBLIC_SUBPACKAGES = {
     "studies",
     "taxonomy",
     "train",
+    "video",
     "workflows",
 }
 

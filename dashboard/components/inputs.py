@@ -36,20 +36,28 @@ def _share_uploads(uploader_key: str) -> None:
     st.session_state[keys.UPLOADS] = [(f.name, f.getvalue()) for f in files]
 
 
-def image_inputs(key: str) -> list[ImageInput]:
-    """Let the user pick a sample or upload photos; returns (name, bytes) of every chosen image.
+CAMERA = "Camera"
+
+
+def image_inputs(key: str, camera: bool = False) -> list[ImageInput]:
+    """Let the user pick a sample, upload photos or (with ``camera``) take a snapshot; returns (name, bytes) of
+    every chosen image.
 
     Photos uploaded on one photo page stay chosen on the others (in this session's memory only), so a user who
     moves from Heatmaps to Occlusion need not upload again; uploading others, or removing them, changes it for all.
+    A camera snapshot is kept by its widget only (memory), for a live demo.
     """
     shared = st.session_state.get(keys.UPLOADS) or []
     source = st.radio(
         "Image source",
-        ["Bundled sample", "Upload photos"],
+        ["Bundled sample", "Upload photos"] + ([CAMERA] if camera else []),
         index=1 if shared else 0,
         horizontal=True,
         key=f"{key}_{keys.INPUT_SOURCE}",
     )
+    if source == CAMERA:
+        shot = st.camera_input("Take a snapshot (it stays in this app's memory)", key=f"{key}_{keys.INPUT_CAMERA}")
+        return [ImageInput("camera snapshot", shot.getvalue())] if shot is not None else []
     if source == "Upload photos":
         uploader_key = f"{key}_{keys.INPUT_UPLOAD}"
         files = st.file_uploader(
@@ -79,13 +87,14 @@ def image_inputs(key: str) -> list[ImageInput]:
     return [ImageInput(choice, samples[choice].read_bytes())] if choice else []
 
 
-def page_header(title: str, caption: str, key: str):
-    """Title, caption, the image-source picker on the left; returns (inputs, right-hand column for options)."""
+def page_header(title: str, caption: str, key: str, camera: bool = False):
+    """Title, caption, the image-source picker on the left (with a camera snapshot when ``camera``); returns
+    (inputs, right-hand column for options)."""
     st.title(title)
     st.caption(caption)
     left, right = st.columns([3, 2])
     with left:
-        inputs = image_inputs(key)
+        inputs = image_inputs(key, camera)
     return inputs, right
 
 

@@ -18,6 +18,7 @@ inputs, right = page_header(
     "Explain a prediction",
     "Red areas raise the class score, blue areas lower it. All classes come from one batched pass.",
     keys.EXPLAIN_INPUTS,
+    camera=True,
 )
 support = res.method_support(st.session_state[keys.MODEL])
 with right:

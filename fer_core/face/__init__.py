@@ -5,7 +5,7 @@ from __future__ import annotations
 from .align import LANDMARK_NAMES, TEMPLATES, align_face, similarity_transform, template_points
 from .detect import DetectedFace, FaceDetector
 from .io import MAX_BYTES, MAX_PIXELS, load_image
-from .pipeline import Face, aligned_crop, default_detector, find_faces
+from .pipeline import Face, aligned_crop, default_detector, face_from_detection, find_faces
 from .regions import parse_regions, region_masks
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "align_face",
     "aligned_crop",
     "default_detector",
+    "face_from_detection",
     "find_faces",
     "load_image",
     "parse_regions",

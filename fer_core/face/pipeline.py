@@ -106,7 +106,9 @@ def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tigh
     return _as_crop(image, size, template, None)
 
 
-def _from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
+def face_from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
+    """One detected face aligned to ``template`` at ``size``, with its landmarks and region masks (a video frame's
+    detections are aligned once per model, each to its own template)."""
     crop, m = align_face(image, det.landmarks, size, template)
     crop_pts = apply_transform(m, det.landmarks)
     return Face(
@@ -165,7 +167,7 @@ def find_faces(
             return [_as_crop(image, size, template, largest)]
     if not detections:
         raise FaceNotFoundError(MSG_NO_FACE.format(w=w, h=h, limit=CROP_FALLBACK_MAX_SIDE))
-    return [_from_detection(image, d, size, template) for d in detections[:max_faces]]
+    return [face_from_detection(image, d, size, template) for d in detections[:max_faces]]
 
 
 _DEFAULT: FaceDetector | None = None
