@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	# torch/torchvision first, at the versions served from local disk (avoids a multi-GB download)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[test]'
+	# zennit-crp is the reference the concept tests compare against (tests only). It declares zennit<=0.4.6, but
+	# its CondAttribution runs unchanged on our zennit 0.5.1, so it goes in without its declared dependencies.
+	$(PY) -m pip install -q --no-deps zennit-crp==0.6.0
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -67,6 +67,22 @@ VIDEO_SOURCE, VIDEO_UPLOAD, VIDEO_MODEL, VIDEO_FPS = (
 VIDEO_EXTRA, VIDEO_RUN = "_w_video_extra", "_w_video_run"
 VIDEO_TIME, VIDEO_CLICKED = "_w_video_t", "video_clicked"  # + f"_{track_id}": the scrubber, the last chart click
 VIDEO_TIMELINE, VIDEO_PROBS, VIDEO_CSV = "video_timeline", "video_p", "video_csv"  # + f"_{track_id}"
+# Concepts (Heatmaps page) and the Explanation atlas page
+CONCEPTS_ON, CONCEPT_LAYER, CONCEPT_REFS = "_w_concepts_on", "_w_concept_layer", "_w_concept_refs"  # + f"_{model}"
+CONCEPT_FIND = "_w_concept_find"  # the "Find reference faces" button
+ATLAS_SOURCE, ATLAS_MANIFEST, ATLAS_CLASS, ATLAS_FACES = (
+    "_w_atlas_source",
+    "_w_atlas_manifest",
+    "_w_atlas_class",
+    "_w_atlas_faces",
+)
+ATLAS_GROUPS, ATLAS_LIMIT, ATLAS_RUN, ATLAS_PARAMS = "_w_atlas_groups", "_w_atlas_limit", "_w_atlas_run", "atlas_params"
+ATLAS_COLOUR, ATLAS_CLUSTER, ATLAS_SCATTER, ATLAS_CLICKED = (
+    "_w_atlas_colour",
+    "_w_atlas_cluster",
+    "atlas_map",
+    "atlas_clicked",
+)
 # Review
 REVIEWER_CONFIRMED, REVIEWER_FORM, REVIEWER_CHANGE = "reviewer", "reviewer_form", "_w_reviewer_change"
 REVIEWER, REVIEW_BATCH, REVIEW_CLASSES, REVIEW_BAND, REVIEW_BELOW, RELABEL = (

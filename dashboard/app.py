@@ -31,6 +31,7 @@ navigation = st.navigation(
         ],
         "Audit": [
             st.Page(pages_dir / "fairness.py", title="Fairness", icon=":material/balance:"),
+            st.Page(pages_dir / "atlas.py", title="Explanation atlas", icon=":material/scatter_plot:"),
             st.Page(pages_dir / "review.py", title="Review", icon=":material/rule:"),
         ],
         "Model": [

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import _atlas as atl
 from dashboard import _resources as res
 from dashboard import _state as keys
+from dashboard.components.concept_views import concept_grid
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import heatmap_grid, photo_with_boxes, probability_chart
 from dashboard.components.inputs import page_header
@@ -32,6 +34,54 @@ with right:
                 if why:
                     st.caption(f"**{METHODS[m]}**: {md(why)}")
     shared = st.toggle("One colour scale for all classes", value=True, help="Off: each map uses its own scale.")
+    layers = atl.concept_layers(st.session_state[keys.MODEL])
+    show_concepts = bool(layers) and st.toggle(
+        "Concepts (CRP)",
+        key=keys.CONCEPTS_ON,
+        help="Per face, the channels of one layer that carry the predicted class, each with where it acts on the "
+        "face, and the faces of a test set where it is strongest. Needs LRP on a CNN.",
+    )
+    if show_concepts:
+        names = [la.name for la in layers]
+        layer = st.selectbox(
+            "Concept layer",
+            names,
+            index=len(names) - 1,
+            key=f"{keys.CONCEPT_LAYER}_{st.session_state[keys.MODEL]}",
+            format_func=lambda n: next(
+                f"{la.name} ({la.kind}, {la.channels} channels)" for la in layers if la.name == n
+            ),
+            help="Deeper layers hold more abstract features; the last one is the default.",
+        )
+        sets = atl.reference_sets()
+        ref_set = st.selectbox(
+            "Reference faces from",
+            ["(none)", *sets],
+            key=keys.CONCEPT_REFS,
+            help="A run's test set, seen by the sidebar model: per concept, the faces where it is strongest.",
+        )
+
+
+def concepts_view(item, i: int, result) -> None:
+    """The face's top concepts (and, on request, their reference faces from the chosen test set)."""
+    model_name = st.session_state[keys.MODEL]
+    found = atl.face_concepts(item.sha, item.data, model_name, layer, 8)[i]
+    refs = None
+    if ref_set != "(none)":
+        folder, concepts = atl.reference_sets()[ref_set], tuple(found.concepts.concepts)
+        if atl.has_face_references(folder, model_name, found.label, concepts) or st.button(
+            f"Find reference faces in {ref_set}", key=f"{keys.CONCEPT_FIND}_{item.key}_{i}"
+        ):
+            bar = st.progress(0.0, text="Explaining the test set…")
+            refs = atl.face_references(
+                folder,
+                model_name,
+                found.label,
+                concepts,
+                progress=lambda done, total: bar.progress(done / max(1, total), text=f"Test set… {done}/{total}"),
+            )
+            bar.empty()
+    concept_grid(found, refs)
 
 
 def heatmaps(item, model_name: str):
@@ -94,6 +144,9 @@ for item in inputs:
                         hide_index=True,
                         width="stretch",
                     )
+            if show_concepts:
+                with c2, user_errors("concepts"):
+                    concepts_view(item, i, r)
             with c2:
                 faithfulness_panel(
                     res.faithfulness(item.sha, item.data, st.session_state[keys.MODEL], method, i),

@@ -23,7 +23,7 @@ from ..models.preprocess import to_model_input
 from ..models.runtime import model_device, model_dtype
 from ..taxonomy import FACE_REGIONS
 
-__all__ = ["ClassifyJob", "ExplainJob", "FaceJob", "OcclusionJob", "RegionShareJob", "embed_crops"]
+__all__ = ["AtlasJob", "ClassifyJob", "ExplainJob", "FaceJob", "OcclusionJob", "RegionShareJob", "embed_crops"]
 
 #: faces per model call: the fastest batch of the shipped model on a 2-core CPU (512 runs at half the speed)
 MODEL_BATCH = 64
@@ -188,3 +188,56 @@ class RegionShareJob:
             pred = self.explainer.logits(x).argmax(1)
             heat = self.explainer.attribute(x, target=pred, batch_size=self.batch_size).sum(1)
         return {"pred": pred.numpy(), "shares": region_shares(heat.numpy(), region_masks(faces, self.regions))}
+
+
+class AtlasJob:
+    """One class's LRP map of every face, for the explanation atlas (SpRAy): scores (``probs``), the map pooled to
+    ``size`` x ``size`` (``small``, for clustering) and to at most 64 x 64 (``display``), the share of its positive
+    relevance inside the face's feature regions (``inside``), and each channel's relevance at ``layer`` (``concepts``;
+    absent for models without CRP layers)."""
+
+    def __init__(self, loaded: LoadedModel, target: int, layer: str | None = None, size: int = 16) -> None:
+        from ..explain import create_explainer
+        from ..explain.lrp import LRPExplainer
+
+        self.loaded, self.target, self.size = loaded, int(target), int(size)
+        self.explainer = create_explainer("lrp", loaded.model, loaded.card)
+        self.layer = None
+        if isinstance(self.explainer, LRPExplainer):
+            from ..explain.concepts import default_concept_layer
+
+            self.layer = layer or default_concept_layer(self.explainer)
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.explainer.model
+
+    def describe(self) -> dict:
+        return {"job": "atlas", "target": self.target, "layer": self.layer, "size": self.size}
+
+    def run(self, faces: Sequence[Face], rows: np.ndarray) -> dict[str, np.ndarray]:
+        import torch.nn.functional as F
+
+        from ..explain.region_relevance import region_shares
+
+        x = to_model_input([f.crop for f in faces], self.loaded.card)
+        targets = torch.full((len(faces), 1), self.target, dtype=torch.long)
+        with torch.enable_grad():
+            logits, rel = self.explainer.forward_relevance(
+                x.to(self.explainer.device), targets.to(self.explainer.device)
+            )
+        heat = rel[:, 0].sum(1, keepdim=True).float().cpu()
+        side = min(64, heat.shape[-1])
+        features = np.stack([np.stack([f.regions[r] for r in FACE_REGIONS]).any(0) for f in faces])[:, None]
+        inside = region_shares(heat[:, 0].numpy(), features)[:, 0]
+        out = {
+            "probs": self.loaded.card.probabilities(logits.double().cpu()).numpy(),
+            "small": F.adaptive_avg_pool2d(heat, self.size)[:, 0].numpy().astype(np.float32),
+            "display": F.adaptive_avg_pool2d(heat, side)[:, 0].numpy().astype(np.float16),
+            "inside": np.asarray(inside, dtype=np.float64),
+        }
+        if self.layer is not None:
+            from ..explain.concepts import concept_relevance
+
+            out["concepts"] = concept_relevance(self.explainer, x, self.target, self.layer)[1][:, 0].numpy()
+        return out

@@ -11,7 +11,7 @@ import sys
 from types import ModuleType
 
 from ..errors import FerCoreError
-from . import data, evaluate, explain, models, report, review, studies, train, video
+from . import concepts, data, evaluate, explain, models, report, review, studies, train, video
 from ._common import json_safe
 
 __all__ = ["GROUPS", "build_parser", "json_safe", "main"]
@@ -19,17 +19,19 @@ __all__ = ["GROUPS", "build_parser", "json_safe", "main"]
 DESCRIPTION = (
     "``fer-core``: the command line over fer_core's public functions (explain, occlude, evaluate, bench, ...)."
 )
-GROUPS: tuple[ModuleType, ...] = (explain, evaluate, studies, review, train, models, report, data, video)
+GROUPS: tuple[ModuleType, ...] = (explain, evaluate, studies, review, train, models, report, data, video, concepts)
 #: the order ``fer-core --help`` has always listed the commands in (the groups' order would move ``probe``)
 COMMAND_ORDER = (
     "explain",
     "occlude",
     "video",
+    "concepts",
     "evaluate",
     "occlusion-study",
     "region-relevance",
     "localisation",
     "compare-transfer",
+    "atlas",
     "pseudo-label",
     "probe",
     "review",

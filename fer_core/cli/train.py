@@ -11,7 +11,7 @@ from ._common import _print
 
 COMMANDS = ("train", "claim")
 _RECIPES_TEXT = "supervised, fair_mmd, transfer, semi_dtm, mae_pretrain, au_iat, emonet40"
-_CLAIMS = ("fair_mmd", "semi_dtm", "au_iat")
+_CLAIMS = ("fair_mmd", "semi_dtm", "au_iat", "shortcut")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -93,11 +93,16 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _claim(args: argparse.Namespace) -> int:
-    from ..train import claims
+    from ..train import claims, shortcut_claim
 
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(claims.DEFAULT_SEEDS)
-    run = {"fair_mmd": claims.fair_mmd_claim, "semi_dtm": claims.semi_dtm_claim, "au_iat": claims.au_iat_claim}
-    total = len(seeds) * {"fair_mmd": 2, "semi_dtm": 3, "au_iat": 2}[args.method]
+    run = {
+        "fair_mmd": claims.fair_mmd_claim,
+        "semi_dtm": claims.semi_dtm_claim,
+        "au_iat": claims.au_iat_claim,
+        "shortcut": shortcut_claim.shortcut_claim,
+    }
+    total = len(seeds) * {"fair_mmd": 2, "semi_dtm": 3, "au_iat": 2, "shortcut": 2}[args.method]
     done: list = []
 
     def on_done(key: tuple) -> None:

@@ -11,6 +11,15 @@ from ..names import METHODS
 from ._base import Explainer, resolve_targets
 from .canonize import canonical_copy
 from .captum_methods import GradCamExplainer, IntegratedGradientsExplainer, OcclusionExplainer, SaliencyExplainer
+from .concepts import (
+    ConceptExplanation,
+    ConceptLayer,
+    concept_layers,
+    concept_relevance,
+    conditional_heatmaps,
+    default_concept_layer,
+    top_concepts,
+)
 from .estimate import SLOW_PASSES, Work, estimate_seconds, is_slow
 from .faithfulness import (
     PerturbationCurves,
@@ -96,6 +105,13 @@ def create_explainer(method: str, model: nn.Module, card: ModelCard, layer: str 
 
 
 __all__ = [
+    "ConceptExplanation",
+    "ConceptLayer",
+    "concept_layers",
+    "concept_relevance",
+    "conditional_heatmaps",
+    "default_concept_layer",
+    "top_concepts",
     "Explainer",
     "FILLS",
     "GradCamExplainer",

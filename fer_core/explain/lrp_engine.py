@@ -4,6 +4,10 @@ zennit computes LRP with hooks on a forward/backward over the whole (N x K) batc
 per face and every rule's denominators are evaluated at batch N, so all-class maps cost about one input-gradient
 pass. Supported graph: the flat Sequentials that ``canonize.canonical_copy`` produces (Conv2d, Linear, ReLU,
 SamePadMaxPool2d, residual blocks with a ResidualSum merge, AdaptiveAvgPool2d, Flatten, Identity).
+
+A :class:`LayerCondition` turns the same pass into Concept Relevance Propagation (CRP): at one layer's output it
+records the relevance of every channel and, given channel masks, fans each row out into one row per concept, so
+the conditional heatmaps of M concepts cost one backward at batch N x K x M below that layer.
 """
 
 from __future__ import annotations
@@ -47,6 +51,30 @@ COMPOSITES: dict[str, CompositeSpec] = {
 }
 
 
+@dataclass
+class LayerCondition:
+    """Where and how the backward pass is conditioned (CRP): ``module`` is a top-level layer of the canonical model
+    (a conv, a linear layer or a residual block). ``masks`` (M, C) or (N * K, M, C) selects the channels of each of M
+    concepts; None records the layer's relevance and stops there. ``relevance`` is filled with the relevance at the
+    module's output, (N * K, C, ...), before masking."""
+
+    module: nn.Module
+    masks: torch.Tensor | None = None
+    relevance: torch.Tensor | None = None
+
+
+class _ReachedLayer(Exception):
+    """Ends a backward pass that only wanted the relevance at the condition's layer."""
+
+
+def _fan_out(r: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """(R, C, ...) relevance times (M, C) or (R, M, C) channel masks -> (R * M, C, ...), rows stay face-major."""
+    m = masks if masks.ndim == 3 else masks[None]
+    extra = (1,) * (r.ndim - 2)
+    out = r[:, None] * m.to(r).reshape(*m.shape, *extra)
+    return out.reshape(-1, *r.shape[1:])
+
+
 def _is_residual(module: nn.Module) -> bool:
     return all(hasattr(module, a) for a in ("main", "shortcut", "merge")) and isinstance(module.merge, ResidualSum)
 
@@ -54,9 +82,27 @@ def _is_residual(module: nn.Module) -> bool:
 class _Walker:
     """Records inputs on the way forward, then replays the graph backwards applying the rules."""
 
-    def __init__(self, spec: CompositeSpec, keep_bias: bool, low: torch.Tensor | None, high: torch.Tensor | None):
+    def __init__(
+        self,
+        spec: CompositeSpec,
+        keep_bias: bool,
+        low: torch.Tensor | None,
+        high: torch.Tensor | None,
+        condition: LayerCondition | None = None,
+    ):
         self.spec, self.keep_bias, self.low, self.high = spec, keep_bias, low, high
+        self.condition = condition
         self.first_seen = False
+
+    def _conditioned(self, module: nn.Module, r: torch.Tensor) -> torch.Tensor:
+        """The relevance at ``module``'s output, recorded and fanned out when ``module`` is the condition's layer."""
+        cond = self.condition
+        if cond is None or module is not cond.module:
+            return r
+        cond.relevance = r
+        if cond.masks is None:
+            raise _ReachedLayer
+        return _fan_out(r, cond.masks)
 
     # ---- forward: returns output and a tape entry -------------------------------------------------------------
     def forward(self, module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
@@ -69,7 +115,7 @@ class _Walker:
         if _is_residual(module):
             a, ta = self.forward(module.main, x)
             b, tb = self.forward(module.shortcut, x)
-            return a + b, ("res", x, a, b, ta, tb)
+            return a + b, ("res", x, a, b, ta, tb, module)
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             rule = self.spec.linear if isinstance(module, nn.Linear) else self.spec.conv
             if not self.first_seen:
@@ -102,13 +148,15 @@ class _Walker:
                 r = self.backward(sub, r, n)
             return r
         if kind == "res":
-            _, x, a, b, ta, tb = entry
+            _, x, a, b, ta, tb, module = entry
+            r = self._conditioned(module, r)
             s = r.reshape(n, -1, *r.shape[1:]) / stabilize(a + b)[:, None]
             ra = (a[:, None] * s).reshape(r.shape)
             rb = (b[:, None] * s).reshape(r.shape)
             return self.backward(ta, ra, n) + self.backward(tb, rb, n)
         if kind == "lin":
             _, module, rule, x = entry
+            r = self._conditioned(module, r)
             kwargs = {"low": self.low, "high": self.high} if rule is lrp_rules.zbox else {}
             return rule(module, x, r, keep_bias=self.keep_bias, **kwargs)
         if kind == "maxpool":
@@ -144,7 +192,8 @@ def lrp_all_targets(
     keep_bias: bool = False,
     low: torch.Tensor | None = None,
     high: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    condition: LayerCondition | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Relevance maps for every (image, target) pair.
 
     Parameters
@@ -164,16 +213,31 @@ def lrp_all_targets(
         None when the composite has no ZBox.
     high
         Highest input value, as ``low``.
+    condition
+        Condition the pass on one layer's channels (CRP); its ``relevance`` is filled in.
 
     Returns
     -------
-    tuple[torch.Tensor, torch.Tensor]
-        Logits (N, num_classes) and relevance (N, K, C, H, W); the relevance of each target starts as its logit.
+    tuple[torch.Tensor, torch.Tensor | None]
+        Logits (N, num_classes) and relevance (N, K, C, H, W), or (N, K, M, C, H, W) with M concept masks; the
+        relevance of each target starts as its logit. None when the condition only records its layer.
+
+    Raises
+    ------
+    ValueError
+        The condition names a layer the pass never reached (not a top-level layer of the canonical model).
     """
     n, k = targets.shape
-    walker = _Walker(spec, keep_bias, low, high)
+    walker = _Walker(spec, keep_bias, low, high, condition)
     logits, tape = walker.forward(model, images)
     r = torch.zeros(n, k, logits.shape[1], dtype=logits.dtype, device=logits.device)
     r.scatter_(2, targets[..., None], logits.gather(1, targets)[..., None])
-    rel = walker.backward(tape, r.reshape(n * k, -1), n)
-    return logits, rel.reshape(n, k, *images.shape[1:])
+    try:
+        rel = walker.backward(tape, r.reshape(n * k, -1), n)
+    except _ReachedLayer:
+        return logits, None
+    if condition is not None and condition.relevance is None:
+        raise ValueError("the condition's layer is not a top-level layer of the canonical model")
+    if condition is None:
+        return logits, rel.reshape(n, k, *images.shape[1:])
+    return logits, rel.reshape(n, k, -1, *images.shape[1:])

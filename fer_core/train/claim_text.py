@@ -12,6 +12,8 @@ _CLAIM_TITLES = {
     "semi_dtm": "semi_dtm with {labeled_fraction:.0%} of the SynthFACS training labels",
     "au_iat": "au_iat on SynthFACS people with AU habits: IAT (lambda {lambda_id:g}) vs lambda 0; replicate s = test "
     "fold s, seed s",
+    "shortcut": "explanation atlas of '{label}': a mark on {marked_fraction:.0%} of its SynthFACS faces (marked model) "
+    "vs the same faces unmarked (clean model), both mapped on the marked test set",
 }
 _CLAIM_ROWS = {
     "fair_mmd": [
@@ -27,6 +29,15 @@ _CLAIM_ROWS = {
         ("mean AU F1, threshold from val people", "mean_f1_tuned"),
         ("identity probe, training people", "probe_train_subjects"),
         ("identity probe, unseen people", "probe_test_subjects"),
+    ],
+    "shortcut": [
+        ("test accuracy", "accuracy"),
+        ("best flagged cluster: precision", "precision"),
+        ("best flagged cluster: recall", "recall"),
+        ("best flagged cluster: F1", "f1"),
+        ("flagged clusters", "n_flagged"),
+        ("rank of the mark's concept", "mark_concept_rank"),
+        ("its share of relevance on the mark", "mark_concept_share"),
     ],
 }
 
