@@ -92,7 +92,6 @@ def atlas_scatter(atlas: Atlas, colour: str, key: str) -> int | None:
         xaxis=dict(visible=False),
         yaxis=dict(visible=False),
         legend=dict(title=colour),
-        dragmode="select",
     )
     event = st.plotly_chart(fig, width="stretch", key=key, on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -120,10 +119,24 @@ def cluster_detail(atlas: Atlas, cluster: AtlasCluster, thumbnail, limit: int = 
             bars += [pd.DataFrame({"share": [v], "value": [k], "of": [col]}) for k, v in shares.items()]
         if bars:
             table = pd.concat(bars, ignore_index=True)
+            table["text"] = [f"{v} {p:.0%}" if p >= 0.12 else "" for v, p in zip(table["value"], table["share"])]
             fig = px.bar(
-                table, x="share", y="of", color="value", orientation="h", height=80 + 40 * table["of"].nunique()
+                table,
+                x="share",
+                y="of",
+                color="value",
+                text="text",
+                orientation="h",
+                height=80 + 40 * table["of"].nunique(),
+                hover_data={"text": False, "share": ":.0%"},
             )
-            fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), xaxis=dict(tickformat=".0%", range=[0, 1]))
+            fig.update_traces(textposition="inside", insidetextanchor="middle")
+            fig.update_layout(
+                margin=dict(l=0, r=0, t=10, b=0),
+                xaxis=dict(tickformat=".0%", range=[0, 1], title=None),
+                yaxis=dict(title=None),
+                showlegend=False,
+            )
             st.plotly_chart(fig, width="stretch", key=f"atlas_purity_{cluster.id}")
         else:
             st.caption("The faces have no labels or group columns to show purity by.")

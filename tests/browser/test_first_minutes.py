@@ -136,3 +136,32 @@ def test_manager_reaches_a_fairness_comparison_and_an_occlusion_study_in_three_c
     assert page.locator("text=error id").count() == 0
     _shot(page, "manager_occlusion_study.png", tmp_path)
     page.close()
+
+
+def test_manager_opens_a_strategy_of_the_atlas_by_clicking_one_of_its_faces(browser, tmp_path):
+    """Explanation atlas: Build, then a click on a dot of the map opens that dot's cluster (its mean heatmap)."""
+    page, url = _page(browser)
+    page.goto(url)
+    page.wait_for_selector("text=Face 1", timeout=60_000)
+    _sidebar(page, "Explanation atlas")
+    page.get_by_role("button", name="Build atlas").click()
+    page.get_by_text("strategies (clusters)", exact=False).wait_for(timeout=240_000)
+    cluster_box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Cluster", exact=True))
+    first = cluster_box.locator("input").input_value()
+    chart = page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    traces = chart.locator("g.trace")
+    assert traces.count() >= 2  # one trace per cluster
+    target = next(i for i in range(traces.count()) if not first.startswith(f"{i}:"))  # a cluster not yet open
+    for _ in range(4):  # a click landing while Plotly binds its handlers selects nothing: click again
+        dot = traces.nth(target).locator("path.point").first.bounding_box()
+        page.mouse.click(dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2)
+        try:
+            page.get_by_text(f"mean heatmap of cluster {target} ", exact=False).wait_for(timeout=20_000)
+            break
+        except pytest.importorskip("playwright.sync_api").TimeoutError:
+            continue
+    assert cluster_box.locator("input").input_value().startswith(f"{target}:")
+    assert page.locator("text=error id").count() == 0
+    _shot(page, "manager_atlas_cluster.png", tmp_path)
+    page.close()
