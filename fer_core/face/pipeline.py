@@ -44,7 +44,10 @@ class Face:
     to_crop
         The 2 x 3 affine matrix from photo pixels to crop pixels.
     regions
-        Region name -> (H, W) bool mask on the crop (see :func:`fer_core.face.region_masks`).
+        Region name -> (H, W) bool mask on the crop (see :func:`fer_core.face.region_masks`; from the mesh's
+        contours when it was fitted, :func:`fer_core.face.mesh.mesh_face_regions`).
+    mesh
+        (468, 3) the dense mesh in crop pixels when the ``mesh468`` landmarker fitted one, else None.
     """
 
     crop: np.ndarray
@@ -55,6 +58,7 @@ class Face:
     used_as_crop: bool
     to_crop: np.ndarray = field(repr=False)  # 2 x 3 image -> crop matrix
     regions: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    mesh: np.ndarray | None = field(repr=False, default=None)
 
 
 def resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -106,11 +110,22 @@ def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tigh
     return _as_crop(image, size, template, None)
 
 
-def face_from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str) -> Face:
+def face_from_detection(
+    image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str, landmarker: str = "mtcnn5"
+) -> Face:
     """One detected face aligned to ``template`` at ``size``, with its landmarks and region masks (a video frame's
-    detections are aligned once per model, each to its own template)."""
+    detections are aligned once per model, each to its own template). With ``landmarker="mesh468"`` the regions are
+    the fitted mesh's contours (the template's geometry where the mesh finds no face)."""
     crop, m = align_face(image, det.landmarks, size, template)
     crop_pts = apply_transform(m, det.landmarks)
+    regions, mesh = None, None
+    if _check_landmarker(landmarker) == "mesh468":
+        from .mesh import fit_mesh, mesh_face_regions
+
+        fit = fit_mesh(image, det.box, det.landmarks[:2])
+        if fit.is_face:
+            mesh = np.column_stack([apply_transform(m, fit.points[:, :2]), fit.points[:, 2] * _scale(m)])
+            regions = mesh_face_regions(mesh, size)
     return Face(
         crop=crop,
         box=det.box,
@@ -119,8 +134,23 @@ def face_from_detection(image: np.ndarray, det: DetectedFace, size: tuple[int, i
         score=det.score,
         used_as_crop=False,
         to_crop=m,
-        regions=region_masks(crop_pts, size),
+        regions=regions if regions is not None else region_masks(crop_pts, size),
+        mesh=mesh,
     )
+
+
+def _scale(m: np.ndarray) -> float:
+    return float(np.sqrt(abs(np.linalg.det(np.asarray(m)[:, :2]))))
+
+
+def _check_landmarker(name: str) -> str:
+    from .mesh import LANDMARKERS, mesh_available
+
+    if name not in LANDMARKERS:
+        raise ValueError(f"unknown landmarker {name!r}; choose from {', '.join(LANDMARKERS)}")
+    if name == "mesh468" and (reason := mesh_available()):
+        raise ValueError(f"the mesh468 landmarker cannot run here: {reason}")
+    return name
 
 
 def find_faces(
@@ -129,6 +159,7 @@ def find_faces(
     template: str = "fer2013",
     detector: FaceDetector | None = None,
     max_faces: int = 16,
+    landmarker: str = "mtcnn5",
 ) -> list[Face]:
     """Detect, align and mask every face (largest first, at most ``max_faces``).
 
@@ -147,6 +178,10 @@ def find_faces(
         A shared detector; None uses the process-wide :func:`default_detector`.
     max_faces
         Most faces returned; the smaller ones beyond it are dropped.
+    landmarker
+        ``mtcnn5`` (regions from the 5 points and template geometry) or ``mesh468`` (regions from the 468-point
+        mesh fitted inside each detected face; :mod:`fer_core.face.mesh`). An unknown name, or ``mesh468`` where
+        the mesh cannot run, raises ValueError before detection.
 
     Returns
     -------
@@ -158,6 +193,7 @@ def find_faces(
     FaceNotFoundError
         If a larger image contains no face.
     """
+    _check_landmarker(landmarker)
     detector = detector or default_detector()
     h, w = image.shape[:2]
     detections = detector.detect(image) if min(h, w) >= 24 else []
@@ -167,7 +203,7 @@ def find_faces(
             return [_as_crop(image, size, template, largest)]
     if not detections:
         raise FaceNotFoundError(MSG_NO_FACE.format(w=w, h=h, limit=CROP_FALLBACK_MAX_SIDE))
-    return [face_from_detection(image, d, size, template) for d in detections[:max_faces]]
+    return [face_from_detection(image, d, size, template, landmarker) for d in detections[:max_faces]]
 
 
 _DEFAULT: FaceDetector | None = None

@@ -108,6 +108,7 @@ def occlude_image(
     regions: str | Sequence[str] | None = None,
     fill: str = "mean",
     detector: FaceDetector | None = None,
+    landmarker: str = "mtcnn5",
 ) -> list[FaceOcclusion]:
     """Find every face in an RGB photo and run :func:`occlude_faces` on them.
 
@@ -125,6 +126,8 @@ def occlude_image(
         What replaces a hidden region (``fer_core.explain.FILLS``).
     detector
         A shared face detector; None uses the process-wide one.
+    landmarker
+        ``mtcnn5`` (template regions from 5 points) or ``mesh468`` (the face's own contours from the dense mesh).
 
     Returns
     -------
@@ -132,5 +135,5 @@ def occlude_image(
         One per face found, largest first, as :func:`occlude_faces` describes.
     """
     parse_regions(regions)  # fail on a bad region name before detection
-    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector, landmarker=landmarker)
     return occlude_faces(faces, loaded, regions, fill)
