@@ -244,9 +244,11 @@ def decode(image_sha: str, data: bytes) -> np.ndarray:
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding faces…")
-def faces(image_sha: str, data: bytes, model_name: str, device: str | None = None) -> list[Face]:
+def faces(
+    image_sha: str, data: bytes, model_name: str, device: str | None = None, landmarker: str = "mtcnn5"
+) -> list[Face]:
     card = load_model(model_name, device).card
-    return find_faces(decode(image_sha, data), card.input_size, card.alignment, detector())
+    return find_faces(decode(image_sha, data), card.input_size, card.alignment, detector(), landmarker=landmarker)
 
 
 def explain(
@@ -309,8 +311,11 @@ def _explain_on(image_sha: str, data: bytes, model_name: str, method: str, devic
 
 
 @st.cache_data(max_entries=64, show_spinner="Hiding regions…")
-def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str) -> list[FaceOcclusion]:
-    return occlude_faces(faces(image_sha, data, model_name), load_model(model_name), list(regions), fill)
+def occlude(
+    image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str, landmarker: str = "mtcnn5"
+) -> list[FaceOcclusion]:
+    found = faces(image_sha, data, model_name, landmarker=landmarker)
+    return occlude_faces(found, load_model(model_name), list(regions), fill)
 
 
 def faithfulness(

@@ -12,6 +12,7 @@ from dashboard.components.inputs import page_header
 from dashboard.components.text import md, signed_percent
 from dashboard.components.trust import domain_notice
 from fer_core.explain import FILLS, fill_region
+from fer_core.face import mesh_available
 from fer_core.taxonomy import FACE_REGIONS
 
 inputs, right = page_header(
@@ -22,6 +23,14 @@ inputs, right = page_header(
 with right:
     regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
     fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")
+    landmarker = st.radio(
+        "Regions from",
+        ["mtcnn5", "mesh468"] if not mesh_available() else ["mtcnn5"],
+        horizontal=True,
+        key=keys.LANDMARKER,
+        format_func={"mtcnn5": "5 points (template shapes)", "mesh468": "468-point mesh (the face's own outlines)"}.get,
+        help="The mesh draws each region from the face's contours: the lips, each eye, each brow, the nose.",
+    )
 
 if not regions:
     st.info("Choose at least one region.")
@@ -29,7 +38,7 @@ if not regions:
 for item in inputs:
     with user_errors(item.name):
         model_name = st.session_state[keys.MODEL]
-        results = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)  # may raise: no heading then
+        results = res.occlude(item.sha, item.data, model_name, tuple(regions), fill, landmarker)  # may raise
         st.subheader(md(item.name))
         domain_notice(model_name, item)
         for i, result in enumerate(results):

@@ -1,14 +1,20 @@
-"""Faces: safe decoding, detection, similarity alignment and named region masks."""
+"""Faces: safe decoding, detection, similarity alignment, named region masks (from 5 points or the 468-point mesh)."""
 
 from __future__ import annotations
 
 from .align import LANDMARK_NAMES, TEMPLATES, align_face, similarity_transform, template_points
 from .detect import DetectedFace, FaceDetector
 from .io import MAX_BYTES, MAX_PIXELS, load_image
+from .mesh import LANDMARKERS, MeshFit, fit_mesh, mesh_available, mesh_face_regions
 from .pipeline import Face, aligned_crop, default_detector, face_from_detection, find_faces
 from .regions import parse_regions, region_masks
 
 __all__ = [
+    "LANDMARKERS",
+    "MeshFit",
+    "fit_mesh",
+    "mesh_available",
+    "mesh_face_regions",
     "DetectedFace",
     "Face",
     "FaceDetector",
