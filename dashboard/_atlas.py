@@ -105,7 +105,7 @@ def references(
     from fer_core.studies import references_cached
 
     found = atlas(source, model_name, label, group_by, faces, limit)
-    loaded = res.study_target(source, model_name)[0]
+    loaded = res.study_model(source, model_name)
 
     def compute() -> ConceptReferences:
         return references_cached(found, loaded, references_dir(), top=top, per_concept=per_concept)

@@ -337,8 +337,16 @@ def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool 
     learned (an age model is scored on age), or a manifest file with the sidebar model (faces detected, labels)."""
     if Path(source).is_dir():
         run = open_run(source)
-        return load_model(run_model_name(run)), run.test_manifest(), run.aligned, run.target_column
-    return load_model(model_name), Path(source), None, "label"
+        return study_model(source, model_name), run.test_manifest(), run.aligned, run.target_column
+    return study_model(source, model_name), Path(source), None, "label"
+
+
+def study_model(source: str, model_name: str) -> LoadedModel:
+    """The model a study of ``source`` runs: a run folder's own, else ``model_name``; the data are not touched (a
+    run's test set is written out on every :func:`study_target` call)."""
+    if Path(source).is_dir():
+        return load_model(run_model_name(open_run(source)))
+    return load_model(model_name)
 
 
 _STUDIES: OrderedDict[tuple, object] = OrderedDict()

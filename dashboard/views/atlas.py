@@ -33,7 +33,7 @@ if not target:
     st.info("Choose the faces: a run's test set, or a manifest path.")
     st.stop()
 with user_errors("atlas inputs"):
-    loaded = res.load_model(model_name) if model_name else res.run_model(target)
+    loaded = res.study_model(target, model_name)
     columns = [] if model_name else sensitive_columns(target)
 labels = list(loaded.card.label_names)
 with c2:

@@ -62,7 +62,7 @@ with right:
         )
 
 
-def concepts_view(item, i: int, result) -> None:
+def concepts_view(item, i: int) -> None:
     """The face's top concepts (and, on request, their reference faces from the chosen test set)."""
     model_name = st.session_state[keys.MODEL]
     found = atl.face_concepts(item.sha, item.data, model_name, layer, 8)[i]
@@ -146,7 +146,7 @@ for item in inputs:
                     )
             if show_concepts:
                 with c2, user_errors("concepts"):
-                    concepts_view(item, i, r)
+                    concepts_view(item, i)
             with c2:
                 faithfulness_panel(
                     res.faithfulness(item.sha, item.data, st.session_state[keys.MODEL], method, i),

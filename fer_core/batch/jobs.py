@@ -222,10 +222,16 @@ class AtlasJob:
 
         x = to_model_input([f.crop for f in faces], self.loaded.card)
         targets = torch.full((len(faces), 1), self.target, dtype=torch.long)
-        with torch.enable_grad():
-            logits, rel = self.explainer.forward_relevance(
-                x.to(self.explainer.device), targets.to(self.explainer.device)
-            )
+        concepts = None
+        if self.layer is not None:  # the maps and the channel relevance from one pass
+            from ..explain.concepts import relevance_with_concepts
+
+            logits, rel, concepts = relevance_with_concepts(self.explainer, x, targets, self.layer)
+        else:
+            with torch.enable_grad():
+                logits, rel = self.explainer.forward_relevance(
+                    x.to(self.explainer.device), targets.to(self.explainer.device)
+                )
         heat = rel[:, 0].sum(1, keepdim=True).float().cpu()
         side = min(64, heat.shape[-1])
         features = np.stack([np.stack([f.regions[r] for r in FACE_REGIONS]).any(0) for f in faces])[:, None]
@@ -236,8 +242,6 @@ class AtlasJob:
             "display": F.adaptive_avg_pool2d(heat, side)[:, 0].numpy().astype(np.float16),
             "inside": np.asarray(inside, dtype=np.float64),
         }
-        if self.layer is not None:
-            from ..explain.concepts import concept_relevance
-
-            out["concepts"] = concept_relevance(self.explainer, x, self.target, self.layer)[1][:, 0].numpy()
+        if concepts is not None:
+            out["concepts"] = concepts[:, 0].numpy()
         return out

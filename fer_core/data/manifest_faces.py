@@ -21,7 +21,17 @@ from ..models import LoadedModel
 from ..names import STATUSES
 from .manifest import read_manifest, resolve_paths, validate_manifest
 
-__all__ = ["FaceChunk", "ManifestScan", "label_index", "label_indices", "scan_manifest"]
+__all__ = ["FaceChunk", "ManifestScan", "face_of_image", "label_index", "label_indices", "scan_manifest"]
+
+
+def face_of_image(path: str | Path, loaded: LoadedModel, aligned: bool, detector: FaceDetector | None) -> Face:
+    """The one face of a dataset image, as every scan takes it: the whole image as an aligned crop, or the largest
+    detected face aligned (raises FaceNotFoundError / ImageLoadError)."""
+    card = loaded.card
+    image = load_image(path)
+    if aligned:
+        return aligned_crop(image, card.input_size, card.alignment)
+    return find_faces(image, card.input_size, card.alignment, detector, max_faces=1)[0]
 
 
 def label_index(label: str, labels: Sequence[str]) -> int:
@@ -106,11 +116,7 @@ class ManifestScan:
 
     def face(self, i: int) -> Face:
         """The aligned face of row ``i`` (raises FaceNotFoundError / ImageLoadError)."""
-        card = self.loaded.card
-        image = load_image(self.paths[i])
-        if self.aligned:
-            return aligned_crop(image, card.input_size, card.alignment)
-        return find_faces(image, card.input_size, card.alignment, self.detector, max_faces=1)[0]
+        return face_of_image(self.paths[i], self.loaded, self.aligned, self.detector)
 
     def note(self, row: int, status: str, error: str = "") -> None:
         """Record what happened to ``row``: its status, and the skip list it joins when it has no face."""

@@ -160,8 +160,43 @@ def concept_relevance(
     """
     cond = LayerCondition(_layer(_check(explainer), layer)[0])
     logits, _ = _run(explainer, images, _targets(targets, len(images)), cond)
-    r = cond.relevance
-    return logits.cpu(), r.reshape(len(images), -1, r.shape[1], *r.shape[2:]).flatten(3).sum(3).cpu()
+    return logits.cpu(), _channel_sums(cond.relevance, len(images))
+
+
+def _channel_sums(r: torch.Tensor, n: int) -> torch.Tensor:
+    """(N * K, C, ...) relevance at a layer -> (N, K, C), summed over the layer's positions."""
+    return r.reshape(n, -1, r.shape[1], *r.shape[2:]).flatten(3).sum(3).cpu()
+
+
+def relevance_with_concepts(
+    explainer: LRPExplainer,
+    images: torch.Tensor,
+    targets: int | Sequence[int] | torch.Tensor,
+    layer: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The input relevance of each target and the channel relevance at ``layer``, from one pass (the atlas needs
+    both for every face).
+
+    Parameters
+    ----------
+    explainer
+        An :class:`LRPExplainer`.
+    images
+        (N, C, H, W) model inputs.
+    targets
+        One class for all faces, one per face, or an (N, K) matrix.
+    layer
+        A name of :func:`concept_layers`; default the deepest.
+
+    Returns
+    -------
+    tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+        Logits (N, num_classes), input relevance (N, K, C, H, W) and channel relevance (N, K, channels); equal to
+        the explainer's plain LRP and to :func:`concept_relevance`.
+    """
+    cond = LayerCondition(_layer(_check(explainer), layer)[0], stop=False)
+    logits, rel = _run(explainer, images, _targets(targets, len(images)), cond)
+    return logits.cpu(), rel.cpu(), _channel_sums(cond.relevance, len(images))
 
 
 def concept_masks(concepts: Sequence[int | Sequence[int]], channels: int) -> torch.Tensor:

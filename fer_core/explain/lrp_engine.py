@@ -55,12 +55,14 @@ COMPOSITES: dict[str, CompositeSpec] = {
 class LayerCondition:
     """Where and how the backward pass is conditioned (CRP): ``module`` is a top-level layer of the canonical model
     (a conv, a linear layer or a residual block). ``masks`` (M, C) or (N * K, M, C) selects the channels of each of M
-    concepts; None records the layer's relevance and stops there. ``relevance`` is filled with the relevance at the
-    module's output, (N * K, C, ...), before masking."""
+    concepts; None records the layer's relevance and, with ``stop``, ends the pass there (without, the pass goes on
+    to the input unconditioned). ``relevance`` is filled with the relevance at the module's output, (N * K, C, ...),
+    before masking."""
 
     module: nn.Module
     masks: torch.Tensor | None = None
     relevance: torch.Tensor | None = None
+    stop: bool = True
 
 
 class _ReachedLayer(Exception):
@@ -100,9 +102,11 @@ class _Walker:
         if cond is None or module is not cond.module:
             return r
         cond.relevance = r
-        if cond.masks is None:
+        if cond.masks is not None:
+            return _fan_out(r, cond.masks)
+        if cond.stop:
             raise _ReachedLayer
-        return _fan_out(r, cond.masks)
+        return r
 
     # ---- forward: returns output and a tape entry -------------------------------------------------------------
     def forward(self, module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
@@ -220,7 +224,7 @@ def lrp_all_targets(
     -------
     tuple[torch.Tensor, torch.Tensor | None]
         Logits (N, num_classes) and relevance (N, K, C, H, W), or (N, K, M, C, H, W) with M concept masks; the
-        relevance of each target starts as its logit. None when the condition only records its layer.
+        relevance of each target starts as its logit. None when the condition records its layer and stops there.
 
     Raises
     ------
@@ -238,6 +242,6 @@ def lrp_all_targets(
         return logits, None
     if condition is not None and condition.relevance is None:
         raise ValueError("the condition's layer is not a top-level layer of the canonical model")
-    if condition is None:
+    if condition is None or condition.masks is None:
         return logits, rel.reshape(n, k, *images.shape[1:])
     return logits, rel.reshape(n, k, -1, *images.shape[1:])

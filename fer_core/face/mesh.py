@@ -30,6 +30,7 @@ __all__ = [
     "mesh_model_path",
     "mesh_polygons",
     "mesh_region_masks",
+    "transform_mesh",
     "LANDMARKERS",
 ]
 
@@ -159,10 +160,15 @@ def fit_mesh(image: np.ndarray, box: tuple[float, float, float, float], eyes: np
         outputs = it.get_output_details()
         raw = it.get_tensor(outputs[0]["index"]).reshape(468, 3).astype(np.float64)
         score = float(it.get_tensor(outputs[1]["index"]).ravel()[0])
-    back = cv2.invertAffineTransform(m)
-    xy = raw[:, :2] @ back[:, :2].T + back[:, 2]
-    scale = float(np.sqrt(abs(np.linalg.det(back[:, :2]))))
-    return MeshFit(np.column_stack([xy, raw[:, 2] * scale]), score)
+    return MeshFit(transform_mesh(raw, cv2.invertAffineTransform(m)), score)
+
+
+def transform_mesh(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """(468, 3) mesh points through a 2 x 3 similarity ``m`` (photo -> crop, ...): x and y mapped, z scaled alike."""
+    m = np.asarray(m, dtype=np.float64)
+    pts = np.asarray(points, dtype=np.float64)
+    xy = pts[:, :2] @ m[:, :2].T + m[:, 2]
+    return np.column_stack([xy, pts[:, 2] * float(np.sqrt(abs(np.linalg.det(m[:, :2]))))])
 
 
 def mesh_polygons(points: np.ndarray) -> dict[str, np.ndarray]:

@@ -120,11 +120,11 @@ def face_from_detection(
     crop_pts = apply_transform(m, det.landmarks)
     regions, mesh = None, None
     if _check_landmarker(landmarker) == "mesh468":
-        from .mesh import fit_mesh, mesh_face_regions
+        from .mesh import fit_mesh, mesh_face_regions, transform_mesh
 
         fit = fit_mesh(image, det.box, det.landmarks[:2])
         if fit.is_face:
-            mesh = np.column_stack([apply_transform(m, fit.points[:, :2]), fit.points[:, 2] * _scale(m)])
+            mesh = transform_mesh(fit.points, m)
             regions = mesh_face_regions(mesh, size)
     return Face(
         crop=crop,
@@ -137,10 +137,6 @@ def face_from_detection(
         regions=regions if regions is not None else region_masks(crop_pts, size),
         mesh=mesh,
     )
-
-
-def _scale(m: np.ndarray) -> float:
-    return float(np.sqrt(abs(np.linalg.det(np.asarray(m)[:, :2]))))
 
 
 def _check_landmarker(name: str) -> str:

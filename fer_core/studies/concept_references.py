@@ -149,6 +149,7 @@ def reference_faces(
     ValueError
         The atlas has no concept layer (a model LRP's concepts do not apply to).
     """
+    from ..data.manifest_faces import face_of_image
     from ..explain import create_explainer
     from ..explain.concepts import conditional_heatmaps
     from ..models.preprocess import to_model_input
@@ -163,7 +164,7 @@ def reference_faces(
     needed = sorted({int(i) for idx in picks.values() for i in idx})
     detector = None if atlas.aligned else (detector or default_detector())
     card = loaded.card
-    faces = {i: _face(atlas.faces["path"].iloc[i], loaded, atlas.aligned, detector) for i in needed}
+    faces = {i: face_of_image(atlas.faces["path"].iloc[i], loaded, atlas.aligned, detector) for i in needed}
     pairs = [(c, int(i)) for c in chosen for i in picks[c]]
     explainer = create_explainer("lrp", loaded.model, loaded.card)
     channels = rel.shape[1]
@@ -191,17 +192,6 @@ def reference_faces(
             )
         )
     return out
-
-
-def _face(path: str, loaded: LoadedModel, aligned: bool, detector: FaceDetector | None):
-    """The aligned face of an atlas image, found as the atlas found it."""
-    from ..face import aligned_crop, find_faces, load_image
-
-    card = loaded.card
-    image = load_image(path)
-    if aligned:
-        return aligned_crop(image, card.input_size, card.alignment)
-    return find_faces(image, card.input_size, card.alignment, detector, max_faces=1)[0]
 
 
 def _to_crop(heat: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

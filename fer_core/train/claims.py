@@ -85,18 +85,15 @@ def _train_all(
     """Train (or reuse) every ``key -> (config dict, run folder)``, ``workers`` at a time, each in a fresh process
     started with pinned numerics (default: one worker per CPU core, at most 3). The data are rendered once here
     first, not in every worker at the same time."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+    from concurrent.futures import as_completed
 
     from ..data.sources import materialize
-    from .numerics import pinned_env
 
     for cfg_dict, _ in jobs.values():
         for key in ("manifest", "test_manifest"):
             if cfg_dict["data"].get(key) is not None:
                 materialize(cfg_dict["data"][key], cfg_dict["data"].get("cache_dir"))
-    workers = max(1, workers or min(3, os.cpu_count() or 1, len(jobs)))
-    with pinned_env(), _plain_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with _pinned_pool(workers, len(jobs)) as pool:
         futures = {pool.submit(_train_job, c, f, reuse): k for k, (c, f) in jobs.items()}
         done = {}
         for future in as_completed(futures):
@@ -104,6 +101,20 @@ def _train_all(
             if on_done is not None:
                 on_done(futures[future])
     return {k: done[k] for k in jobs}
+
+
+@contextmanager
+def _pinned_pool(workers: int | None, jobs: int) -> Iterator[Any]:
+    """A pool of ``workers`` fresh (spawned) processes with pinned numerics and an empty ``__main__``, for a claim's
+    runs (default: one worker per CPU core, at most 3 and at most one per job)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from .numerics import pinned_env
+
+    workers = max(1, workers or min(3, os.cpu_count() or 1, jobs))
+    with pinned_env(), _plain_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        yield pool
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..runs import SHIPPED_CONFIGS_DIR, open_run
 from .claim_stats import SeedCheck
-from .claims import DEFAULT_SEEDS, _config, _result, _train_all
+from .claims import DEFAULT_SEEDS, _config, _pinned_pool, _result, _train_all
 from .config import load_config
 
 __all__ = ["shortcut_claim", "shortcut_checks", "mark_concept", "SHORTCUT_CONFIG", "SHORTCUT_LABEL"]
@@ -113,15 +113,7 @@ def _figures_job(folder: str, test_marked: str) -> dict[str, Any]:
 
 def _map_all(folders: dict[Any, str], test_marked: str, workers: int | None) -> dict[Any, dict[str, Any]]:
     """Every run's atlas figures, ``workers`` runs at a time in fresh processes with pinned numerics."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from .claims import _plain_main
-    from .numerics import pinned_env
-
-    workers = max(1, workers or min(3, os.cpu_count() or 1, len(folders)))
-    with pinned_env(), _plain_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with _pinned_pool(workers, len(folders)) as pool:
         futures = {k: pool.submit(_figures_job, f, test_marked) for k, f in folders.items()}
         return {k: f.result() for k, f in futures.items()}
 

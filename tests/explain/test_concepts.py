@@ -12,6 +12,7 @@ from fer_core.explain.concepts import (
     concept_relevance,
     conditional_heatmaps,
     default_concept_layer,
+    relevance_with_concepts,
     top_concepts,
 )
 from fer_core.models.layers import ResidualSum
@@ -105,3 +106,16 @@ def test_unknown_layers_and_other_explainers_are_refused_by_name(tiny_xception):
         conditional_heatmaps(explainer, torch.rand(1, 1, 48, 48, dtype=torch.float64), 0, [99], "0.0")
     with pytest.raises(TypeError, match="LRP explainer of a CNN"):
         concept_layers(SaliencyExplainer(tiny_xception))
+
+
+def test_maps_and_channel_relevance_from_one_pass_equal_the_two_separate_ones(tiny_xception):
+    explainer = LRPExplainer(tiny_xception)
+    torch.manual_seed(4)
+    x = torch.rand(3, 1, 48, 48, dtype=torch.float64)
+    for layer in concept_layers(explainer):
+        logits, rel, channels = relevance_with_concepts(explainer, x, [[1, 4]] * 3, layer.name)
+        torch.testing.assert_close(rel[:, 0], explainer.attribute(x, 1))
+        torch.testing.assert_close(rel[:, 1], explainer.attribute(x, 4))
+        plain_logits, plain_channels = concept_relevance(explainer, x, [[1, 4]] * 3, layer.name)
+        torch.testing.assert_close(channels, plain_channels)
+        torch.testing.assert_close(logits, plain_logits)
