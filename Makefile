@@ -52,6 +52,7 @@ bench: $(STAMP) browser
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_faithfulness.py
 	$(PY) bench/bench_occlusion.py
+	$(PY) bench/bench_mesh.py
 	$(PY) bench/browser_latency.py
 
 # Rebuild the claims' figures (assets/claims/*.json) and their embedded demo runs, seed 0 of each (about 20 minutes

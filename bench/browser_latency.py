@@ -7,7 +7,8 @@ Usage: ``python bench/browser_latency.py [--repeats N]`` (needs Debian's chromiu
   screen, images decoded).
 - **upload -> heatmaps**: a fresh page per photo, upload, until every heatmap is on screen, for 1-4 MP photos
   with one face and with two (the portrait twice, side by side). Each photo carries a unique 1-pixel mark, so no
-  cache hit. Median per kind.
+  cache hit. Median per kind, with the sidebar's face landmarks on the 468-point mesh (the default where it runs)
+  and on 5 points (``<faces>_face_<landmarker>``).
 - **server share**: the same photos through the pipeline the page runs, in this process (decode, detection and
   alignment, all-class LRP, the faithfulness curves beside each face, the 7 overlays the page draws), so the
   browser's share (transfer, the websocket, image decode and layout) is the rest.
@@ -38,6 +39,7 @@ MEGAPIXELS = (1.0, 2.0, 4.0)
 
 def make_photos(folder: Path, faces: int, repeats: int) -> list[Path]:
     """``faces`` portraits side by side, rescaled to each target size, each with its own mark."""
+    folder.mkdir(parents=True, exist_ok=True)
     base = cv2.imread(str(PORTRAIT))
     strip = np.concatenate([base] * faces, axis=1)
     paths = []
@@ -96,12 +98,26 @@ def cold_start(browser) -> dict:
     return {"server_up_s": round(up, 2), "warm_s": round(ready, 2), "first_page_s": round(first, 2)}
 
 
-def upload_times(browser, url: str, photos: list[Path], faces: int) -> dict[str, float]:
+def choose_landmarker(page, landmarker: str) -> None:
+    """Pick the sidebar's face landmarks (its first option, the mesh, is already chosen on a fresh page)."""
+    from dashboard._resources import LANDMARKER_NAMES
+
+    box = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Face landmarks")
+    if LANDMARKER_NAMES[landmarker] in box.inner_text():
+        return
+    box.click()
+    page.get_by_role("option", name=LANDMARKER_NAMES[landmarker]).click()
+    page.wait_for_timeout(300)
+    heatmaps_on_screen(page, 7)
+
+
+def upload_times(browser, url: str, photos: list[Path], faces: int, landmarker: str) -> dict[str, float]:
     times = {}
     for photo in photos:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(url)  # a fresh page per photo: each upload measured alone, as a user with one photo sees it
         heatmaps_on_screen(page, 7)
+        choose_landmarker(page, landmarker)
         page.get_by_text("Upload photos").click()
         page.get_by_text("Face photos").wait_for(timeout=30_000)
         start = time.perf_counter()
@@ -114,7 +130,7 @@ def upload_times(browser, url: str, photos: list[Path], faces: int) -> dict[str,
     return times
 
 
-def server_share(photos: list[Path]) -> dict[str, float]:
+def server_share(photos: list[Path], landmarker: str) -> dict[str, float]:
     """Median seconds of each step the page's server side runs for these photos (in this process, warm)."""
     from fer_core.explain import create_explainer, overlay
     from fer_core.face import default_detector, find_faces, load_image
@@ -136,7 +152,7 @@ def server_share(photos: list[Path]) -> dict[str, float]:
         t0 = time.perf_counter()
         image = load_image(data)
         t1 = time.perf_counter()
-        faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
+        faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector, landmarker=landmarker)
         t2 = time.perf_counter()
         results = explain_faces(loaded, faces, "lrp", explainer)
         t3 = time.perf_counter()
@@ -160,12 +176,12 @@ def main(repeats: int) -> dict:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         out["cold_start"] = cold_start(browser)
         with dashboard_server(warm=True) as url:
-            for faces in (1, 2):
-                photos = make_photos(Path(tmp), faces, repeats)
-                times = upload_times(browser, url, photos, faces)
-                server = server_share(photos)
+            for faces, landmarker in ((1, "mesh468"), (1, "mtcnn5"), (2, "mesh468"), (2, "mtcnn5")):
+                photos = make_photos(Path(tmp) / landmarker, faces, repeats)
+                times = upload_times(browser, url, photos, faces, landmarker)
+                server = server_share(photos, landmarker)
                 median = statistics.median(times.values())
-                out[f"{faces}_face"] = {
+                out[f"{faces}_face_{landmarker}"] = {
                     "upload_to_heatmaps_s": times,
                     "median_s": median,
                     "server_s": server,

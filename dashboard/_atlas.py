@@ -40,14 +40,14 @@ def face_concepts(image_sha: str, data: bytes, model_name: str, layer: str, top:
     """Every face of an uploaded photo with the top concepts of its predicted class at ``layer``."""
     from fer_core.workflows import explain_face_concepts
 
-    device = res.device_choice()
+    device, landmarker = res.device_choice(), res.landmarker_choice()
 
     def compute() -> list[FaceConcepts]:
-        found = res.faces(image_sha, data, model_name, device)
+        found = res.faces(image_sha, data, model_name, device, landmarker)
         loaded = res.load_model(model_name, device)
         return explain_face_concepts(loaded, found, None, layer, top, res.explainer(model_name, "lrp", device))
 
-    return res._memo(("concepts", image_sha, model_name, layer, top, device), compute)
+    return res._memo(("concepts", image_sha, model_name, layer, top, device, landmarker), compute)
 
 
 def atlas_key(source: str, model_name: str, label: str, group_by: tuple[str, ...], faces: str, limit: int | None):

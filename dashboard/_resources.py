@@ -99,6 +99,23 @@ def device_choice() -> str:
     return str(api.resolve_device(st.session_state.get(keys.DEVICE) or "auto"))
 
 
+LANDMARKER_NAMES = {"mesh468": "468-point mesh", "mtcnn5": "5 points"}
+
+
+@st.cache_data(show_spinner=False)
+def landmarker_options() -> list[str]:
+    """What the sidebar's landmarker picker offers: the dense mesh first where it can run, then the 5 points."""
+    from fer_core.face import mesh_available
+
+    return ["mtcnn5"] if mesh_available() else ["mesh468", "mtcnn5"]
+
+
+def landmarker_choice() -> str:
+    """The sidebar's landmarker (the first offered until one is chosen), passed to every cached face computation."""
+    chosen = st.session_state.get(keys.LANDMARKER)
+    return chosen if chosen in landmarker_options() else landmarker_options()[0]
+
+
 @st.cache_data(ttl=3, show_spinner=False)
 def run_folders() -> list[str]:
     """Run folders (the runs folder and the embedded demo runs), newest first; re-read every few seconds."""
@@ -227,7 +244,8 @@ def forget_model(name: str) -> None:
         _load_model_on.clear(name, device)
         for method in METHODS:
             _explainer_on.clear(name, method, device)
-    for results in (faces, _explain_on, occlude, _faithfulness_on):  # keyed by name among other things: all of them go
+    # keyed by name among other things: all of them go
+    for results in (faces, _explain_on, _occlude_with, _faithfulness_on):
         results.clear()
     with _STUDIES_LOCK:
         for key in [k for k in _STUDIES if name in k]:
@@ -244,9 +262,7 @@ def decode(image_sha: str, data: bytes) -> np.ndarray:
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding faces…")
-def faces(
-    image_sha: str, data: bytes, model_name: str, device: str | None = None, landmarker: str = "mtcnn5"
-) -> list[Face]:
+def faces(image_sha: str, data: bytes, model_name: str, device: str | None, landmarker: str) -> list[Face]:
     card = load_model(model_name, device).card
     return find_faces(decode(image_sha, data), card.input_size, card.alignment, detector(), landmarker=landmarker)
 
@@ -258,25 +274,26 @@ def explain(
     method: str,
     device: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    landmarker: str | None = None,
 ) -> list[FaceResult]:
-    """Every face of an image with its all-class heatmaps, on ``device`` (default: the sidebar's). A slow method
-    (IG, sliding-window occlusion) reports ``progress``, so it is kept in the shared LRU of :func:`_memo` rather
-    than in st.cache_data (which would record the progress bar and fail to replay it)."""
-    device = device or device_choice()
+    """Every face of an image with its all-class heatmaps, on ``device`` with ``landmarker`` (default: the
+    sidebar's). A slow method (IG, sliding-window occlusion) reports ``progress``, so it is kept in the shared LRU of
+    :func:`_memo` rather than in st.cache_data (which would record the progress bar and fail to replay it)."""
+    device, landmarker = device or device_choice(), landmarker or landmarker_choice()
     if not slow_method(model_name, method, device):
-        return _explain_on(image_sha, data, model_name, method, device)
+        return _explain_on(image_sha, data, model_name, method, device, landmarker)
 
     def compute() -> list[FaceResult]:
-        found = faces(image_sha, data, model_name, device)
+        found = faces(image_sha, data, model_name, device, landmarker)
         return explain_faces(
             load_model(model_name, device), found, method, explainer(model_name, method, device), progress=progress
         )
 
-    return _memo(_slow_key(image_sha, model_name, method, device), compute)
+    return _memo(_slow_key(image_sha, model_name, method, device, landmarker), compute)
 
 
-def _slow_key(image_sha: str, model_name: str, method: str, device: str) -> tuple:
-    return ("explain", image_sha, model_name, method, device)
+def _slow_key(image_sha: str, model_name: str, method: str, device: str, landmarker: str) -> tuple:
+    return ("explain", image_sha, model_name, method, device, landmarker)
 
 
 def slow_method(model_name: str, method: str, device: str | None = None) -> bool:
@@ -292,44 +309,62 @@ def explain_estimate(image_sha: str, data: bytes, model_name: str, method: str) 
     ready (or the method is fast), so the page shows an estimate only before real work."""
     from fer_core.explain import estimate_seconds
 
-    device = device_choice()
-    if not slow_method(model_name, method, device) or _memo_has(_slow_key(image_sha, model_name, method, device)):
+    device, landmarker = device_choice(), landmarker_choice()
+    if not slow_method(model_name, method, device) or _memo_has(
+        _slow_key(image_sha, model_name, method, device, landmarker)
+    ):
         return None
     card = load_model(model_name, device).card
-    n = len(faces(image_sha, data, model_name, device))
+    n = len(faces(image_sha, data, model_name, device, landmarker))
     return n, estimate_seconds(explainer(model_name, method, device), n, (card.in_chans, *card.input_size))
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing heatmaps…")
-def _explain_on(image_sha: str, data: bytes, model_name: str, method: str, device: str) -> list[FaceResult]:
+def _explain_on(
+    image_sha: str, data: bytes, model_name: str, method: str, device: str, landmarker: str
+) -> list[FaceResult]:
     return explain_faces(
         load_model(model_name, device),
-        faces(image_sha, data, model_name, device),
+        faces(image_sha, data, model_name, device, landmarker),
         method,
         explainer(model_name, method, device),
     )
 
 
+def occlude(image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str) -> list[FaceOcclusion]:
+    """Every face of an image with each region hidden, its landmarks and regions from the sidebar's landmarker."""
+    return _occlude_with(image_sha, data, model_name, regions, fill, landmarker_choice())
+
+
 @st.cache_data(max_entries=64, show_spinner="Hiding regions…")
-def occlude(
-    image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str, landmarker: str = "mtcnn5"
+def _occlude_with(
+    image_sha: str, data: bytes, model_name: str, regions: tuple[str, ...], fill: str, landmarker: str
 ) -> list[FaceOcclusion]:
-    found = faces(image_sha, data, model_name, landmarker=landmarker)
+    found = faces(image_sha, data, model_name, None, landmarker)
     return occlude_faces(found, load_model(model_name), list(regions), fill)
 
 
 def faithfulness(
-    image_sha: str, data: bytes, model_name: str, method: str, face_index: int, device: str | None = None
+    image_sha: str,
+    data: bytes,
+    model_name: str,
+    method: str,
+    face_index: int,
+    device: str | None = None,
+    landmarker: str | None = None,
 ) -> dict:
-    """The deletion / insertion curves of one face's map, on ``device`` (default: the sidebar's)."""
-    return _faithfulness_on(image_sha, data, model_name, method, face_index, device or device_choice())
+    """The deletion / insertion curves of one face's map, on ``device`` with ``landmarker`` (default: the
+    sidebar's)."""
+    device, landmarker = device or device_choice(), landmarker or landmarker_choice()
+    return _faithfulness_on(image_sha, data, model_name, method, face_index, device, landmarker)
 
 
 @st.cache_data(max_entries=64, show_spinner="Measuring faithfulness…")
-def _faithfulness_on(image_sha: str, data: bytes, model_name: str, method: str, face_index: int, device: str) -> dict:
-    return face_faithfulness(
-        load_model(model_name, device), explain(image_sha, data, model_name, method, device)[face_index]
-    )
+def _faithfulness_on(
+    image_sha: str, data: bytes, model_name: str, method: str, face_index: int, device: str, landmarker: str
+) -> dict:
+    found = explain(image_sha, data, model_name, method, device, landmarker=landmarker)
+    return face_faithfulness(load_model(model_name, device), found[face_index])
 
 
 def study_target(source: str, model_name: str) -> tuple[LoadedModel, Path, bool | None, str]:
@@ -394,18 +429,31 @@ def occlusion_study(
     limit: int | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> OcclusionStudy:
-    """The study with its tables at ``STUDY_BOOT`` already computed (they are what the page draws and downloads)."""
+    """The study with its tables at ``STUDY_BOOT`` already computed (they are what the page draws and downloads);
+    faces are landmarked by the sidebar's choice (``pose_bin`` groups need the mesh, and get it)."""
     from fer_core.studies import occlusion_study as run_study
+
+    landmarker = landmarker_choice()
 
     def compute() -> OcclusionStudy:
         loaded, manifest, aligned, target = study_target(source, model_name)
         study = run_study(
-            loaded, manifest, regions, fills, group_by, target=target, aligned=aligned, limit=limit, progress=progress
+            loaded,
+            manifest,
+            regions,
+            fills,
+            group_by,
+            target=target,
+            aligned=aligned,
+            limit=limit,
+            progress=progress,
+            landmarker=None if "pose_bin" in group_by else landmarker,
         )
         study.to_json(n_boot=STUDY_BOOT)  # every table, computed once while the progress bar shows
         return study
 
-    return _memo(("occlusion", source, _stamp(source), model_name, regions, fills, group_by, limit), compute)
+    key = ("occlusion", source, _stamp(source), model_name, regions, fills, group_by, limit, landmarker)
+    return _memo(key, compute)
 
 
 def region_relevance(
@@ -517,21 +565,31 @@ def run_explainer(folder: str) -> Explainer:
     return create_explainer("lrp", loaded.model, loaded.card)
 
 
-@st.cache_data(max_entries=32, show_spinner="Explaining action units…")
 def explain_aus(image_sha: str, data: bytes, folder: str) -> list:
+    """Every face of an image with the heatmap of each action unit (regions from the sidebar's landmarker)."""
+    return _explain_aus_with(image_sha, data, folder, landmarker_choice())
+
+
+@st.cache_data(max_entries=32, show_spinner="Explaining action units…")
+def _explain_aus_with(image_sha: str, data: bytes, folder: str, landmarker: str) -> list:
     from fer_core.workflows import explain_au_image
 
-    return explain_au_image(
-        decode(image_sha, data), run_model(folder), detector=detector(), explainer=run_explainer(folder)
-    )
+    image, loaded = decode(image_sha, data), run_model(folder)
+    return explain_au_image(image, loaded, detector=detector(), explainer=run_explainer(folder), landmarker=landmarker)
+
+
+def explain_emonet(image_sha: str, data: bytes, folder: str, top: int) -> list:
+    """Every face of an image with its ``top`` EmoNet-40 categories explained (the sidebar's landmarker)."""
+    return _explain_emonet_with(image_sha, data, folder, top, landmarker_choice())
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading the 40 categories…")
-def explain_emonet(image_sha: str, data: bytes, folder: str, top: int) -> list:
+def _explain_emonet_with(image_sha: str, data: bytes, folder: str, top: int, landmarker: str) -> list:
     from fer_core.workflows import explain_emonet_image
 
+    image, loaded = decode(image_sha, data), run_model(folder)
     return explain_emonet_image(
-        decode(image_sha, data), run_model(folder), top=top, detector=detector(), explainer=run_explainer(folder)
+        image, loaded, top=top, detector=detector(), explainer=run_explainer(folder), landmarker=landmarker
     )
 
 

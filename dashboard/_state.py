@@ -17,6 +17,7 @@ FAIR_ATTRIBUTE = "fair_attribute"
 FAIR_GROUP = "fair_group"
 RUN = "run"
 DEVICE = "device"  # where the sidebar's model runs: auto, cpu or cuda:N
+LANDMARKER = "landmarker"  # how the photo pages find landmarks and regions: the dense mesh or 5 points
 
 # --- widget keys (and key stems: a page adds the run, face or fill, e.g. f"{FAIR_BARS}_{name}_{attribute}"). The
 # strings are what AppTest tests and the browser test look widgets up by: rename a constant, never its value.
@@ -67,7 +68,6 @@ VIDEO_SOURCE, VIDEO_UPLOAD, VIDEO_MODEL, VIDEO_FPS = (
 VIDEO_EXTRA, VIDEO_RUN = "_w_video_extra", "_w_video_run"
 VIDEO_TIME, VIDEO_CLICKED = "_w_video_t", "video_clicked"  # + f"_{track_id}": the scrubber, the last chart click
 VIDEO_TIMELINE, VIDEO_PROBS, VIDEO_CSV = "video_timeline", "video_p", "video_csv"  # + f"_{track_id}"
-LANDMARKER = "_w_landmarker"  # Occlusion: regions from 5 points or from the dense mesh
 # Concepts (Heatmaps page) and the Explanation atlas page
 CONCEPTS_ON, CONCEPT_LAYER, CONCEPT_REFS = "_w_concepts_on", "_w_concept_layer", "_w_concept_refs"  # + f"_{model}"
 CONCEPT_FIND = "_w_concept_find"  # the "Find reference faces" button
@@ -182,6 +182,7 @@ DEFAULTS = {
     FAIR_GROUP: None,
     RUN: None,
     DEVICE: "auto",
+    LANDMARKER: None,  # the first the sidebar offers: the mesh where it runs
     REVIEWER_CONFIRMED: "",
 }
 

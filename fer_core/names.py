@@ -24,6 +24,9 @@ METHODS: dict[str, str] = {
 FILLS = ("mean", "blur", "noise", "black")
 #: the shipped model every command and page starts on
 DEFAULT_MODEL = "fer2013_mini_xception"
+#: how a face's landmarks, regions and head pose are found (fer_core.face.find_faces): the 468-point mesh where it
+#: can run (auto), the mesh, or MTCNN's 5 points with template shapes
+LANDMARKER_CHOICES = ("auto", "mesh468", "mtcnn5")
 #: the methods the localisation benchmark compares (the explanation methods that give a map, plus a random baseline)
 LOCALISATION_METHODS = ("lrp", "lrp_gamma_box", "lrp_alpha2_beta1", "ig", "saliency", "gradcam", "random")
 #: dataset layouts ``fer-core data import`` reads (the keys of :data:`fer_core.data.adapters.ADAPTERS`)

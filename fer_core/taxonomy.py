@@ -196,6 +196,40 @@ def emonet_to_valence(category: str) -> str:
 
 # Face regions (named as in fer_core.face.regions) and the action units that move them.
 FACE_REGIONS: tuple[str, ...] = ("left_eye", "right_eye", "eyes", "brows", "nose", "mouth", "cheeks", "forehead")
+#: finer regions inside those (exact from the 468-point mesh, template geometry from 5 points); "left" and "right"
+#: are as seen in the image (the left eye is the one on the image's left), for every region
+FINE_REGIONS: tuple[str, ...] = (
+    "lips",
+    "upper_lip",
+    "lower_lip",
+    "mouth_corners",
+    "inner_brows",
+    "outer_brows",
+    "left_cheek",
+    "right_cheek",
+    "chin",
+)
+ALL_REGIONS: tuple[str, ...] = FACE_REGIONS + FINE_REGIONS
+#: the region of FACE_REGIONS each finer one belongs to (the chin, which the mouth's muscles move, to the mouth)
+COARSE_REGION: Mapping[str, str] = MappingProxyType(
+    {
+        "lips": "mouth",
+        "upper_lip": "mouth",
+        "lower_lip": "mouth",
+        "mouth_corners": "mouth",
+        "inner_brows": "brows",
+        "outer_brows": "brows",
+        "left_cheek": "cheeks",
+        "right_cheek": "cheeks",
+        "chin": "mouth",
+    }
+)
+
+
+def coarse_region(name: str) -> str:
+    """The region of ``FACE_REGIONS`` a finer region belongs to (a name of ``FACE_REGIONS`` is itself)."""
+    return COARSE_REGION.get(name, name)
+
 
 BP4D12: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 DISFA8: tuple[int, ...] = (1, 2, 4, 6, 9, 12, 25, 26)
@@ -234,19 +268,19 @@ def au_title(label: str) -> str:
 
 AU_REGION: Mapping[int, str] = MappingProxyType(
     {
-        1: "brows",
-        2: "brows",
+        1: "inner_brows",
+        2: "outer_brows",
         4: "brows",
         5: "eyes",
         6: "cheeks",
         7: "eyes",
         9: "nose",
-        10: "mouth",
-        12: "mouth",
-        14: "mouth",
-        15: "mouth",
-        16: "mouth",
-        17: "mouth",
+        10: "upper_lip",
+        12: "mouth_corners",
+        14: "mouth_corners",
+        15: "mouth_corners",
+        16: "lower_lip",
+        17: "chin",
         20: "mouth",
         23: "mouth",
         24: "mouth",

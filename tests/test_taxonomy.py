@@ -28,7 +28,9 @@ def test_coarse_valence_view():
 
 def test_au_sets_map_to_regions():
     assert tx.BP4D12 == (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24) and tx.DISFA8 == (1, 2, 4, 6, 9, 12, 25, 26)
-    assert all(tx.AU_REGION[a] in tx.FACE_REGIONS for a in set(tx.BP4D12) | set(tx.DISFA8))
+    assert all(tx.AU_REGION[a] in tx.ALL_REGIONS for a in set(tx.BP4D12) | set(tx.DISFA8))
+    assert all(tx.coarse_region(tx.AU_REGION[a]) in tx.FACE_REGIONS for a in tx.AU_REGION)
+    assert tx.AU_REGION[1] == "inner_brows" and tx.AU_REGION[2] == "outer_brows" and tx.AU_REGION[12] == "mouth_corners"
 
 
 def test_every_au_with_a_region_has_its_facs_name_and_titles_read_as_facs_does():

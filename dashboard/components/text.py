@@ -25,3 +25,12 @@ def signed_percent(change: float) -> str:
     if abs(change) < 0.0005:
         return "±0%"
     return f"{change:+.1%}" if abs(change) < 0.01 else f"{change:+.0%}"
+
+
+def face_note(face) -> str:
+    """What a face's heading adds after its prediction: used as a crop, and the head pose where the mesh measured
+    it (`` · head turned left (yaw -24°, pitch +3°, roll +1°)``)."""
+    notes = ["used as an aligned crop (no detection needed)"] if face.used_as_crop else []
+    if face.pose is not None:
+        notes.append(f"head {face.pose.text()}")
+    return "".join(f" · {n}" for n in notes)

@@ -12,7 +12,7 @@ from dashboard.components.errors import user_errors
 from dashboard.components.figures import heatmap_grid, photo_with_boxes, probability_chart
 from dashboard.components.inputs import page_header
 from dashboard.components.study_charts import faithfulness_panel
-from dashboard.components.text import md
+from dashboard.components.text import face_note, md
 from dashboard.components.trust import domain_notice
 from fer_core.explain import METHODS
 
@@ -110,8 +110,7 @@ for item in inputs:
         domain_notice(st.session_state[keys.MODEL], item)
         photo_slot = st.empty()  # filled last: Streamlit streams elements, so the heatmaps reach the screen first
         for i, r in enumerate(results):
-            note = " · used as an aligned crop (no detection needed)" if r.face.used_as_crop else ""
-            st.markdown(f"#### Face {i + 1}: **{md(r.pred)}** ({r.probs.max():.0%}){note}")
+            st.markdown(f"#### Face {i + 1}: **{md(r.pred)}** ({r.probs.max():.0%}){face_note(r.face)}")
             if r.unstable():
                 st.warning(
                     f"**{md(METHODS[method])}** is numerically unstable on this model: the red and blue parts of "

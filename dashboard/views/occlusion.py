@@ -9,11 +9,10 @@ from dashboard import _state as keys
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import occlusion_chart
 from dashboard.components.inputs import page_header
-from dashboard.components.text import md, signed_percent
+from dashboard.components.text import face_note, md, signed_percent
 from dashboard.components.trust import domain_notice
 from fer_core.explain import FILLS, fill_region
-from fer_core.face import mesh_available
-from fer_core.taxonomy import FACE_REGIONS
+from fer_core.taxonomy import ALL_REGIONS
 
 inputs, right = page_header(
     "Occlusion test",
@@ -21,16 +20,18 @@ inputs, right = page_header(
     keys.OCCLUSION_INPUTS,
 )
 with right:
-    regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
-    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")
-    landmarker = st.radio(
-        "Regions from",
-        ["mtcnn5", "mesh468"] if not mesh_available() else ["mtcnn5"],
-        horizontal=True,
-        key=keys.LANDMARKER,
-        format_func={"mtcnn5": "5 points (template shapes)", "mesh468": "468-point mesh (the face's own outlines)"}.get,
-        help="The mesh draws each region from the face's contours: the lips, each eye, each brow, the nose.",
+    regions = keys.persistent(
+        st.multiselect,
+        "Regions to hide",
+        ALL_REGIONS,
+        keys.REGIONS,
+        help="The face's parts, and finer ones inside them: each lip, the mouth corners, the inner and outer brows, "
+        "each cheek, the chin. 'Left' is the person's left (the right side of the photo). The sidebar's landmarks "
+        "decide their outlines: the mesh follows the face's own, 5 points place template shapes.",
     )
+    fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")
+    landmarker = res.landmarker_choice()
+    st.caption(f"Regions from the **{res.LANDMARKER_NAMES[landmarker]}** (sidebar: Face landmarks).")
 
 if not regions:
     st.info("Choose at least one region.")
@@ -38,12 +39,12 @@ if not regions:
 for item in inputs:
     with user_errors(item.name):
         model_name = st.session_state[keys.MODEL]
-        results = res.occlude(item.sha, item.data, model_name, tuple(regions), fill, landmarker)  # may raise
+        results = res.occlude(item.sha, item.data, model_name, tuple(regions), fill)  # may raise
         st.subheader(md(item.name))
         domain_notice(model_name, item)
         for i, result in enumerate(results):
             pred, face, change = result.pred, result.face, result.change()
-            st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result.base[pred]:.0%} intact")
+            st.markdown(f"#### Face {i + 1}: **{md(pred)}** {result.base[pred]:.0%} intact{face_note(face)}")
             cols = st.columns(len(regions) + 1)
             cols[0].image(face.crop, caption="intact", width="stretch")
             for col, region in zip(cols[1:], regions):

@@ -11,7 +11,7 @@ from dashboard.components.inputs import dataset_source
 from dashboard.components.study_charts import occlusion_study_results
 from fer_core.explain import FILLS
 from fer_core.runs import sensitive_columns
-from fer_core.taxonomy import FACE_REGIONS
+from fer_core.taxonomy import ALL_REGIONS
 
 st.title("Occlusion study")
 st.caption(
@@ -29,8 +29,9 @@ with c1:
         "a run's own test set and model, or any labelled manifest with the sidebar model",
     )
     columns = [] if model_name else sensitive_columns(target)
+    pose = ["pose_bin"] if res.landmarker_options()[0] == "mesh468" else []  # head pose: the mesh measures it
 with c2:
-    regions = keys.persistent(st.multiselect, "Regions to hide", FACE_REGIONS, keys.REGIONS)
+    regions = keys.persistent(st.multiselect, "Regions to hide", ALL_REGIONS, keys.REGIONS)
     fills = st.multiselect(
         "Fills",
         FILLS,
@@ -41,7 +42,11 @@ with c2:
     )
 with c3:
     group_by = st.selectbox(
-        "Group by", ["(none)", *columns], index=1 if columns else 0, key=f"{keys.STUDY_GROUP}_{source}"
+        "Group by",
+        ["(none)", *columns, *pose],
+        index=1 if columns else 0,
+        key=f"{keys.STUDY_GROUP}_{source}",
+        format_func=lambda c: "head pose (from the mesh)" if c == "pose_bin" else c,
     )  # each source keeps its own choice
     limit = st.select_slider(
         "Faces",

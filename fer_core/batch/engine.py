@@ -111,8 +111,9 @@ def run_job(
     """
     options = options or EngineOptions()
     if not options.on_lightning:
-        return _in_process(scan, job, options, progress)
-    return _on_lightning(scan, job, options)
+        return _with_poses(scan, _in_process(scan, job, options, progress))
+    result = _on_lightning(scan, job, options)
+    return None if result is None else _with_poses(scan, result)
 
 
 def _in_process(scan: Any, job: FaceJob, options: EngineOptions, progress: ProgressFn | None) -> EngineResult:
@@ -121,7 +122,7 @@ def _in_process(scan: Any, job: FaceJob, options: EngineOptions, progress: Progr
     done = done_blocks(folder) if folder is not None else set()
     rows, parts = [], []
     for records, part in scan.blocks(options.block, options.show_progress, progress, options.workers, done):
-        outputs = job.run(part.faces, part.rows) if len(part.rows) else {}
+        outputs = _run(job, scan, part.faces, part.rows) if len(part.rows) else {}
         if folder is not None:
             write_shard(
                 folder,
@@ -136,7 +137,7 @@ def _in_process(scan: Any, job: FaceJob, options: EngineOptions, progress: Progr
             rows.append(part.rows)
             parts.append(outputs)
     if folder is not None:
-        return _from_shards(scan, folder, len(done), outputs_kept=options.keep)
+        return _from_shards(scan, folder, len(done), outputs_kept=_kept(options.keep))
     return EngineResult(np.concatenate(rows) if rows else np.zeros(0, np.int64), _concat(parts))
 
 
@@ -150,6 +151,29 @@ def _from_shards(
     for row, st, err in zip(rows, status, errors):
         scan.note(int(row), st, err)
     return EngineResult(face_rows, outputs, folder if keep else None, resumed_blocks=resumed)
+
+
+def _run(job: FaceJob, scan: Any, faces: list, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The job's outputs on one block's faces, plus their (N, 3) head pose (yaw, pitch, roll; NaN where the mesh
+    fitted none) when the scan fits the mesh: the pose travels with the outputs, through shards and ranks."""
+    outputs = job.run(faces, rows)
+    if getattr(scan, "landmarker", "mtcnn5") == "mesh468":
+        nan = (np.nan, np.nan, np.nan)
+        pose = [(f.pose.yaw, f.pose.pitch, f.pose.roll) if f.pose is not None else nan for f in faces]
+        outputs = {**outputs, "pose": np.asarray(pose, dtype=np.float32)}
+    return outputs
+
+
+def _kept(keep: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The outputs read back from shards: those kept, and the pose (small) whenever a job wrote one."""
+    return None if keep is None else (*keep, "pose")
+
+
+def _with_poses(scan: Any, result: EngineResult) -> EngineResult:
+    """Write the poses a mesh scan's job carried into the scan's table (``pose_bin``, ``yaw``, ...)."""
+    if "pose" in result.outputs and hasattr(scan, "note_poses"):
+        scan.note_poses(result.face_rows, result.outputs["pose"])
+    return result
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -166,6 +190,7 @@ def job_fingerprint(scan: Any, job: FaceJob, options: EngineOptions) -> dict:
         "model": loaded.name,
         "model_sha256": getattr(loaded.card, "sha256", "") or "",
         "block": options.block,
+        **({"landmarker": scan.landmarker} if getattr(scan, "landmarker", "mtcnn5") != "mtcnn5" else {}),
         **job.describe(),
     }
 
@@ -211,7 +236,7 @@ def _on_lightning(scan: Any, job: FaceJob, options: EngineOptions) -> EngineResu
         trainer.predict(module, return_predictions=False)
     if trainer.global_rank != 0:
         return None
-    result = _from_shards(scan, folder, len(done), keep=not temporary, outputs_kept=options.keep)
+    result = _from_shards(scan, folder, len(done), keep=not temporary, outputs_kept=_kept(options.keep))
     if temporary:
         shutil.rmtree(folder, ignore_errors=True)
     return result
@@ -255,7 +280,7 @@ def _predictor(scan: Any, job: FaceJob, options: EngineOptions, done: set[int]):
                 "status": [r.status for r in records],
                 "errors": [r.error for r in records],
                 "face_rows": face_rows,
-                "outputs": job.run(faces, face_rows) if faces else {},
+                "outputs": _run(job, scan, faces, face_rows) if faces else {},
             }
 
         def transfer_batch_to_device(self, batch, device, dataloader_idx):

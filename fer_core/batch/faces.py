@@ -31,7 +31,8 @@ class FaceRecord:
 
 
 class FaceRows:
-    """Map-style dataset over ``paths`` (``torch.utils.data.Dataset`` protocol, without importing torch).
+    """Map-style dataset over ``paths`` (``torch.utils.data.Dataset`` protocol, without importing torch); faces
+    are landmarked by ``landmarker`` (:data:`fer_core.face.LANDMARKERS`).
 
     A worker process builds its own detector on first use (OpenCV's nets and the detector's lock do not cross
     processes); in the process that made the dataset, ``detector`` (or the process-wide default) is used.
@@ -44,9 +45,11 @@ class FaceRows:
         template: str,
         aligned: bool,
         detector: FaceDetector | None = None,
+        landmarker: str = "mtcnn5",
     ) -> None:
         self.paths = [str(p) for p in paths]
         self.size, self.template, self.aligned = tuple(size), template, bool(aligned)
+        self.landmarker = landmarker
         self._detector = detector
         self._detector_settings = (detector.min_confidence, detector.max_side) if detector is not None else None
         self._pid = os.getpid()
@@ -75,8 +78,8 @@ class FaceRows:
         try:
             image = load_image(self.paths[row])
             if self.aligned:
-                return FaceRecord(row, "crop", aligned_crop(image, self.size, self.template))
-            face = find_faces(image, self.size, self.template, self.detector(), max_faces=1)[0]
+                return FaceRecord(row, "crop", aligned_crop(image, self.size, self.template, self.landmarker))
+            face = find_faces(image, self.size, self.template, self.detector(), 1, self.landmarker)[0]
         except FaceNotFoundError:
             return FaceRecord(row, "no_face")
         except ImageLoadError as exc:

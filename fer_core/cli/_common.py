@@ -34,6 +34,26 @@ def _add_device(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_landmarker(p: argparse.ArgumentParser, dataset: bool = False) -> None:
+    """``--landmarker``: for one photo the mesh by default where it runs; for a dataset the 5 points (faster, and
+    the figures of earlier runs), the mesh when asked or when a group column is ``pose_bin``."""
+    from ..names import LANDMARKER_CHOICES
+
+    default = None if dataset else "auto"
+    what = (
+        "default: 5 points, or the mesh when grouping by pose_bin"
+        if dataset
+        else "default: auto, the mesh where it can run"
+    )
+    p.add_argument(
+        "--landmarker",
+        choices=LANDMARKER_CHOICES,
+        default=default,
+        help=f"how each face's landmarks, regions and head pose are found: the 468-point mesh (regions from the "
+        f"face's own outlines, head pose) or MTCNN's 5 points with template shapes ({what})",
+    )
+
+
 def _add_engine(p: argparse.ArgumentParser, shards_option: bool = True) -> None:
     """The batch engine's options (loader workers; Lightning devices, nodes and strategy; a resumable shard folder)."""
     g = p.add_argument_group(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import _add_engine, _add_model, _columns, _print, _resolve_model, engine_options
+from ._common import _add_engine, _add_landmarker, _add_model, _columns, _print, _resolve_model, engine_options
 
 COMMANDS = ("evaluate", "probe")
 
@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--group-by",
         action="append",
         metavar="COL",
-        help="sensitive attribute column(s) for the fairness report (repeat or comma-separate)",
+        help="sensitive attribute column(s) for the fairness report (repeat or comma-separate); pose_bin groups "
+        "faces by head pose (frontal, left, right, up, down) measured by the 468-point mesh",
     )
     p.add_argument("--target-column", help="column with the true class (default: label, or the run's data.target)")
     p.add_argument(
@@ -44,6 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--boot", type=int, default=200, help="bootstrap resamples for the intervals (default 200)")
     p.add_argument("--permutations", type=int, default=200, help="MMD permutation-test permutations (default 200)")
     p.add_argument("--json", action="store_true")
+    _add_landmarker(p, dataset=True)
     _add_engine(p)
 
     probe = subparsers.add_parser("probe", help="linear probes on a model's frozen features").add_subparsers(
@@ -88,6 +90,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         n_boot=args.boot,
         num_permutations=args.permutations,
         engine=engine_options(args),
+        landmarker=args.landmarker,
     )
     if result is None:  # a rank other than 0: rank 0 reports
         return 0

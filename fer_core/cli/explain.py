@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..names import FILLS, METHODS
-from ..taxonomy import FACE_REGIONS
-from ._common import _add_engine, _add_model, _print, engine_options, load_for
+from ..taxonomy import ALL_REGIONS
+from ._common import _add_engine, _add_landmarker, _add_model, _print, engine_options, load_for
 
 COMMANDS = ("explain", "occlude")
 
@@ -38,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cam-layer", help="Grad-CAM: the layer to explain, by module name (default: the last conv)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", help="folder to write one heatmap-grid PNG per face (with --data: the sweep's folder)")
+    _add_landmarker(p)
     _add_engine(p, shards_option=False)
 
     p = subparsers.add_parser("occlude", help="class probabilities with face regions hidden")
@@ -46,15 +47,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--regions",
         default="eyes,mouth,brows,nose",
-        help=f"comma-separated regions from: {', '.join(FACE_REGIONS)} (default: eyes,mouth,brows,nose)",
+        help=f"comma-separated regions from: {', '.join(ALL_REGIONS)} (default: eyes,mouth,brows,nose)",
     )
     p.add_argument("--fill", default="mean", choices=FILLS, help="what replaces a region (default: mean)")
-    p.add_argument(
-        "--landmarker",
-        choices=("mtcnn5", "mesh468"),
-        default="mtcnn5",
-        help="regions from MTCNN's 5 points and template shapes (default), or the 468-point mesh's contours",
-    )
+    _add_landmarker(p)
     p.add_argument("--json", action="store_true")
 
 
@@ -79,7 +75,9 @@ def _explain(args: argparse.Namespace) -> int:
     if args.data is not None:
         return _sweep(args, loaded)
     explainer = create_explainer(args.method, loaded.model, loaded.card, layer=args.cam_layer)
-    results = explain_image(load_image(args.image), loaded, method=args.method, explainer=explainer)
+    results = explain_image(
+        load_image(args.image), loaded, method=args.method, explainer=explainer, landmarker=args.landmarker
+    )
     out = {
         "model": loaded.name,
         "method": args.method,
@@ -101,7 +99,7 @@ def _explain(args: argparse.Namespace) -> int:
             share = ", ".join(f"{k} {v:.0%}" for k, v in sorted(f["region_share"].items(), key=lambda kv: -kv[1])[:3])
             print(
                 f"face {i} box={f['box']}: {f['pred']} ({', '.join(f'{k} {v:.2f}' for k, v in top)}); "
-                f"relevance in {share}" + (" [used as aligned crop]" if f["used_as_crop"] else "")
+                f"relevance in {share}" + (" [used as aligned crop]" if f["used_as_crop"] else "") + _pose_text(f)
             )
 
     _print(out, args.json, human)
@@ -120,7 +118,13 @@ def _sweep(args: argparse.Namespace, loaded) -> int:
     if reason:
         raise ValueError(f"{args.method} does not apply to {loaded.name}: {reason}")
     result = explain_dataset(
-        loaded, args.data, args.out, args.method, aligned=args.aligned, engine=engine_options(args, out=args.out)
+        loaded,
+        args.data,
+        args.out,
+        args.method,
+        aligned=args.aligned,
+        engine=engine_options(args, out=args.out),
+        landmarker="mtcnn5" if args.landmarker == "auto" else args.landmarker,  # a sweep: the 5 points unless asked
     )
     if result is None:
         return 0
@@ -152,7 +156,7 @@ def _sweep(args: argparse.Namespace, loaded) -> int:
 
 
 def _occlude(args: argparse.Namespace) -> int:
-    from ..face import load_image
+    from ..face import load_image, resolve_landmarker
     from ..workflows import occlude_image
 
     loaded = load_for(args, args.model)
@@ -161,16 +165,24 @@ def _occlude(args: argparse.Namespace) -> int:
         "model": loaded.name,
         "image": str(args.image),
         "fill": args.fill,
-        "landmarker": args.landmarker,
+        "landmarker": resolve_landmarker(args.landmarker),  # auto: the one it stands for here
         "faces": [f.to_json() for f in faces],
     }
 
     def human(o: dict) -> None:
         for i, f in enumerate(faces):
             pred = f.pred
-            print(f"face {i}: {pred} {f.base[pred]:.2f}")
+            print(f"face {i}: {pred} {f.base[pred]:.2f}" + _pose_text(o["faces"][i]))
             for region, delta in f.change().items():
                 print(f"  hide {region:9s} -> {pred} {f.occluded.at[region, pred]:.2f} ({delta:+.2f})")
 
     _print(out, args.json, human)
     return 0
+
+
+def _pose_text(face_json: dict) -> str:
+    """``; head frontal (yaw +3°, ...)`` where the mesh measured the face's pose, else nothing."""
+    from ..face import HeadPose
+
+    pose = face_json.get("pose")
+    return "" if pose is None else f"; head {HeadPose(pose['yaw'], pose['pitch'], pose['roll']).text()}"

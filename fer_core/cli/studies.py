@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 
 from ..names import FILLS, LOCALISATION_METHODS, METHODS
-from ..taxonomy import FACE_REGIONS
-from ._common import _add_engine, _add_model, _ci, _columns, _print, _study_inputs, engine_options
+from ..taxonomy import ALL_REGIONS
+from ._common import _add_engine, _add_landmarker, _add_model, _ci, _columns, _print, _study_inputs, engine_options
 
 COMMANDS = ("occlusion-study", "region-relevance", "localisation", "compare-transfer")
 
@@ -41,13 +41,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--regions",
         default="eyes,mouth,brows,nose",
-        help=f"comma-separated regions from: {', '.join(FACE_REGIONS)} (default: eyes,mouth,brows,nose)",
+        help=f"comma-separated regions from: {', '.join(ALL_REGIONS)} (default: eyes,mouth,brows,nose)",
     )
     p.add_argument("--fill", default="mean", help=f"comma-separated fills from: {', '.join(FILLS)} (default: mean)")
-    p.add_argument("--group-by", action="append", metavar="COL", help="group column(s) (repeat or comma-separate)")
+    p.add_argument(
+        "--group-by",
+        action="append",
+        metavar="COL",
+        help="group column(s) (repeat or comma-separate); pose_bin: head pose from the 468-point mesh",
+    )
     p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None, help=aligned_help)
     p.add_argument("--batch-size", type=int, default=64, help="forward batch (default 64, fastest on CPU)")
     p.add_argument("--out", help="CSV with every face x region x fill and the drop of every class")
+    _add_landmarker(p, dataset=True)
     _add_engine(p)
 
     p = _study_parser(
@@ -56,7 +62,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "share of the heatmap per face region, by demographic group, with a test of whether groups differ",
     )
     p.add_argument(
-        "--group-by", action="append", metavar="COL", required=True, help="group column(s) (repeat or comma-separate)"
+        "--group-by",
+        action="append",
+        metavar="COL",
+        required=True,
+        help="group column(s) (repeat or comma-separate); pose_bin: head pose from the 468-point mesh",
     )
     p.add_argument(
         "--method",
@@ -66,6 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--regions", default="eyes,brows,nose,mouth,cheeks,forehead", help="comma-separated regions")
     p.add_argument("--aligned", action=argparse.BooleanOptionalAction, default=None, help=aligned_help)
     p.add_argument("--permutations", type=int, default=1000, help="permutations of the test (default 1000)")
+    _add_landmarker(p, dataset=True)
     _add_engine(p)
 
     p = _study_parser(
@@ -143,6 +154,7 @@ def _occlusion_study(args: argparse.Namespace) -> int:
         limit=args.limit,
         batch_size=args.batch_size,
         engine=engine_options(args),
+        landmarker=args.landmarker,
     )
     if study is None:  # a rank other than 0: rank 0 reports
         return 0
@@ -195,6 +207,7 @@ def _region_relevance(args: argparse.Namespace) -> int:
         aligned,
         limit=args.limit,
         engine=engine_options(args),
+        landmarker=args.landmarker,
     )
     if study is None:  # a rank other than 0: rank 0 reports
         return 0

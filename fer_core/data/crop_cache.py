@@ -38,7 +38,8 @@ def _align_one(args: tuple[str, tuple[int, int], str]):
 
     path, size, template = args
     try:
-        face = find_faces(load_image(path), size, template, max_faces=1)[0]
+        # training crops stay on the 5 points: the cache is keyed by template and size, not by landmarker
+        face = find_faces(load_image(path), size, template, max_faces=1, landmarker="mtcnn5")[0]
         return path, face.crop, face.crop_landmarks.astype(np.float32), ""
     except (FaceNotFoundError, ImageLoadError) as exc:
         return path, None, None, str(exc)

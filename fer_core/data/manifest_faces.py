@@ -21,17 +21,30 @@ from ..models import LoadedModel
 from ..names import STATUSES
 from .manifest import read_manifest, resolve_paths, validate_manifest
 
-__all__ = ["FaceChunk", "ManifestScan", "face_of_image", "label_index", "label_indices", "scan_manifest"]
+__all__ = [
+    "DERIVED_COLUMNS",
+    "FaceChunk",
+    "ManifestScan",
+    "face_of_image",
+    "label_index",
+    "label_indices",
+    "scan_manifest",
+]
+
+#: group columns a scan measures itself when the manifest has none: ``pose_bin``, the head pose from the mesh
+DERIVED_COLUMNS = ("pose_bin",)
 
 
-def face_of_image(path: str | Path, loaded: LoadedModel, aligned: bool, detector: FaceDetector | None) -> Face:
+def face_of_image(
+    path: str | Path, loaded: LoadedModel, aligned: bool, detector: FaceDetector | None, landmarker: str = "mtcnn5"
+) -> Face:
     """The one face of a dataset image, as every scan takes it: the whole image as an aligned crop, or the largest
     detected face aligned (raises FaceNotFoundError / ImageLoadError)."""
     card = loaded.card
     image = load_image(path)
     if aligned:
-        return aligned_crop(image, card.input_size, card.alignment)
-    return find_faces(image, card.input_size, card.alignment, detector, max_faces=1)[0]
+        return aligned_crop(image, card.input_size, card.alignment, landmarker)
+    return find_faces(image, card.input_size, card.alignment, detector, 1, landmarker)[0]
 
 
 def label_index(label: str, labels: Sequence[str]) -> int:
@@ -84,7 +97,8 @@ class ManifestScan:
     """A validated manifest and what its scan found; the skip lists and ``status`` fill while :meth:`chunks` runs.
 
     ``truth`` is -1 on rows without a label (a manifest with no label column, or empty cells): label-free audits
-    use every row, accuracy only the labelled ones.
+    use every row, accuracy only the labelled ones. ``landmarker`` finds each face's landmarks and regions; with
+    the mesh, a job's faces carry their head pose and :meth:`note_poses` writes the ``pose_bin`` column.
     """
 
     table: pd.DataFrame
@@ -95,6 +109,7 @@ class ManifestScan:
     detector: FaceDetector | None
     root: Path = Path(".")
     workers: int | None = None
+    landmarker: str = "mtcnn5"
     no_face: list[str] = field(default_factory=list)
     unreadable: list[dict] = field(default_factory=list)
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
@@ -112,11 +127,23 @@ class ManifestScan:
         from ..batch.faces import FaceRows
 
         card = self.loaded.card
-        return FaceRows(self.paths, card.input_size, card.alignment, self.aligned, self.detector)
+        return FaceRows(self.paths, card.input_size, card.alignment, self.aligned, self.detector, self.landmarker)
 
     def face(self, i: int) -> Face:
         """The aligned face of row ``i`` (raises FaceNotFoundError / ImageLoadError)."""
-        return face_of_image(self.paths[i], self.loaded, self.aligned, self.detector)
+        return face_of_image(self.paths[i], self.loaded, self.aligned, self.detector, self.landmarker)
+
+    def note_poses(self, face_rows: np.ndarray, pose: np.ndarray) -> None:
+        """Write the ``pose_bin`` column (and ``yaw``, ``pitch``, ``roll`` in degrees) from a job's (N, 3) poses of
+        ``face_rows``; rows without a face, or whose face the mesh did not fit, are ``no pose``."""
+        from ..face import pose_bins
+
+        angles = np.full((self.n, 3), np.nan)
+        angles[np.asarray(face_rows, dtype=np.int64)] = pose
+        self.table["pose_bin"] = pose_bins(angles)
+        for k, name in enumerate(("yaw", "pitch", "roll")):
+            if name not in self.table.columns:
+                self.table[name] = np.round(angles[:, k], 1)
 
     def note(self, row: int, status: str, error: str = "") -> None:
         """Record what happened to ``row``: its status, and the skip list it joins when it has no face."""
@@ -199,15 +226,33 @@ def scan_manifest(
     seed: int = 0,
     require_labels: bool = True,
     workers: int | None = None,
+    landmarker: str | None = None,
 ) -> ManifestScan:
     """Validate ``manifest`` (its ``target`` and ``columns`` must exist, every label must be one of the model's)
     before any image is read. ``limit`` keeps a random sample of that many rows (fixed by ``seed``), in file order.
     ``require_labels=False`` accepts a manifest without the ``target`` column or with empty cells in it (truth -1:
-    the label-free audits); ``workers`` loader processes (None: :func:`~fer_core.batch.auto_workers`)."""
+    the label-free audits); ``workers`` loader processes (None: :func:`~fer_core.batch.auto_workers`).
+
+    ``landmarker`` (None: ``mtcnn5``, or the mesh where a column is ``pose_bin``) finds each face's landmarks; a
+    ``pose_bin`` column the manifest lacks is measured by the mesh (DatasetError where it cannot run, or with
+    ``mtcnn5``)."""
+    from ..face import resolve_landmarker
+
     table = validate_manifest(read_manifest(manifest), require_labels=require_labels)
-    missing = [c for c in ((target,) if require_labels else ()) + tuple(columns) if c not in table.columns]
+    derived = [c for c in columns if c in DERIVED_COLUMNS and c not in table.columns]
+    missing = [
+        c for c in ((target,) if require_labels else ()) + tuple(columns) if c not in table.columns and c not in derived
+    ]
     if missing:
         raise DatasetError(f"manifest {manifest} has no column(s) {missing}; its columns are {list(table.columns)}")
+    if derived:
+        if landmarker == "mtcnn5":
+            raise DatasetError("grouping by pose_bin needs the mesh468 landmarker: head pose comes from the mesh")
+        landmarker = "mesh468"
+    try:
+        landmarker = resolve_landmarker(landmarker or "mtcnn5")
+    except ValueError as exc:
+        raise DatasetError(f"{exc}{' (needed for pose_bin)' if derived else ''}") from None
     if limit is not None and limit < len(table):
         keep = np.sort(np.random.default_rng(seed).choice(len(table), size=int(limit), replace=False))
         table = table.iloc[keep].reset_index(drop=True)
@@ -223,4 +268,5 @@ def scan_manifest(
         detector=det,
         root=Path(manifest).parent,
         workers=workers,
+        landmarker=landmarker,
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from .align import LANDMARK_NAMES, TEMPLATES, align_face, similarity_transform, template_points
 from .detect import DetectedFace, FaceDetector
 from .io import MAX_BYTES, MAX_PIXELS, load_image
-from .mesh import LANDMARKERS, MeshFit, fit_mesh, mesh_available, mesh_face_regions
+from .mesh import LANDMARKERS, MeshFit, fit_mesh, mesh_available, resolve_landmarker
+from .mesh_regions import mesh_face_regions
 from .pipeline import Face, aligned_crop, default_detector, face_from_detection, find_faces
+from .pose import NO_POSE, POSE_BINS, HeadPose, head_pose, pose_bin, pose_bins
 from .regions import parse_regions, region_masks
 
 __all__ = [
@@ -15,6 +17,13 @@ __all__ = [
     "fit_mesh",
     "mesh_available",
     "mesh_face_regions",
+    "resolve_landmarker",
+    "POSE_BINS",
+    "HeadPose",
+    "head_pose",
+    "pose_bin",
+    "pose_bins",
+    "NO_POSE",
     "DetectedFace",
     "Face",
     "FaceDetector",

@@ -64,19 +64,29 @@ def apply_transform(m: np.ndarray, points: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
+def opencv_matrix(m: np.ndarray) -> np.ndarray:
+    """A 2 x 3 map between continuous pixel coordinates as OpenCV's warps take it (pixel centres at integers):
+    x_cv = m(x_cv + 0.5) - 0.5."""
+    out = np.array(m, dtype=np.float64)
+    out[:, 2] = out[:, 2] + out[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    return out
+
+
 def align_face(
     image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int], template: str = "fer2013"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Warp ``image`` so that ``landmarks`` (5 x 2, image pixels) land on the template.
 
-    Returns the (H, W, 3) crop and the 2 x 3 matrix from image to crop coordinates.
+    Returns the (H, W, 3) crop and the 2 x 3 matrix from image to crop coordinates. Coordinates are continuous:
+    pixel (i, j) covers [i, i + 1] x [j, j + 1] (the template's fractions times the crop side), so a symmetric
+    template gives a face and its mirror image mirrored crops.
     """
     h, w = size
     m = similarity_transform(landmarks, template_points(template, size))
     scale = float(np.hypot(m[0, 0], m[0, 1]))
     # Downscaling by warping alone aliases; warp to an oversampled crop, then area-average down.
     k = int(min(8, max(1, np.floor(1.0 / max(scale, 1e-6)))))
-    big = m * k
+    big = opencv_matrix(m * k)
     crop = cv2.warpAffine(image, big, (w * k, h * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if k > 1:
         crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import FaceNotFoundError
 from .align import align_face, apply_transform, template_points
 from .detect import DetectedFace, FaceDetector
+from .pose import HeadPose
 from .regions import region_masks
 
 CROP_FALLBACK_MAX_SIDE = 160  # small images with no face, or one filling the frame, are taken as ready-made crops
@@ -48,6 +49,8 @@ class Face:
         contours when it was fitted, :func:`fer_core.face.mesh.mesh_face_regions`).
     mesh
         (468, 3) the dense mesh in crop pixels when the ``mesh468`` landmarker fitted one, else None.
+    pose
+        Head yaw, pitch and roll from the mesh (:func:`fer_core.face.head_pose`), else None.
     """
 
     crop: np.ndarray
@@ -59,6 +62,17 @@ class Face:
     to_crop: np.ndarray = field(repr=False)  # 2 x 3 image -> crop matrix
     regions: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     mesh: np.ndarray | None = field(repr=False, default=None)
+    pose: HeadPose | None = None
+
+    @property
+    def landmarker(self) -> str:
+        """Which landmarker the regions came from: ``mesh468`` or ``mtcnn5`` (5 points, or the template's)."""
+        return "mtcnn5" if self.mesh is None else "mesh468"
+
+    def landmarks_json(self) -> dict:
+        """``landmarker`` and, where the mesh fitted the face, ``pose`` (yaw, pitch, roll in degrees and the pose
+        bin): what the CLI's JSON and the report say of how the face was found."""
+        return {"landmarker": self.landmarker, **({"pose": self.pose.as_dict()} if self.pose is not None else {})}
 
 
 def resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -79,9 +93,42 @@ def _template_regions(template: str, size: tuple[int, int]) -> tuple[np.ndarray,
     return pts, masks
 
 
-def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: DetectedFace | None) -> Face:
+def _fitted_mesh(image: np.ndarray, box: tuple[float, float, float, float], eyes: np.ndarray) -> np.ndarray | None:
+    """The mesh (photo pixels) fitted in ``box``, or None where it finds no face there."""
+    from .mesh import fit_mesh
+
+    fit = fit_mesh(image, box, eyes)
+    return fit.points if fit.is_face else None
+
+
+def _with_mesh(face: Face, mesh_photo: np.ndarray | None, size: tuple[int, int]) -> Face:
+    """``face`` with the regions, crop-pixel mesh and head pose of a mesh fitted on the photo (unchanged if None)."""
+    if mesh_photo is None:
+        return face
+    from .mesh import transform_mesh
+    from .mesh_regions import mesh_face_regions
+    from .pose import head_pose
+
+    face.mesh = transform_mesh(mesh_photo, face.to_crop)
+    face.regions = mesh_face_regions(face.mesh, size)
+    face.pose = head_pose(mesh_photo)
+    return face
+
+
+def _template_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """A detector-like face box round five landmarks (about 2.6 eye distances square, as MTCNN's boxes are)."""
+    d = float(np.hypot(*(points[1] - points[0])))
+    cx, cy = points.mean(0)
+    side = 2.6 * d
+    return (float(cx - side / 2), float(cy - side / 2), side, side)
+
+
+def _as_crop(
+    image: np.ndarray, size: tuple[int, int], template: str, det: DetectedFace | None, landmarker: str = "mtcnn5"
+) -> Face:
     """The whole image, resized, as the model input; landmarks from the detector if it found any, else the
-    template's (a dataset crop is already aligned to roughly that template)."""
+    template's (a dataset crop is already aligned to roughly that template). With the mesh, regions and pose come
+    from the mesh fitted where those landmarks put the face, if it finds one there."""
     h, w = image.shape[:2]
     crop = resize_crop(image, size)
     to_crop = np.array([[size[1] / w, 0, 0], [0, size[0] / h, 0]], dtype=np.float64)
@@ -92,61 +139,65 @@ def _as_crop(image: np.ndarray, size: tuple[int, int], template: str, det: Detec
     else:
         pts, regions = _template_regions(template, tuple(size))
         pts, regions = pts.copy(), dict(regions)
-    return Face(
+    photo_pts = apply_transform(inv, pts)
+    face = Face(
         crop=crop,
         box=(0.0, 0.0, float(w), float(h)),
-        landmarks=apply_transform(inv, pts),
+        landmarks=photo_pts,
         crop_landmarks=pts,
         score=det.score if det is not None else float("nan"),
         used_as_crop=True,
         to_crop=to_crop,
         regions=regions,
     )
+    if _check_landmarker(landmarker) == "mesh468":
+        box = det.box if det is not None else _template_box(photo_pts)
+        face = _with_mesh(face, _fitted_mesh(image, box, photo_pts[:2]), size)
+    return face
 
 
-def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tight") -> Face:
+def aligned_crop(image: np.ndarray, size: tuple[int, int], template: str = "tight", landmarker: str = "mtcnn5") -> Face:
     """An image that already is an aligned face crop (a dataset crop, a SynthFACS face) as a :class:`Face`, with
-    the template's landmarks and region masks; no detection."""
-    return _as_crop(image, size, template, None)
+    the template's landmarks and region masks; no detection. With ``landmarker="mesh468"`` (or ``auto`` where the
+    mesh runs) the regions and pose are the mesh's when it finds the face where the template puts it."""
+    return _as_crop(image, size, template, None, landmarker)
 
 
 def face_from_detection(
     image: np.ndarray, det: DetectedFace, size: tuple[int, int], template: str, landmarker: str = "mtcnn5"
 ) -> Face:
     """One detected face aligned to ``template`` at ``size``, with its landmarks and region masks (a video frame's
-    detections are aligned once per model, each to its own template). With ``landmarker="mesh468"`` the regions are
-    the fitted mesh's contours (the template's geometry where the mesh finds no face)."""
-    crop, m = align_face(image, det.landmarks, size, template)
-    crop_pts = apply_transform(m, det.landmarks)
-    regions, mesh = None, None
+    detections are aligned once per model, each to its own template). With ``landmarker="mesh468"`` the mesh is
+    fitted inside the detector's box: the five alignment points, the regions and the head pose come from it (the
+    detector's points and the template's geometry where the mesh finds no face)."""
+    mesh_photo = None
     if _check_landmarker(landmarker) == "mesh468":
-        from .mesh import fit_mesh, mesh_face_regions, transform_mesh
+        mesh_photo = _fitted_mesh(image, det.box, det.landmarks[:2])
+    if mesh_photo is not None:
+        from .mesh_regions import mesh_landmarks
 
-        fit = fit_mesh(image, det.box, det.landmarks[:2])
-        if fit.is_face:
-            mesh = transform_mesh(fit.points, m)
-            regions = mesh_face_regions(mesh, size)
-    return Face(
+        landmarks = mesh_landmarks(mesh_photo)
+    else:
+        landmarks = det.landmarks
+    crop, m = align_face(image, landmarks, size, template)
+    crop_pts = apply_transform(m, landmarks)
+    face = Face(
         crop=crop,
         box=det.box,
-        landmarks=det.landmarks,
+        landmarks=landmarks,
         crop_landmarks=crop_pts,
         score=det.score,
         used_as_crop=False,
         to_crop=m,
-        regions=regions if regions is not None else region_masks(crop_pts, size),
-        mesh=mesh,
+        regions=region_masks(crop_pts, size) if mesh_photo is None else {},
     )
+    return _with_mesh(face, mesh_photo, size)
 
 
 def _check_landmarker(name: str) -> str:
-    from .mesh import LANDMARKERS, mesh_available
+    from .mesh import resolve_landmarker
 
-    if name not in LANDMARKERS:
-        raise ValueError(f"unknown landmarker {name!r}; choose from {', '.join(LANDMARKERS)}")
-    if name == "mesh468" and (reason := mesh_available()):
-        raise ValueError(f"the mesh468 landmarker cannot run here: {reason}")
-    return name
+    return resolve_landmarker(name)
 
 
 def find_faces(
@@ -155,7 +206,7 @@ def find_faces(
     template: str = "fer2013",
     detector: FaceDetector | None = None,
     max_faces: int = 16,
-    landmarker: str = "mtcnn5",
+    landmarker: str = "auto",
 ) -> list[Face]:
     """Detect, align and mask every face (largest first, at most ``max_faces``).
 
@@ -175,9 +226,10 @@ def find_faces(
     max_faces
         Most faces returned; the smaller ones beyond it are dropped.
     landmarker
-        ``mtcnn5`` (regions from the 5 points and template geometry) or ``mesh468`` (regions from the 468-point
-        mesh fitted inside each detected face; :mod:`fer_core.face.mesh`). An unknown name, or ``mesh468`` where
-        the mesh cannot run, raises ValueError before detection.
+        ``mtcnn5`` (alignment and regions from the 5 points and template geometry), ``mesh468`` (the 468-point
+        mesh fitted inside each detected face gives the alignment points, the regions and the head pose;
+        :mod:`fer_core.face.mesh`) or ``auto``, the default (the mesh where it can run, else the 5 points). An
+        unknown name, or ``mesh468`` where the mesh cannot run, raises ValueError before detection.
 
     Returns
     -------
@@ -196,7 +248,7 @@ def find_faces(
     if max(h, w) <= CROP_FALLBACK_MAX_SIDE:
         largest = detections[0] if detections else None
         if largest is None or largest.box[2] * largest.box[3] >= CROP_FACE_FILL * h * w:
-            return [_as_crop(image, size, template, largest)]
+            return [_as_crop(image, size, template, largest, landmarker)]
     if not detections:
         raise FaceNotFoundError(MSG_NO_FACE.format(w=w, h=h, limit=CROP_FALLBACK_MAX_SIDE))
     return [face_from_detection(image, d, size, template, landmarker) for d in detections[:max_faces]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..taxonomy import FACE_REGIONS
+from ..taxonomy import ALL_REGIONS, FACE_REGIONS
 
 
 def _ellipse(
@@ -23,7 +23,8 @@ def _ellipse(
 
 
 def region_masks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Boolean (H, W) masks for every name in ``taxonomy.FACE_REGIONS``.
+    """Boolean (H, W) masks for every name in ``taxonomy.ALL_REGIONS``: template geometry placed by the 5 points
+    (the 468-point mesh draws the same names from the face's own contours: :mod:`fer_core.face.mesh_regions`).
 
     Parameters
     ----------
@@ -35,7 +36,8 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.
     Returns
     -------
     dict[str, numpy.ndarray]
-        Region name -> (H, W) bool mask, in ``FACE_REGIONS`` order (``eyes`` is the union of the two eyes).
+        Region name -> (H, W) bool mask, in ``ALL_REGIONS`` order (``eyes`` is the union of the two eyes; "left" is the
+        image's left, the side of the first landmark).
 
     Raises
     ------
@@ -73,16 +75,39 @@ def region_masks(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, np.
     )
     m["cheeks"] = cheeks & ~(m["nose"] | m["mouth"] | m["eyes"])
     m["forehead"] = _ellipse(shape, mid_eye - 0.80 * d * v, u, v, 0.80 * d, 0.30 * d) & ~(m["brows"] | m["eyes"])
-    return {name: m[name] for name in FACE_REGIONS}
+    _finer_regions(m, shape, pts, u, v, d)
+    return {name: m[name] for name in ALL_REGIONS}
+
+
+def _finer_regions(
+    m: dict[str, np.ndarray], shape: tuple[int, int], pts: np.ndarray, u: np.ndarray, v: np.ndarray, d: float
+) -> None:
+    """Add the finer regions to ``m`` (template geometry in eye distances ``d``): the lips and their halves, a disc
+    round each mouth corner, each brow's inner and outer half, each cheek, and the chin below the mouth."""
+    le, re, _, ml, mr = pts
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    mid = (le + re) / 2
+    gu = (xx + 0.5 - mid[0]) * u[0] + (yy + 0.5 - mid[1]) * u[1]  # across the face, from its midline
+    mouth = (ml + mr) / 2
+    gv = (xx + 0.5 - mouth[0]) * v[0] + (yy + 0.5 - mouth[1]) * v[1]  # down the face, from the mouth's centre
+    lips = _ellipse(shape, mouth, u, v, float(np.hypot(*(mr - ml))) / 2 + 0.04 * d, 0.14 * d)
+    m["lips"], m["upper_lip"], m["lower_lip"] = lips, lips & (gv < 0), lips & (gv >= 0)
+    radius = 0.2 * float(np.hypot(*(mr - ml)))
+    m["mouth_corners"] = _ellipse(shape, ml, u, v, radius, radius) | _ellipse(shape, mr, u, v, radius, radius)
+    m["inner_brows"], m["outer_brows"] = m["brows"] & (np.abs(gu) < 0.5 * d), m["brows"] & (np.abs(gu) >= 0.5 * d)
+    m["left_cheek"], m["right_cheek"] = m["cheeks"] & (gu < 0), m["cheeks"] & (gu >= 0)  # as seen in the image
+    m["chin"] = _ellipse(shape, mouth + 0.45 * d * v, u, v, 0.45 * d, 0.2 * d) & ~m["mouth"]
 
 
 def parse_regions(spec: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """Validate region names (comma-separated string or list); None means all regions."""
+    """Validate region names (comma-separated string or list; any of ``taxonomy.ALL_REGIONS``); None means the
+    main regions (``FACE_REGIONS``)."""
     if spec is None:
         return list(FACE_REGIONS)
     names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
     names = [n for n in names if n]
-    bad = [n for n in names if n not in FACE_REGIONS]
+    bad = [n for n in names if n not in ALL_REGIONS]
     if bad or not names:
-        raise ValueError(f"unknown region(s) {bad or names}; choose from {', '.join(FACE_REGIONS)}")
+        raise ValueError(f"unknown region(s) {bad or names}; choose from {', '.join(ALL_REGIONS)}")
     return names

@@ -40,7 +40,7 @@ def _image_faces(
             out[i] = (
                 aligned_crop(image, card.input_size, card.alignment)
                 if aligned
-                else find_faces(image, card.input_size, card.alignment, detector or default_detector(), max_faces=1)[0]
+                else find_faces(image, card.input_size, card.alignment, detector or default_detector(), 1, "mtcnn5")[0]
             )
         except FaceNotFoundError:
             missing.append(f"image {i}")

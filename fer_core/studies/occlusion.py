@@ -124,6 +124,7 @@ def occlusion_study(
     show_progress: bool = False,
     progress: ProgressFn | None = None,
     engine: EngineOptions | None = None,
+    landmarker: str | None = None,
 ) -> OcclusionStudy | None:
     """Hide every region of every face of ``manifest`` with every fill and record all class probabilities.
 
@@ -167,6 +168,9 @@ def occlusion_study(
     engine
         How the batch engine runs (loader workers, devices, nodes, shard folder); None: in this process, blocks of
         ``chunk`` rows.
+    landmarker
+        How faces are landmarked (:data:`fer_core.face.LANDMARKERS` or ``auto``); None: MTCNN's 5 points, or the
+        468-point mesh when a group column is ``pose_bin`` (each face's head pose bin, measured by the mesh).
 
     Returns
     -------
@@ -184,7 +188,9 @@ def occlusion_study(
     bad = [f for f in fill_list if f not in FILLS]
     if bad or not fill_list:
         raise ValueError(f"unknown fill(s) {bad or fill_list}; choose from {', '.join(FILLS)}")
-    scan = scan_manifest(loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed)
+    scan = scan_manifest(
+        loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed, landmarker=landmarker
+    )
     options = options_for(engine, show_progress, block=chunk)
     found = run_job(scan, OcclusionJob(loaded, names, fill_list, batch_size, seed), options, progress)
     if found is None:  # a rank other than 0 of a multi-process job: rank 0 reports

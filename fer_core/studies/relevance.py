@@ -124,6 +124,7 @@ def region_relevance_study(
     show_progress: bool = False,
     progress: ProgressFn | None = None,
     engine: EngineOptions | None = None,
+    landmarker: str | None = None,
 ) -> RegionRelevanceStudy | None:
     """Heatmaps of the predicted class for every face (``limit``: a fixed random sample of rows) and their
     region shares, plus the share ``elsewhere`` (outside every named region: hair, jaw, background).
@@ -167,6 +168,9 @@ def region_relevance_study(
     engine
         How the batch engine runs (loader workers, devices, nodes, shard folder); None: in this process, blocks of
         ``chunk`` rows.
+    landmarker
+        How faces are landmarked (:data:`fer_core.face.LANDMARKERS` or ``auto``); None: MTCNN's 5 points, or the
+        468-point mesh when a group column is ``pose_bin`` (each face's head pose bin, measured by the mesh).
 
     Returns
     -------
@@ -183,7 +187,16 @@ def region_relevance_study(
         raise ValueError("name at least one group column (group_by) to compare groups")
     names = parse_regions(list(regions) if not isinstance(regions, str) else regions)
     scan = scan_manifest(
-        loaded, manifest, target, aligned, detector, columns=group_by, limit=limit, seed=seed, require_labels=False
+        loaded,
+        manifest,
+        target,
+        aligned,
+        detector,
+        columns=group_by,
+        limit=limit,
+        seed=seed,
+        require_labels=False,
+        landmarker=landmarker,
     )
     options = options_for(engine, show_progress, block=chunk)
     found = run_job(scan, RegionShareJob(loaded, method, names, batch_size), options, progress)

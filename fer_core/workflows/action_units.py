@@ -68,6 +68,7 @@ def explain_au_image(
     method: str = "lrp",
     detector: FaceDetector | None = None,
     explainer: Explainer | None = None,
+    landmarker: str = "auto",
 ) -> list[AUFaceResult]:
     """Every face of an RGB photo (raises FaceNotFoundError if there is none) with :func:`explain_au_faces`.
 
@@ -83,13 +84,16 @@ def explain_au_image(
         A shared face detector; None uses the process-wide one.
     explainer
         A shared explainer of ``loaded.model``; created from ``method`` when None.
+    landmarker
+        How each face's landmarks, regions and head pose are found (:func:`fer_core.face.find_faces`; default
+        ``auto``: the 468-point mesh where it can run, else MTCNN's 5 points).
 
     Returns
     -------
     list[AUFaceResult]
         One per face found, largest first, with a heatmap for every action unit.
     """
-    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector, landmarker=landmarker)
     return explain_au_faces(loaded, faces, method, explainer)
 
 

@@ -115,6 +115,7 @@ def explain_emonet_image(
     method: str = "lrp",
     detector: FaceDetector | None = None,
     explainer: Explainer | None = None,
+    landmarker: str = "auto",
 ) -> list[EmoNetFaceResult]:
     """Every face of an RGB photo (raises FaceNotFoundError if there is none) with :func:`explain_emonet_faces`.
 
@@ -134,6 +135,9 @@ def explain_emonet_image(
         A shared face detector; None uses the process-wide one.
     explainer
         A shared explainer of ``loaded.model``; created from ``method`` when None.
+    landmarker
+        How each face's landmarks, regions and head pose are found (:func:`fer_core.face.find_faces`; default
+        ``auto``: the 468-point mesh where it can run, else MTCNN's 5 points).
 
     Returns
     -------
@@ -141,5 +145,5 @@ def explain_emonet_image(
         One per face found, largest first.
     """
     _check(loaded)
-    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector, landmarker=landmarker)
     return explain_emonet_faces(loaded, faces, top, method, explainer)

@@ -19,7 +19,7 @@ from .._utils.progress import ProgressFn
 from ..batch.engine import EngineOptions, options_for, run_job
 from ..batch.jobs import ClassifyJob, embed_crops
 from ..data.manifest import read_manifest
-from ..data.manifest_faces import scan_manifest
+from ..data.manifest_faces import DERIVED_COLUMNS, scan_manifest
 from ..errors import DatasetError
 from ..face import FaceDetector
 from ..models import LoadedModel
@@ -60,11 +60,16 @@ def predict_manifest(
     progress: ProgressFn | None = None,
     engine: EngineOptions | None = None,
     require_labels: bool = True,
+    columns: Sequence[str] = (),
+    landmarker: str | None = None,
 ) -> ManifestPredictions | None:
     """Faces of every row (``aligned=True``: each image is an aligned crop, resized only; otherwise the largest
     detected face), classified by the batch engine (``engine``: workers, devices, shard folder). None on the ranks
-    other than 0 of a multi-process job."""
-    scan = scan_manifest(loaded, manifest, target, aligned, detector, require_labels=require_labels)
+    other than 0 of a multi-process job. ``columns`` must be in the manifest, or be measured by the scan
+    (``pose_bin``: with the mesh, whatever ``landmarker`` says; see :func:`fer_core.data.scan_manifest`)."""
+    scan = scan_manifest(
+        loaded, manifest, target, aligned, detector, columns, require_labels=require_labels, landmarker=landmarker
+    )
     result = run_job(scan, ClassifyJob(loaded), options_for(engine, show_progress), progress)
     if result is None:
         return None
@@ -100,6 +105,7 @@ def evaluate_manifest(
     progress: ProgressFn | None = None,
     engine: EngineOptions | None = None,
     use_labels: bool = True,
+    landmarker: str | None = None,
 ) -> dict | None:
     """Evaluate on every row of ``manifest``, labelled or not.
 
@@ -138,6 +144,9 @@ def evaluate_manifest(
         How the batch engine runs (workers, devices, nodes, shard folder); None: in this process.
     use_labels
         False audits a labelled manifest as if it had no labels (what a photo set without them would show).
+    landmarker
+        How faces are landmarked (:data:`fer_core.face.LANDMARKERS` or ``auto``); None: MTCNN's 5 points, or the
+        468-point mesh when a group column is ``pose_bin`` (each face's head pose bin, measured by the mesh).
 
     Returns
     -------
@@ -161,13 +170,23 @@ def evaluate_manifest(
     from ..fairness.report import fairness_report
 
     table_cols = read_manifest(manifest).columns
-    missing = [c for c in group_by if c not in table_cols]
+    missing = [c for c in group_by if c not in table_cols and c not in DERIVED_COLUMNS]
     if missing:
         raise DatasetError(
             f"--group-by column(s) {missing} are not in the manifest; its columns are {list(table_cols)}"
         )
     pm = predict_manifest(
-        loaded, manifest, target, aligned, detector, show_progress, progress, engine, require_labels=False
+        loaded,
+        manifest,
+        target,
+        aligned,
+        detector,
+        show_progress,
+        progress,
+        engine,
+        require_labels=False,
+        columns=group_by,
+        landmarker=landmarker,
     )
     if pm is None:
         return None

@@ -104,6 +104,7 @@ class FaceResult:
             },
             "detector_score": None if np.isnan(self.face.score) else round(self.face.score, 4),
             "used_as_crop": self.face.used_as_crop,
+            **self.face.landmarks_json(),
             "probs": {lab: round(float(p), 6) for lab, p in zip(self.labels, self.probs)},
             "pred": self.pred,
             "region_share": {k: round(v, 4) for k, v in self.region_share().items()},
@@ -212,6 +213,7 @@ def explain_image(
     method: str = "lrp",
     detector: FaceDetector | None = None,
     explainer: Explainer | None = None,
+    landmarker: str = "auto",
 ) -> list[FaceResult]:
     """Find every face in an RGB photo and explain each (raises FaceNotFoundError if there is none).
 
@@ -227,11 +229,14 @@ def explain_image(
         A shared face detector; None uses the process-wide one.
     explainer
         A shared explainer of ``loaded.model``; created from ``method`` when None.
+    landmarker
+        How each face's landmarks, regions and head pose are found (:func:`fer_core.face.find_faces`; default
+        ``auto``: the 468-point mesh where it can run, else MTCNN's 5 points).
 
     Returns
     -------
     list[FaceResult]
         One per face found (see :func:`fer_core.face.find_faces`), largest first, every output explained.
     """
-    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector)
+    faces = find_faces(image, loaded.card.input_size, loaded.card.alignment, detector, landmarker=landmarker)
     return explain_faces(loaded, faces, method, explainer)

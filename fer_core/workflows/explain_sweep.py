@@ -20,7 +20,7 @@ from ..batch.jobs import ExplainJob
 from ..batch.shards import job_settings, read_row, read_shards
 from ..data.manifest_faces import ManifestScan
 from ..data.pool import pool_table
-from ..face import FaceDetector, default_detector
+from ..face import FaceDetector, default_detector, pose_bins, resolve_landmarker
 from ..models import LoadedModel
 from ..taxonomy import FACE_REGIONS
 
@@ -69,6 +69,7 @@ def explain_dataset(
     engine: EngineOptions | None = None,
     show_progress: bool = False,
     progress: ProgressFn | None = None,
+    landmarker: str = "mtcnn5",
 ) -> SweepResult | None:
     """Explain every image of ``data`` (a manifest or a folder of images) into ``out``; re-running the same sweep
     into the same folder resumes it. None on the ranks other than 0 of a multi-process job.
@@ -93,6 +94,9 @@ def explain_dataset(
         A progress bar over the images.
     progress
         ``progress(done, total)`` after each block (in-process).
+    landmarker
+        ``mtcnn5`` (default: faster), ``mesh468`` or ``auto``: with the mesh the region shares use the face's own
+        outlines and ``faces.csv`` gains each face's ``yaw``, ``pitch``, ``roll`` and ``pose_bin``.
 
     Returns
     -------
@@ -108,6 +112,7 @@ def explain_dataset(
         aligned=bool(aligned),
         detector=None if aligned else (detector or default_detector()),
         root=Path(data) if Path(data).is_dir() else Path(data).parent,
+        landmarker=resolve_landmarker(landmarker),
     )
     # the sweep keeps its shards in out/ and reads its table back from them; the maps stay on disk
     options = replace(options_for(engine, show_progress), out=Path(out) / SHARDS, keep=())
@@ -123,7 +128,7 @@ def read_sweep(
     out: str | Path, labels: tuple[str, ...], paths: list[Path] | None = None, method: str = "lrp"
 ) -> SweepResult:
     """The sweep in ``out`` as a :class:`SweepResult` (from its shards)."""
-    rows, status, errors, outputs, face_rows = read_shards(Path(out) / SHARDS, ("probs", "region_shares"))
+    rows, status, errors, outputs, face_rows = read_shards(Path(out) / SHARDS, ("probs", "region_shares", "pose"))
     faces = pd.DataFrame({"row": rows, "status": status, "error": errors})
     if paths is not None:
         faces.insert(1, "path", [str(paths[r]) for r in rows])
@@ -136,4 +141,8 @@ def read_sweep(
         faces[f"p_{lab}"] = pd.Series(probs[:, j], index=face_rows)
     for j, region in enumerate([*FACE_REGIONS, "elsewhere"]):
         faces[f"share_{region}"] = pd.Series(shares[:, j], index=face_rows)
+    if "pose" in outputs:  # a mesh sweep: each face's head pose
+        for j, angle in enumerate(("yaw", "pitch", "roll")):
+            faces[angle] = pd.Series(outputs["pose"][:, j], index=face_rows).round(1)
+        faces["pose_bin"] = pose_bins(faces[["yaw", "pitch", "roll"]].to_numpy())
     return SweepResult(faces, tuple(labels), Path(out), method)

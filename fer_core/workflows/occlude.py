@@ -50,11 +50,13 @@ class FaceOcclusion:
         return delta.rename_axis("region").reset_index().melt("region", var_name="class", value_name="change")
 
     def to_json(self) -> dict:
-        """``box``, ``used_as_crop``, ``fill``, ``base`` (label -> score) and ``occluded`` (region -> label -> score),
+        """``box``, ``used_as_crop``, ``landmarker``, ``pose`` (with the mesh), ``fill``, ``base`` (label -> score) and
+        ``occluded`` (region -> label -> score),
         rounded to 6 digits: what ``fer-core occlude --json`` prints and the report embeds."""
         return {
             "box": [round(v, 1) for v in self.face.box],
             "used_as_crop": self.face.used_as_crop,
+            **self.face.landmarks_json(),
             "fill": self.fill,
             "base": {lab: round(float(p), 6) for lab, p in self.base.items()},
             "occluded": {r: {lab: round(float(p), 6) for lab, p in row.items()} for r, row in self.occluded.iterrows()},
@@ -108,7 +110,7 @@ def occlude_image(
     regions: str | Sequence[str] | None = None,
     fill: str = "mean",
     detector: FaceDetector | None = None,
-    landmarker: str = "mtcnn5",
+    landmarker: str = "auto",
 ) -> list[FaceOcclusion]:
     """Find every face in an RGB photo and run :func:`occlude_faces` on them.
 
@@ -127,7 +129,8 @@ def occlude_image(
     detector
         A shared face detector; None uses the process-wide one.
     landmarker
-        ``mtcnn5`` (template regions from 5 points) or ``mesh468`` (the face's own contours from the dense mesh).
+        ``mtcnn5`` (template regions from 5 points), ``mesh468`` (the face's own contours from the dense mesh) or
+        ``auto`` (the mesh where it can run).
 
     Returns
     -------

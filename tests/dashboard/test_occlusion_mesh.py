@@ -1,5 +1,5 @@
-"""The Occlusion page with regions from the dense mesh: the choice is offered, and the mouth it hides is the lips'
-polygon (fewer pixels than the 5-point ellipse, which also covers the skin around the lips)."""
+"""The sidebar's face landmarks: the dense mesh by default where it runs, used by the Heatmaps and Occlusion pages
+(head pose in each face's heading, finer regions offered); 5 points still work, and hide another mouth."""
 
 from __future__ import annotations
 
@@ -14,14 +14,22 @@ APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
 @pytest.mark.skipif(bool(mesh_available()), reason=mesh_available() or "mesh available")
-def test_occlusion_page_hides_the_meshs_regions():
+def test_the_sidebar_landmarks_drive_the_photo_pages():
     at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    choice = at.selectbox(key="_w_landmarker")
+    assert choice.options == ["468-point mesh", "5 points"] and choice.value == "mesh468"
+    headings = [m.value for m in at.markdown if m.value.startswith("#### Face 1")]
+    assert headings and "head frontal (yaw" in headings[0], headings
+
     at.switch_page("views/occlusion.py").run()
     assert not at.exception, at.exception
-    choice = at.radio(key="_w_landmarker")
-    assert choice.options == ["5 points (template shapes)", "468-point mesh (the face's own outlines)"]
+    assert "mouth_corners" in at.multiselect(key="_w_regions").options
+    assert any("468-point mesh" in c.value for c in at.caption)
     before = [c for img in at.get("image") for c in img.captions if c.startswith("no mouth")]
-    choice.set_value("mesh468").run()
+    at.selectbox(key="_w_landmarker").set_value("mtcnn5").run()
     assert not at.exception, at.exception
     after = [c for img in at.get("image") for c in img.captions if c.startswith("no mouth")]
     assert before and after and before != after  # another region, another probability
+    headings = [m.value for m in at.markdown if m.value.startswith("#### Face 1")]
+    assert headings and "head" not in headings[0]  # 5 points measure no pose

@@ -20,7 +20,7 @@ def test_cache_aligns_once_reuses_and_lists_failures(tmp_path):
     assert report.added == 1 and report.failed["path"].tolist() == [str(noise)]
     assert "no face found" in report.failed["reason"][0]
     cache = CropCache(tmp_path / "cache")
-    expected = find_faces(load_image(a), (64, 64))[0].crop
+    expected = find_faces(load_image(a), (64, 64), landmarker="mtcnn5")[0].crop  # training crops: the 5 points
     np.testing.assert_array_equal(cache[a], expected)
     np.testing.assert_array_equal(cache[b], expected)
     # re-run: nothing new is aligned; a new image is appended

@@ -9,7 +9,7 @@ from scipy import ndimage
 from fer_core.errors import FaceNotFoundError
 from fer_core.face import find_faces
 from fer_core.face.align import apply_transform
-from fer_core.taxonomy import FACE_REGIONS
+from fer_core.taxonomy import ALL_REGIONS
 
 
 def test_one_face_found_with_box_around_annotated_features(portrait_faces, portrait_points):
@@ -44,7 +44,7 @@ def test_region_masks_lie_on_the_annotated_features(portrait_faces, portrait_poi
 
 def test_region_masks_are_separate_and_inside_the_crop(portrait_faces):
     face = portrait_faces[0]
-    assert set(face.regions) == set(FACE_REGIONS)
+    assert set(face.regions) == set(ALL_REGIONS)
     for name, mask in face.regions.items():
         assert mask.shape == face.crop.shape[:2] and 5 < mask.sum() < 0.25 * mask.size, name
     r = face.regions

@@ -77,7 +77,7 @@ def test_a_mouth_only_model_depends_on_the_mouth_by_the_hand_computed_amount(tmp
 def test_bad_regions_and_fills_fail_before_any_image_is_read(tmp_path, mouth_model):
     path = _manifest(tmp_path, [np.zeros((48, 48, 3), np.uint8)], ["open"], ["a"])
     with pytest.raises(ValueError, match="unknown region"):
-        occlusion_study(mouth_model, path, regions="eyes,chin", aligned=True)
+        occlusion_study(mouth_model, path, regions="eyes,ears", aligned=True)
     with pytest.raises(ValueError, match="unknown fill"):
         occlusion_study(mouth_model, path, fills="mean,sepia", aligned=True)
     with pytest.raises(Exception, match="no column"):

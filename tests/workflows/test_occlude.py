@@ -40,6 +40,18 @@ def test_changes_are_occluded_minus_intact(occluded):
 
 def test_json_keeps_the_cli_contract(occluded):
     out = occluded[0].to_json()
-    assert set(out) == {"box", "used_as_crop", "fill", "base", "occluded"} and out["fill"] == "black"
+    assert set(out) == {"box", "used_as_crop", "landmarker", "fill", "base", "occluded"} and out["fill"] == "black"
+    assert out["landmarker"] == "mtcnn5"  # 5 points measure no head pose
     assert list(out["occluded"]) == REGIONS and set(out["occluded"]["mouth"]) == set(out["base"])
     assert out["base"]["happy"] == round(float(occluded[0].base["happy"]), 6)
+
+
+def test_json_of_a_mesh_face_carries_its_head_pose(fer_model, portrait):
+    from fer_core.face import find_faces, mesh_available
+
+    if mesh_available():
+        pytest.skip(mesh_available())
+    faces = find_faces(portrait, fer_model.card.input_size, fer_model.card.template)  # default: the mesh here
+    out = occlude_faces(faces, fer_model, REGIONS, "black")[0].to_json()
+    assert out["landmarker"] == "mesh468" and set(out["pose"]) == {"yaw", "pitch", "roll", "bin"}
+    assert out["pose"]["bin"] == "frontal"  # the portrait faces the camera (|yaw| < 10°, tested with the mesh)

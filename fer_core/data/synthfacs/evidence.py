@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 import cv2
 import numpy as np
 
-from ...taxonomy import AU_REGION
+from ...taxonomy import AU_REGION, coarse_region
 from .curves import ellipse
 from .geometry import face_geometry
 from .identity import FaceParams, Identity
@@ -33,7 +33,7 @@ def evidence_mask(
     ev_aus = evidence_aus(label, aus)
     ev = np.zeros((S, S), np.uint8)
     if ev_aus:
-        regions = {AU_REGION[au] for au in ev_aus}
+        regions = {coarse_region(AU_REGION[au]) for au in ev_aus}  # the renderer's parts are coarse
         now_pts, base_pts = region_points(geo, regions), neutral_region_points(idn)
         mf = m * (S * (1 << FIXED_POINT_BITS))
         margin = max(2, round(0.03 * S))
