@@ -110,6 +110,16 @@ def landmarker_options() -> list[str]:
     return ["mtcnn5"] if mesh_available() else ["mesh468", "mtcnn5"]
 
 
+def pose_groups() -> list[str]:
+    """``["pose_bin"]`` where the mesh runs: a group any photo set has, each face's head pose measured by the mesh."""
+    return ["pose_bin"] if landmarker_options()[0] == "mesh468" else []
+
+
+def group_label(column: str) -> str:
+    """How a group column reads in a picker (``pose_bin`` is no column of the manifest: say what it is)."""
+    return "head pose (from the mesh)" if column == "pose_bin" else column
+
+
 def landmarker_choice() -> str:
     """The sidebar's landmarker (the first offered until one is chosen), passed to every cached face computation."""
     chosen = st.session_state.get(keys.LANDMARKER)

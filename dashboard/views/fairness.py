@@ -110,9 +110,9 @@ def photo_set_view() -> None:
         st.info("Give the path of a manifest with a group column (e.g. age, gender).")
         return
     with user_errors("photo set"):
-        columns = res.manifest_columns(str(target))
+        columns = list(dict.fromkeys([*res.manifest_columns(str(target)), *res.pose_groups()]))
         with c2:
-            group = st.selectbox("Group by", columns, key=f"{keys.AUDIT_GROUP}_{source}")
+            group = st.selectbox("Group by", columns, key=f"{keys.AUDIT_GROUP}_{source}", format_func=res.group_label)
         with c3:
             use_labels = not st.checkbox(
                 "Ignore labels", key=keys.AUDIT_NO_LABELS, help="audit as if the set had no expression labels"
@@ -149,7 +149,13 @@ def audit_results(result: dict, group: str) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Faces found, by {md(group)}**")
-        audit_charts.detection_bars(audit["detection"], key=f"{keys.AUDIT_DET_BARS}_{group}")
+        if audit["detection"].get("faces_only"):
+            st.caption(
+                f"{md(res.group_label(group)).capitalize()} is measured on the faces found, so it cannot say which "
+                "group's photos the detector misses."
+            )
+        else:
+            audit_charts.detection_bars(audit["detection"], key=f"{keys.AUDIT_DET_BARS}_{group}")
     with right:
         st.markdown(f"**Predicted class, by {md(group)}** (95% intervals)", help=tip("interval"))
         audit_charts.prediction_rate_bars(audit, key=f"{keys.AUDIT_RATE_BARS}_{group}")

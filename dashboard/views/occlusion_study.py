@@ -29,7 +29,7 @@ with c1:
         "a run's own test set and model, or any labelled manifest with the sidebar model",
     )
     columns = [] if model_name else sensitive_columns(target)
-    pose = ["pose_bin"] if res.landmarker_options()[0] == "mesh468" else []  # head pose: the mesh measures it
+
 with c2:
     regions = keys.persistent(st.multiselect, "Regions to hide", ALL_REGIONS, keys.REGIONS)
     fills = st.multiselect(
@@ -43,10 +43,10 @@ with c2:
 with c3:
     group_by = st.selectbox(
         "Group by",
-        ["(none)", *columns, *pose],
+        list(dict.fromkeys(["(none)", *columns, *res.pose_groups()])),
         index=1 if columns else 0,
         key=f"{keys.STUDY_GROUP}_{source}",
-        format_func=lambda c: "head pose (from the mesh)" if c == "pose_bin" else c,
+        format_func=res.group_label,
     )  # each source keeps its own choice
     limit = st.select_slider(
         "Faces",

@@ -167,9 +167,13 @@ def label_free_report(
     n_boot: int = 200,
     num_permutations: int = 200,
     seed: int = 0,
+    faces_only: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Per attribute column: :func:`prediction_audit` of the faces found and :func:`detection_report` of every row
-    (``status`` and ``row_attributes`` cover all rows, found or not), each resampling ``cluster_kind`` clusters."""
+    (``status`` and ``row_attributes`` cover all rows, found or not), each resampling ``cluster_kind`` clusters.
+    A column of ``faces_only`` is measured on the faces found (the head pose): a row without a face has no value,
+    so its detection report is empty (``by_group`` {}, ``faces_only`` True) rather than a split that is true by
+    construction."""
     out = {}
     for col in face_attributes.columns:
         entry = prediction_audit(
@@ -183,11 +187,26 @@ def label_free_report(
             num_permutations,
             seed=seed,
         )
-        entry["detection"] = detection_report(status, row_attributes[col].to_numpy(), row_clusters, n_boot, seed=seed)
+        if col in faces_only:
+            entry["detection"] = {"by_group": {}, "detected_gap": None, "faces_only": True}
+        else:
+            entry["detection"] = detection_report(
+                status, row_attributes[col].to_numpy(), row_clusters, n_boot, seed=seed
+            )
         if entry.get("bootstrap"):
             entry["bootstrap"]["resampled"] = cluster_kind if face_clusters is not None else "rows"
         out[col] = entry
     return out
+
+
+def _faces_text(group: dict[str, Any]) -> str:
+    """``faces=N, mean confidence C`` of one group's prediction audit, flagged when the group is small."""
+    conf = group.get("mean_confidence")
+    return (
+        f"faces={group.get('n', 0)}"
+        + (f", mean confidence {conf:.2f}" if conf is not None else "")
+        + ("  (small group: noisy)" if group.get("small") else "")
+    )
 
 
 def audit_summary(attribute: str, rep: dict[str, Any], resampled: str = "rows") -> list[str]:
@@ -197,14 +216,12 @@ def audit_summary(attribute: str, rep: dict[str, Any], resampled: str = "rows") 
     for g, d in det.get("by_group", {}).items():
         ci = d.get("detected_share_ci")
         ci_text = f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci and ci[0] is not None else ""
-        m = rep["by_group"].get(g, {})
-        conf = m.get("mean_confidence")
         lines.append(
             f"  {g:12s} rows={d['n']:5d} detected {d['detected_share']:.1%}{ci_text}, used as crop "
-            f"{d['crop_share']:.1%}, no face {d['no_face_share']:.1%}; faces={m.get('n', 0)}"
-            + (f", mean confidence {conf:.2f}" if conf is not None else "")
-            + ("  (small group: noisy)" if m.get("small") else "")
+            f"{d['crop_share']:.1%}, no face {d['no_face_share']:.1%}; {_faces_text(rep['by_group'].get(g, {}))}"
         )
+    if det.get("faces_only"):  # measured on the faces found: no detection split
+        lines += [f"  {g:12s} {_faces_text(m)}" for g, m in rep["by_group"].items()]
     if det.get("detected_gap") is not None:
         ci = det.get("detected_gap_ci")
         lines.append(f"  detection gap {det['detected_gap']:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else ""))

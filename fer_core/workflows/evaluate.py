@@ -220,6 +220,7 @@ def evaluate_manifest(
             min_group_size,
             n_boot,
             num_permutations,
+            faces_only=[c for c in group_by if c not in table_cols],  # measured by the scan on its faces
         )
     known = pm.truth >= 0
     if not use_labels or not known.any():

@@ -54,7 +54,12 @@ def test_evaluate_groups_by_head_pose_from_the_command_line(fer_model, photo_set
     out = json.loads(done.stdout)
     assert out["n"] == 4 and out["n_evaluated"] == 3
     assert "pose_bin" in out["audit"] and "pose_bin" in out["fairness"]
-    assert "frontal" in json.dumps(out["audit"]["pose_bin"]) and "no pose" in json.dumps(out["audit"]["pose_bin"])
+    audit = out["audit"]["pose_bin"]
+    assert list(audit["by_group"]) == ["frontal"] and audit["by_group"]["frontal"]["n"] == 3
+    # measured on the faces found: the blank photo has no pose, and no detection split true by construction
+    assert audit["detection"] == {"by_group": {}, "detected_gap": None, "faces_only": True}
+    text = run_cli("evaluate", "--data", str(photo_set), "--group-by", "pose_bin", "--boot", "20").stdout
+    assert "  frontal      faces=3, mean confidence" in text, text
 
 
 def test_pose_bins_need_the_mesh(fer_model, photo_set):
