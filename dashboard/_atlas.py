@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import _resources as res
+from dashboard import _studies as studies
 from fer_core.explain import ConceptLayer
 from fer_core.studies import Atlas, ConceptReferences
 from fer_core.workflows import FaceConcepts
@@ -74,7 +75,7 @@ def atlas(
     from fer_core.studies import explanation_atlas
 
     def compute() -> Atlas:
-        loaded, data, run_aligned, target = res.study_target(source, model_name)
+        loaded, data, run_aligned, target = studies.study_target(source, model_name)
         aligned_here = run_aligned if aligned is None else aligned
         return explanation_atlas(
             loaded,
@@ -105,7 +106,7 @@ def references(
     from fer_core.studies import references_cached
 
     found = atlas(source, model_name, label, group_by, faces, limit)
-    loaded = res.study_model(source, model_name)
+    loaded = studies.study_model(source, model_name)
 
     def compute() -> ConceptReferences:
         return references_cached(found, loaded, references_dir(), top=top, per_concept=per_concept)

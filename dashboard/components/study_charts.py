@@ -12,8 +12,8 @@ import streamlit as st
 
 from fer_core.studies import OcclusionStudy, RegionRelevanceStudy
 
-from .. import _resources as res
 from .. import _state as keys
+from .. import _studies as studies
 from .glossary import tip
 from .text import md
 
@@ -121,17 +121,17 @@ def region_share_bars(table: pd.DataFrame, attribute: str, regions: Sequence[str
 
 def region_relevance_panel(name: str, study: RegionRelevanceStudy, attribute: str, key: str) -> None:
     """One run's region shares per group of ``attribute`` and the permutation test's verdict."""
-    region_share_bars(study.table(attribute, by_class=False, n_boot=res.STUDY_BOOT), attribute, study.regions, key)
-    verdict = study.verdict(attribute, num_permutations=res.RELEVANCE_PERMUTATIONS)
+    region_share_bars(study.table(attribute, by_class=False, n_boot=studies.STUDY_BOOT), attribute, study.regions, key)
+    verdict = study.verdict(attribute, num_permutations=studies.RELEVANCE_PERMUTATIONS)
     if verdict is not None:
         st.markdown(f"**{md(name)}**: {md(verdict)}")
 
 
 def _occlusion_fill_tab(study: OcclusionStudy, fill: str) -> None:
     """One fill: the class x region drop heatmap, one class against all classes, and the drop per group."""
-    by_class = study.table(("label",), res.STUDY_BOOT)
+    by_class = study.table(("label",), studies.STUDY_BOOT)
     by_class = by_class[by_class["fill"] == fill].to_dict("records")
-    overall = study.table((), res.STUDY_BOOT)
+    overall = study.table((), studies.STUDY_BOOT)
     overall = overall[overall["fill"] == fill].to_dict("records")
     left, right = st.columns([3, 2])
     with left:
@@ -164,7 +164,7 @@ def _occlusion_fill_tab(study: OcclusionStudy, fill: str) -> None:
             + ", ".join(f"{g} {r['correct_after']:.1%}" for g, r in acc.items())
         )
     for attr in study.group_by:
-        recs = study.table((attr,), res.STUDY_BOOT)
+        recs = study.table((attr,), studies.STUDY_BOOT)
         st.markdown(f"**By {md(attr)}**: drop of the true class's probability, all classes")
         grouped_bars(
             recs[recs["fill"] == fill].to_dict("records"),
@@ -189,7 +189,7 @@ def occlusion_study_results(study: OcclusionStudy) -> None:
             _occlusion_fill_tab(study, fill)
     st.download_button(
         "Download the study (JSON)",
-        json.dumps(study.to_json(n_boot=res.STUDY_BOOT), indent=2),
+        json.dumps(study.to_json(n_boot=studies.STUDY_BOOT), indent=2),
         file_name="occlusion_study.json",
         mime="application/json",
     )

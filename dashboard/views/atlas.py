@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import _atlas as atl
-from dashboard import _resources as res
 from dashboard import _state as keys
+from dashboard import _studies as studies
 from dashboard.components.concept_views import atlas_scatter, atlas_summary, cluster_detail, reference_row
 from dashboard.components.errors import user_errors
 from dashboard.components.inputs import dataset_source
@@ -33,7 +33,7 @@ if not target:
     st.info("Choose the faces: a run's test set, or a manifest path.")
     st.stop()
 with user_errors("atlas inputs"):
-    loaded = res.study_model(target, model_name)
+    loaded = studies.study_model(target, model_name)
     columns = [] if model_name else sensitive_columns(target)
 labels = list(loaded.card.label_names)
 with c2:

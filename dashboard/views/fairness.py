@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard import _state as keys
+from dashboard import _studies as studies
 from dashboard.components import audit_charts
 from dashboard.components import fairness_charts as charts
 from dashboard.components.errors import user_errors
@@ -76,7 +77,7 @@ def runs_view() -> None:
     charts.relevance_columns(
         chosen,
         attribute,
-        lambda name, progress: res.region_relevance(names[name], (attribute,), 400, progress=progress),
+        lambda name, progress: studies.region_relevance(names[name], (attribute,), 400, progress=progress),
     )
 
     st.subheader("Mistakes of one group")
@@ -110,7 +111,7 @@ def photo_set_view() -> None:
         st.info("Give the path of a manifest with a group column (e.g. age, gender).")
         return
     with user_errors("photo set"):
-        columns = list(dict.fromkeys([*res.manifest_columns(str(target)), *res.pose_groups()]))
+        columns = list(dict.fromkeys([*studies.manifest_columns(str(target)), *res.pose_groups()]))
         with c2:
             group = st.selectbox("Group by", columns, key=f"{keys.AUDIT_GROUP}_{source}", format_func=res.group_label)
         with c3:
@@ -128,7 +129,7 @@ def photo_set_view() -> None:
             st.info("Press **Audit** to classify every photo (a progress bar shows how far it is).")
             return
         bar = st.progress(0.0, text="Finding and classifying faces…")
-        result = res.photo_set_audit(
+        result = studies.photo_set_audit(
             *params, progress=lambda done, total: bar.progress(done / total, text=f"Faces… {done} of {total}")
         )
         bar.empty()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard import _state as keys
+from dashboard import _studies as studies
 from dashboard.components.errors import user_errors
 from dashboard.components.inputs import dataset_source
 from dashboard.components.study_charts import occlusion_study_results
@@ -73,7 +74,7 @@ if st.session_state.get(keys.STUDY_PARAMS) != params:
     st.stop()
 with user_errors("occlusion study"):
     bar = st.progress(0.0, text="Hiding regions…")
-    study = res.occlusion_study(
+    study = studies.occlusion_study(
         *params,
         progress=lambda done, total: bar.progress(done / total, text=f"Hiding regions… face {done} of {total}"),
     )

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import _resources as res
 from dashboard import _state as keys
+from dashboard import _studies as studies
 from dashboard.components.errors import user_errors
 from dashboard.components.transfer_charts import comparison_view
 from fer_core.explain import METHODS
@@ -53,7 +54,7 @@ if a == b or not (uploads or limit):
 
 with user_errors("transfer comparison"):
     bar = st.progress(0.0, text="Explaining the faces with both models…")
-    cmp = res.transfer_comparison(
+    cmp = studies.transfer_comparison(
         runs[a],
         runs[b],
         tuple(uploads),
