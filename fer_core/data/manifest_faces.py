@@ -33,6 +33,7 @@ __all__ = [
 
 #: group columns a scan measures itself when the manifest has none: ``pose_bin``, the head pose from the mesh
 DERIVED_COLUMNS = ("pose_bin",)
+ANGLES = ("yaw", "pitch", "roll")  # the head pose's columns beside pose_bin, in degrees
 
 
 def face_of_image(
@@ -135,15 +136,16 @@ class ManifestScan:
 
     def note_poses(self, face_rows: np.ndarray, pose: np.ndarray) -> None:
         """Write the ``pose_bin`` column (and ``yaw``, ``pitch``, ``roll`` in degrees) from a job's (N, 3) poses of
-        ``face_rows``; rows without a face, or whose face the mesh did not fit, are ``no pose``."""
+        ``face_rows``, each where the manifest has no such column of its own (a user's columns are never
+        overwritten); rows without a face, or whose face the mesh did not fit, are ``no pose``."""
         from ..face import pose_bins
 
         angles = np.full((self.n, 3), np.nan)
         angles[np.asarray(face_rows, dtype=np.int64)] = pose
-        self.table["pose_bin"] = pose_bins(angles)
-        for k, name in enumerate(("yaw", "pitch", "roll")):
+        measured = {"pose_bin": pose_bins(angles), **{n: np.round(angles[:, k], 1) for k, n in enumerate(ANGLES)}}
+        for name, values in measured.items():
             if name not in self.table.columns:
-                self.table[name] = np.round(angles[:, k], 1)
+                self.table[name] = values
 
     def note(self, row: int, status: str, error: str = "") -> None:
         """Record what happened to ``row``: its status, and the skip list it joins when it has no face."""

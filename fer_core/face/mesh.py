@@ -8,7 +8,7 @@ either is missing, :func:`mesh_available` says so and the 5-point path is used.
 The fit follows MediaPipe's face-landmark graph: a square region 1.5 times the face box, turned so the eyes are level,
 resized to 192 x 192 RGB in [0, 1]. Two things make it steadier than one pass, so that a face and its mirror image
 get mirrored meshes: every region is fitted as seen and mirrored (the mirrored fit's points renumbered left <-> right
-by :data:`MIRROR` and averaged in), and a second pass refits from the first mesh's own box and eye line at four
+by :func:`mesh_reference` and averaged in), and a second pass refits from the first mesh's own box and eye line at four
 mirror-paired jitters of scale and shift, averaged. Points are in continuous pixel coordinates, as every landmark in
 :mod:`fer_core.face` is: pixel (i, j) covers [i, i + 1] x [j, j + 1], so the mirror of x is width - x.
 """
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .mesh_regions import LEFT_EYE, RIGHT_EYE  # MediaPipe's eye contours: the image-left eye is RIGHT_EYE
 
 __all__ = [
     "LANDMARKERS",
@@ -50,9 +52,6 @@ MIN_SCORE = 0.0  # the face-presence logit: below it the fit is not a face
 # the refit's jitters, (scale, shift along the eye line in region sides): mirror pairs, so the average stays mirrored
 JITTER = ((0.97, -0.02), (0.97, 0.02), (1.03, -0.02), (1.03, 0.02))
 REFERENCE_FILE = Path(__file__).with_name("mesh_reference.npz")
-# eye contours (image-left eye first) for levelling the region; the full contour lists live in mesh_regions
-_RIGHT_EYE = [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7]
-_LEFT_EYE = [263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249]
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,7 @@ def _mesh_box(points: np.ndarray) -> tuple[tuple[float, float, float, float], np
     """The box around a mesh and its two eye centres (image-left first): the region of the refit."""
     xy = points[:, :2]
     lo, hi = xy.min(0), xy.max(0)
-    eyes = np.stack([xy[_RIGHT_EYE].mean(0), xy[_LEFT_EYE].mean(0)])
+    eyes = np.stack([xy[RIGHT_EYE].mean(0), xy[LEFT_EYE].mean(0)])
     return (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])), eyes
 
 

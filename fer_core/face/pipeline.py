@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import FaceNotFoundError
 from .align import align_face, apply_transform, template_points
 from .detect import DetectedFace, FaceDetector
+from .mesh import resolve_landmarker
 from .pose import HeadPose
 from .regions import region_masks
 
@@ -150,7 +151,7 @@ def _as_crop(
         to_crop=to_crop,
         regions=regions,
     )
-    if _check_landmarker(landmarker) == "mesh468":
+    if resolve_landmarker(landmarker) == "mesh468":
         box = det.box if det is not None else _template_box(photo_pts)
         face = _with_mesh(face, _fitted_mesh(image, box, photo_pts[:2]), size)
     return face
@@ -171,7 +172,7 @@ def face_from_detection(
     fitted inside the detector's box: the five alignment points, the regions and the head pose come from it (the
     detector's points and the template's geometry where the mesh finds no face)."""
     mesh_photo = None
-    if _check_landmarker(landmarker) == "mesh468":
+    if resolve_landmarker(landmarker) == "mesh468":
         mesh_photo = _fitted_mesh(image, det.box, det.landmarks[:2])
     if mesh_photo is not None:
         from .mesh_regions import mesh_landmarks
@@ -192,12 +193,6 @@ def face_from_detection(
         regions=region_masks(crop_pts, size) if mesh_photo is None else {},
     )
     return _with_mesh(face, mesh_photo, size)
-
-
-def _check_landmarker(name: str) -> str:
-    from .mesh import resolve_landmarker
-
-    return resolve_landmarker(name)
 
 
 def find_faces(
@@ -241,7 +236,7 @@ def find_faces(
     FaceNotFoundError
         If a larger image contains no face.
     """
-    _check_landmarker(landmarker)
+    resolve_landmarker(landmarker)
     detector = detector or default_detector()
     h, w = image.shape[:2]
     detections = detector.detect(image) if min(h, w) >= 24 else []

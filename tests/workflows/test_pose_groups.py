@@ -101,3 +101,17 @@ def test_explain_json_names_the_landmarker_and_the_head_pose():
     assert plain["landmarker"] == "mtcnn5" and "pose" not in plain
     text = run_cli("explain", str(PORTRAIT)).stdout
     assert "head frontal (yaw" in text, text
+
+
+def test_a_manifests_own_pose_column_is_kept(fer_model, photo_set, tmp_path):
+    from fer_core.workflows.evaluate import predict_manifest
+
+    own = pd.read_csv(photo_set).assign(
+        pose_bin="annotated", path=lambda t: [str(photo_set.parent / p) for p in t.path]
+    )
+    own.to_csv(tmp_path / "own.csv", index=False)
+    pm = predict_manifest(
+        fer_model, tmp_path / "own.csv", columns=("pose_bin",), require_labels=False, landmarker="mesh468"
+    )
+    assert (pm.table["pose_bin"] == "annotated").all()  # the user's column, not the mesh's
+    assert np.isfinite(pm.table["yaw"]).sum() == 3  # the angles it lacked are still measured
