@@ -9,6 +9,8 @@ Usage: ``python bench/bench_video.py [--quick]``. Prints JSON.
 - **share**: the fractions of the time spent decoding (all frames are decoded, the sampled ones converted to RGB),
   detecting (MTCNN) and in the model (alignment, the forward pass and the tracker).
 - **decode_only_s**: the same sampling without detection or model, the decoder's cost measured on its own.
+- **mesh**: the same analysis with ``landmarker="mesh468"`` (the mesh fitted to every face of every sampled frame,
+  each frame's head pose): its ratio to real time, the mesh's share, and its time over the 5-point run's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import sys
 import time
 
+from fer_core.face import mesh_available
 from fer_core.models import load_model
 from fer_core.video import analyse_video, sample_frames
 from fer_core.video.synthetic import Expression, Person, make_clip, moving, still
@@ -58,6 +61,16 @@ def main(quick: bool) -> dict:
             "frames_per_s": round(result.samples / s["total"], 1),
             "share": {k: round(s[k] / s["total"], 3) for k in ("decode", "detect", "model")},
             "decode_only_s": round(decode_only, 3),
+        }
+        if mesh_available():
+            out[f"{n}_face"]["mesh"] = f"not measured: {mesh_available()}"
+            continue
+        mesh = analyse_video(clip.data, model, fps=SAMPLE_FPS, landmarker="mesh468")
+        m = mesh.seconds
+        out[f"{n}_face"]["mesh"] = {
+            "realtime_x": round(seconds / m["total"], 2),
+            "share_mesh": round(m["mesh"] / m["total"], 3),
+            "over_5_points": round(m["total"] / s["total"], 2),
         }
     return out
 

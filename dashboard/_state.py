@@ -68,6 +68,7 @@ VIDEO_SOURCE, VIDEO_UPLOAD, VIDEO_MODEL, VIDEO_FPS = (
 VIDEO_EXTRA, VIDEO_RUN = "_w_video_extra", "_w_video_run"
 VIDEO_TIME, VIDEO_CLICKED = "_w_video_t", "video_clicked"  # + f"_{track_id}": the scrubber, the last chart click
 VIDEO_TIMELINE, VIDEO_PROBS, VIDEO_CSV = "video_timeline", "video_p", "video_csv"  # + f"_{track_id}"
+VIDEO_POSE = "video_pose"  # + f"_{track_id}": the head pose chart
 # Concepts (Heatmaps page) and the Explanation atlas page
 CONCEPTS_ON, CONCEPT_LAYER, CONCEPT_REFS = "_w_concepts_on", "_w_concept_layer", "_w_concept_refs"  # + f"_{model}"
 CONCEPT_FIND = "_w_concept_find"  # the "Find reference faces" button

@@ -33,7 +33,7 @@ def _models(model_name: str, extra_runs: tuple[str, ...]) -> tuple[LoadedModel, 
 
 
 def analysis_key(video_sha: str, model_name: str, fps: float, extra_runs: tuple[str, ...]) -> tuple:
-    return ("video", video_sha, model_name, fps, extra_runs, res.device_choice())
+    return ("video", video_sha, model_name, fps, extra_runs, res.device_choice(), res.landmarker_choice())
 
 
 def has_analysis(video_sha: str, model_name: str, fps: float, extra_runs: tuple[str, ...]) -> bool:
@@ -49,11 +49,15 @@ def analyse(
     extra_runs: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> VideoAnalysis:
-    """The clip's tracks, curves and episodes (:func:`fer_core.video.analyse_video`)."""
+    """The clip's tracks, curves and episodes (:func:`fer_core.video.analyse_video`), each face landmarked by the
+    sidebar's choice (the mesh adds the head pose at every sampled frame)."""
+    landmarker = res.landmarker_choice()
 
     def compute() -> VideoAnalysis:
         loaded, extra = _models(model_name, extra_runs)
-        return analyse_video(data, loaded, fps=fps, detector=res.detector(), extra=extra, progress=progress)
+        return analyse_video(
+            data, loaded, fps=fps, detector=res.detector(), extra=extra, progress=progress, landmarker=landmarker
+        )
 
     return res._memo(analysis_key(video_sha, model_name, fps, extra_runs), compute, keep=KEEP)
 
@@ -70,4 +74,5 @@ def frame_result(
     """One face at one frame with every class's heatmap (the frame is decoded again by seeking)."""
     loaded = res.load_model(key[2])
     track = _analysis.track(track_id)
-    return explain_track_frame(_data, track, index, loaded, method, res.explainer(key[2], method))
+    explainer = res.explainer(key[2], method)
+    return explain_track_frame(_data, track, index, loaded, method, explainer, _analysis.landmarker)

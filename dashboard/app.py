@@ -59,9 +59,10 @@ with st.sidebar:
         res.landmarker_options(),
         keys.LANDMARKER,
         format_func=res.LANDMARKER_NAMES.get,
-        help="How the photo pages find each face's features. The 468-point mesh aligns the face by its own eyes, "
-        "nose and mouth, draws every region (lips, each eye and brow, nose, cheeks, chin) from the face's own "
-        "outlines and measures the head pose; 5 points place template shapes instead.",
+        help="How the photo and video pages find each face's features. The 468-point mesh aligns the face by its "
+        "own eyes, nose and mouth, draws every region (lips, each eye and brow, nose, cheeks, chin) from the face's "
+        "own outlines and measures the head pose (on a video, at every sampled frame); 5 points place template "
+        "shapes instead.",
     )
     st.caption(
         "Photos you upload stay in this app's memory and are never written to disk, except when you create a "

@@ -11,7 +11,7 @@ from dashboard import _video as vid
 from dashboard.components.errors import user_errors
 from dashboard.components.figures import heatmap_grid, probability_chart
 from dashboard.components.text import md
-from dashboard.components.video_views import episodes_table, timeline
+from dashboard.components.video_views import episodes_table, pose_chart, timeline
 from fer_core.explain import overlay
 from fer_core.models import domain_notes
 from fer_core.video import DEFAULT_FPS, MAX_VIDEO_BYTES, MIN_TRACK_FRAMES, SUPPORTED, probe_video
@@ -114,6 +114,12 @@ with user_errors(name):
         st.caption(
             "The sampled frames with each person's box, number and dominant (smoothed) expression. The curves are "
             "smoothed by a centred moving average over 3 sampled frames."
+            + (
+                " Faces are landmarked by the 468-point mesh (sidebar: Face landmarks): each person's head pose is "
+                "drawn under their curves."
+                if analysis.landmarker == "mesh468"
+                else ""
+            )
         )
     if not analysis.tracks:
         st.info(f"No face was followed for long enough in this clip (a face needs {MIN_TRACK_FRAMES} sampled frames).")
@@ -133,6 +139,8 @@ with user_errors(name):
             st.session_state[clicked_key] = clicked  # only a new click moves the scrubber
             st.session_state[slider_key] = times[track.nearest(clicked)]
             st.rerun()
+        if track.has_pose:
+            pose_chart(track, f"{keys.VIDEO_POSE}_{track.id}", st.session_state[slider_key])
         episodes = track.episodes
         if episodes:
             st.dataframe(episodes_table(track), hide_index=True, width="stretch")
@@ -151,8 +159,13 @@ with user_errors(name):
         index = times.index(t)
         r = vid.frame_result(video_sha, data, analysis, key, track.id, index, method)
         f_left, f_right = st.columns([1, 2])
+        pose = track.frames[index].pose
         with f_left:
-            st.image(r.face.crop, caption=f"person {track.id + 1} at {t:.2f} s", width=160)
+            st.image(
+                r.face.crop,
+                caption=f"person {track.id + 1} at {t:.2f} s" + (f" · head {pose.text()}" if pose else ""),
+                width=160,
+            )
             probability_chart(r.labels, r.probs, f"{keys.VIDEO_PROBS}_{track.id}")
         with f_right:
             heatmap_grid(r, shared_scale=True)

@@ -7,8 +7,8 @@ from .detect import DetectedFace, FaceDetector
 from .io import MAX_BYTES, MAX_PIXELS, load_image
 from .mesh import LANDMARKERS, MeshFit, fit_mesh, mesh_available, resolve_landmarker
 from .mesh_regions import mesh_face_regions
-from .pipeline import Face, aligned_crop, default_detector, face_from_detection, find_faces
-from .pose import NO_POSE, POSE_BINS, HeadPose, head_pose, pose_bin, pose_bins
+from .pipeline import Face, aligned_crop, default_detector, face_from_detection, find_faces, with_mesh
+from .pose import FRONTAL_DEGREES, NO_POSE, POSE_BINS, HeadPose, head_pose, pose_bin, pose_bins
 from .regions import parse_regions, region_masks
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "mesh_face_regions",
     "resolve_landmarker",
     "POSE_BINS",
+    "FRONTAL_DEGREES",
     "HeadPose",
     "head_pose",
     "pose_bin",
@@ -36,6 +37,7 @@ __all__ = [
     "default_detector",
     "face_from_detection",
     "find_faces",
+    "with_mesh",
     "load_image",
     "parse_regions",
     "region_masks",

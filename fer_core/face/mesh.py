@@ -100,8 +100,8 @@ def _interpreter():
 @lru_cache(maxsize=1)
 def mesh_reference() -> tuple[np.ndarray, np.ndarray]:
     """``(mirror (468,) int, canonical (468, 3) float)``: the left <-> right renumbering of the mesh points, and the
-    frontal mesh head pose is measured against (eye midpoint at 0, eye distance 1). Built once from SynthFACS faces by
-    :func:`fer_core.face.mesh_reference.build_mesh_reference` and shipped beside this module."""
+    frontal mesh head pose is measured against (centred on its centroid, eye distance 1). Built once from SynthFACS
+    faces by :func:`fer_core.face.mesh_reference.build_mesh_reference` and shipped beside this module."""
     with np.load(REFERENCE_FILE, allow_pickle=False) as ref:
         return ref["mirror"].astype(np.int64), ref["canonical"].astype(np.float64)
 
@@ -187,7 +187,7 @@ def fit_mesh(
         (2, 2) the image-left and image-right eye centres, to level the region; None keeps it upright.
     refine
         Refit from the first mesh's own box and eye line at four mirror-paired jitters, averaged (10 network runs
-        in all, about 15 ms on a CPU core); False: one mirrored pass (2 runs).
+        in all, about 25 ms on a CPU core); False: one mirrored pass (2 runs).
 
     Returns
     -------

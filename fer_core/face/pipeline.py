@@ -116,6 +116,13 @@ def _with_mesh(face: Face, mesh_photo: np.ndarray | None, size: tuple[int, int])
     return face
 
 
+def with_mesh(face: Face, image: np.ndarray) -> Face:
+    """``face``, its crop and alignment unchanged, with the regions, mesh and head pose of the mesh fitted in its box
+    of ``image`` (unchanged where the mesh finds no face there): a face already scored by its own points, such as a
+    video frame's, gets the mesh's regions without moving the crop the scores came from."""
+    return _with_mesh(face, _fitted_mesh(image, face.box, face.landmarks[:2]), face.crop.shape[:2])
+
+
 def _template_box(points: np.ndarray) -> tuple[float, float, float, float]:
     """A detector-like face box round five landmarks (about 2.6 eye distances square, as MTCNN's boxes are)."""
     d = float(np.hypot(*(points[1] - points[0])))

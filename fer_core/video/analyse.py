@@ -1,7 +1,11 @@
 """A video's faces over time: decode -> detect -> track -> classify each sampled frame, then each track's smoothed
 curves, segments and episodes; heatmaps of any frame on demand, and at each episode's apex.
 
-Only figures are kept per frame (box, landmarks, scores), never the frames: a frame is decoded again, by seeking,
+With the 468-point mesh (``landmarker="mesh468"``) each face is also fitted with the mesh once per sampled frame:
+every model aligns by the mesh's five points and the frame keeps the head pose (yaw, pitch, roll); a frame where the
+mesh finds no face in the detector's box keeps the detector's points and has no pose.
+
+Only figures are kept per frame (box, landmarks, scores, pose), never the frames: a frame is decoded again, by seeking,
 when its heatmaps are asked for. Memory therefore grows with the number of faces times frames, by a few hundred
 bytes each, whatever the video's resolution.
 """
@@ -16,7 +20,16 @@ import numpy as np
 import pandas as pd
 
 from ..explain import Explainer
-from ..face import DetectedFace, Face, FaceDetector, default_detector, face_from_detection
+from ..face import (
+    DetectedFace,
+    Face,
+    FaceDetector,
+    default_detector,
+    face_from_detection,
+    resolve_landmarker,
+    with_mesh,
+)
+from ..face.pose import NO_POSE, HeadPose
 from ..models import LoadedModel
 from ..models.preprocess import predict_probs
 from ..workflows.explain import FaceResult, explain_faces
@@ -48,6 +61,8 @@ class TrackFrame:
         (K,) the expression model's scores.
     extra
         Curve name -> (K',) scores of each additional model (action units, EmoNet-40).
+    pose
+        The head pose measured by the mesh; None with the 5 points, or where the mesh found no face.
     """
 
     t: float
@@ -57,6 +72,7 @@ class TrackFrame:
     score: float
     probs: np.ndarray = field(repr=False)
     extra: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    pose: HeadPose | None = None
 
 
 @dataclass
@@ -73,12 +89,16 @@ class Track:
         The expression model's output names.
     window
         Frames of the centred moving average (:func:`fer_core.video.timeline.smooth`).
+    with_pose
+        The analysis measured head poses (the mesh): every frame then has pose fields in the CSV and JSON, empty
+        where the mesh found no face, so every person's table has the same columns.
     """
 
     id: int
     frames: list[TrackFrame]
     labels: tuple[str, ...]
     window: int = SMOOTH_WINDOW
+    with_pose: bool = False
 
     @property
     def times(self) -> np.ndarray:
@@ -97,6 +117,16 @@ class Track:
     def curve(self, name: str) -> np.ndarray:
         """(T, K') an additional model's scores per frame."""
         return np.stack([f.extra[name] for f in self.frames])
+
+    @property
+    def has_pose(self) -> bool:
+        """Whether any frame has a head pose (the analysis used the mesh and it fitted)."""
+        return any(f.pose is not None for f in self.frames)
+
+    @property
+    def poses(self) -> np.ndarray:
+        """(T, 3) yaw, pitch and roll in degrees per frame; NaN where there is no pose."""
+        return np.array([(f.pose.yaw, f.pose.pitch, f.pose.roll) if f.pose else (np.nan,) * 3 for f in self.frames])
 
     @property
     def segments(self) -> list[Segment]:
@@ -118,6 +148,7 @@ class Track:
                     "t": round(f.t, 3),
                     "box": [round(v, 1) for v in f.box],
                     "probs": {lab: round(float(p), 5) for lab, p in zip(self.labels, f.probs)},
+                    **({"pose": f.pose.as_dict() if f.pose is not None else None} if self.with_pose else {}),
                 }
                 for f in self.frames
             ],
@@ -125,8 +156,8 @@ class Track:
         }
 
     def to_frame(self, extra_labels: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
-        """One row per frame: time, box, the raw and smoothed scores, the dominant expression and any extra curves
-        (the per-track CSV)."""
+        """One row per frame: time, box, the head pose where the mesh measured it, the raw and smoothed scores, the
+        dominant expression and any extra curves (the per-track CSV)."""
         raw, sm = self.probs, self.smoothed
         df = pd.DataFrame(
             {
@@ -138,6 +169,10 @@ class Track:
                 "dominant": [self.labels[k] for k in sm.argmax(1)],
             }
         )
+        if self.with_pose:
+            for k, angle in enumerate(("yaw", "pitch", "roll")):
+                df[angle] = self.poses[:, k].round(1)
+            df["pose_bin"] = [f.pose.bin if f.pose is not None else NO_POSE for f in self.frames]
         for k, lab in enumerate(self.labels):
             df[f"p_{lab}"] = raw[:, k]
         for k, lab in enumerate(self.labels):
@@ -172,9 +207,11 @@ class VideoAnalysis:
     model
         The expression model's name.
     seconds
-        Time spent per stage: ``decode``, ``detect``, ``model`` and ``total``.
+        Time spent per stage: ``decode``, ``detect``, ``model``, ``mesh`` (with the mesh) and ``total``.
     warnings
         What the user should know (a file cut short).
+    landmarker
+        How faces were landmarked: ``mtcnn5`` (the detector's 5 points) or ``mesh468`` (with head pose).
     """
 
     info: VideoInfo
@@ -187,6 +224,7 @@ class VideoAnalysis:
     model: str
     seconds: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    landmarker: str = "mtcnn5"
 
     def track(self, track_id: int) -> Track:
         for tr in self.tracks:
@@ -203,6 +241,7 @@ class VideoAnalysis:
     def to_json(self) -> dict:
         return {
             "model": self.model,
+            "landmarker": self.landmarker,
             "fps": self.fps,
             "frames": self.samples,
             "info": {
@@ -221,6 +260,26 @@ class VideoAnalysis:
         }
 
 
+def _mesh_detections(
+    image: np.ndarray, dets: Sequence[DetectedFace]
+) -> tuple[list[DetectedFace], list[HeadPose | None]]:
+    """Each detection with the mesh's five points in place of the detector's, and its head pose (the detection
+    unchanged, and no pose, where the mesh finds no face in the box). One fit serves every model of the frame."""
+    from ..face import fit_mesh, head_pose
+    from ..face.mesh_regions import mesh_landmarks
+
+    out, poses = [], []
+    for d in dets:
+        fit = fit_mesh(image, d.box, d.landmarks[:2])
+        if fit.is_face:
+            out.append(DetectedFace(box=d.box, score=d.score, landmarks=mesh_landmarks(fit.points)))
+            poses.append(head_pose(fit.points))
+        else:
+            out.append(d)
+            poses.append(None)
+    return out, poses
+
+
 def _scores(loaded: LoadedModel, image: np.ndarray, dets: Sequence[DetectedFace]) -> np.ndarray:
     card = loaded.card
     crops = [face_from_detection(image, d, card.input_size, card.alignment).crop for d in dets]
@@ -237,6 +296,7 @@ def analyse_video(
     max_faces: int = MAX_FACES,
     max_side: int = WORK_MAX_SIDE,
     progress: Callable[[int, int], None] | None = None,
+    landmarker: str = "mtcnn5",
 ) -> VideoAnalysis:
     """Every face of a video over time: tracks with scores per sampled frame, smoothed curves and episodes.
 
@@ -260,6 +320,10 @@ def analyse_video(
         Long side frames are scaled to for detection.
     progress
         Called with (sampled frames done, expected total; 0 when the container gives no duration).
+    landmarker
+        ``mtcnn5`` (default: the detector's 5 points, fastest), ``mesh468`` (the mesh fitted once per face and
+        frame: alignment by its points, and each frame's head pose; about 25 ms per face on a CPU core, and the
+        detector's points for a frame where it finds no face) or ``auto`` (the mesh where it can run).
 
     Returns
     -------
@@ -268,12 +332,13 @@ def analyse_video(
         raises :class:`~fer_core.errors.VideoError` before any frame is processed.
     """
     detector = detector or default_detector()
+    use_mesh = resolve_landmarker(landmarker) == "mesh468"  # an unknown name fails before the video is opened
     extra = dict(extra or {})
     stream = FrameStream(source, fps, max_side)
     total = stream.expected_samples or 0
     tracker = FaceTracker()
     by_id: dict[int, list[TrackFrame]] = {}
-    spent = {"decode": 0.0, "detect": 0.0, "model": 0.0}
+    spent = {"decode": 0.0, "detect": 0.0, "model": 0.0} | ({"mesh": 0.0} if use_mesh else {})
     t_start = time.perf_counter()
     frames = iter(stream)
     samples = 0
@@ -287,6 +352,11 @@ def analyse_video(
         dets = detector.detect(sampled.image)[:max_faces]
         t2 = time.perf_counter()
         spent["detect"] += t2 - t1
+        poses: list[HeadPose | None] = [None] * len(dets)
+        if dets and use_mesh:
+            dets, poses = _mesh_detections(sampled.image, dets)
+            spent["mesh"] += time.perf_counter() - t2
+            t2 = time.perf_counter()
         if dets:
             probs = _scores(loaded, sampled.image, dets)
             curves = {name: _scores(m, sampled.image, dets) for name, m in extra.items()}
@@ -304,6 +374,7 @@ def analyse_video(
                         score=dets[i].score,
                         probs=probs[i],
                         extra={name: c[i] for name, c in curves.items()},
+                        pose=poses[i],
                     )
                 )
         else:
@@ -319,17 +390,25 @@ def analyse_video(
         info=stream.info,
         fps=fps,
         samples=samples,
-        tracks=[Track(i, fr, labels) for i, fr in enumerate(kept)],
+        tracks=[Track(i, fr, labels, with_pose=use_mesh) for i, fr in enumerate(kept)],
         dropped=len(by_id) - len(kept),
         labels=labels,
         extra_labels={name: m.card.label_names for name, m in extra.items()},
         model=loaded.name,
         seconds=spent,
         warnings=list(stream.warnings),
+        landmarker="mesh468" if use_mesh else "mtcnn5",
     )
 
 
-def face_at(source: VideoSource, track: Track, index: int, loaded: LoadedModel, max_side: int = WORK_MAX_SIDE) -> Face:
+def face_at(
+    source: VideoSource,
+    track: Track,
+    index: int,
+    loaded: LoadedModel,
+    max_side: int = WORK_MAX_SIDE,
+    landmarker: str = "mtcnn5",
+) -> Face:
     """The aligned :class:`~fer_core.face.Face` of ``track``'s frame ``index``, decoded again from ``source``.
 
     Parameters
@@ -344,6 +423,9 @@ def face_at(source: VideoSource, track: Track, index: int, loaded: LoadedModel, 
         The model whose input size and alignment the crop follows.
     max_side
         As in the analysis (the landmarks are mapped to that scale).
+    landmarker
+        As in the analysis (``VideoAnalysis.landmarker``): with the mesh, the face gets its regions, and the head
+        pose the analysis measured at that frame.
 
     Returns
     -------
@@ -354,7 +436,11 @@ def face_at(source: VideoSource, track: Track, index: int, loaded: LoadedModel, 
     frame = frame_at(source, tf.t, max_side)
     s = frame.scale
     det = DetectedFace(box=tuple(v * s for v in tf.box), score=tf.score, landmarks=tf.landmarks * s)
-    return face_from_detection(frame.image, det, loaded.card.input_size, loaded.card.alignment)
+    face = face_from_detection(frame.image, det, loaded.card.input_size, loaded.card.alignment)
+    if resolve_landmarker(landmarker) == "mesh468":
+        face = with_mesh(face, frame.image)
+        face.pose = tf.pose  # the pose the analysis measured and shows, not a second fit's
+    return face
 
 
 def explain_track_frame(
@@ -364,6 +450,7 @@ def explain_track_frame(
     loaded: LoadedModel,
     method: str = "lrp",
     explainer: Explainer | None = None,
+    landmarker: str = "mtcnn5",
 ) -> FaceResult:
     """All-class heatmaps of one face at one frame (the frame is decoded again, by seeking).
 
@@ -381,13 +468,16 @@ def explain_track_frame(
         Attribution method; ignored when ``explainer`` is given.
     explainer
         A shared explainer of ``loaded.model``.
+    landmarker
+        As in the analysis (``VideoAnalysis.landmarker``).
 
     Returns
     -------
     fer_core.workflows.explain.FaceResult
         Scores and one heatmap per class.
     """
-    return explain_faces(loaded, [face_at(source, track, index, loaded)], method, explainer)[0]
+    face = face_at(source, track, index, loaded, landmarker=landmarker)
+    return explain_faces(loaded, [face], method, explainer)[0]
 
 
 def apex_heatmaps(
@@ -401,5 +491,7 @@ def apex_heatmaps(
     out = {}
     for track in analysis.tracks:
         for n, ep in enumerate(track.episodes):
-            out[(track.id, n)] = explain_track_frame(source, track, ep.frames[1], loaded, method, explainer)
+            out[(track.id, n)] = explain_track_frame(
+                source, track, ep.frames[1], loaded, method, explainer, analysis.landmarker
+            )
     return out

@@ -8,6 +8,7 @@ intensity and falls back (a triangle in time), so its planted onset and offset a
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -57,6 +58,10 @@ class Person:
     face_px: int = 160
     expressions: tuple[Expression, ...] = ()
     seed: int = 7
+    roll: Callable[[float], float] | None = None  # head roll in degrees at t (clockwise as seen); None: upright
+
+    def roll_at(self, t: float) -> float:
+        return float(self.roll(t)) if self.roll is not None else 0.0
 
     def aus(self, t: float) -> dict[int, float]:
         out: dict[int, float] = {}
@@ -70,12 +75,14 @@ class Person:
 
 @dataclass
 class PlantedFrame:
-    """What was drawn for one person at one frame: time, the renderer's label, the face's square in the frame."""
+    """What was drawn for one person at one frame: time, the renderer's label, the face's square in the frame and
+    its head roll (degrees)."""
 
     t: float
     label: str
     intensity: float
     box: tuple[float, float, float, float]
+    roll: float = 0.0
 
 
 @dataclass
@@ -111,14 +118,15 @@ def moving(
 
 
 def _face_tile(person: Person, t: float, renders: dict) -> tuple[np.ndarray, str, float]:
-    aus = person.aus(t)
-    key = (person.subject, person.seed, person.face_px, tuple(sorted((a, round(v, 3)) for a, v in aus.items())))
+    aus, roll = person.aus(t), round(person.roll_at(t), 2)
+    key = (person.subject, person.seed, person.face_px, tuple(sorted((a, round(v, 3)) for a, v in aus.items())), roll)
     if key not in renders:
         idn = make_identity(person.seed, person.subject)
         params = FaceParams(
             identity=idn,
             aus=tuple(sorted(aus.items())),
             size=person.face_px,
+            roll_deg=roll,
             background=(BACKGROUND_RGB, BACKGROUND_RGB),
         )
         renders[key] = render_face(params)[0]
@@ -141,7 +149,8 @@ def render_frame(people: Sequence[Person], t: float, size: tuple[int, int], rend
         xa, ya, xb, yb = max(0, x0), max(0, y0), min(w, x0 + s), min(h, y0 + s)
         if xb > xa and yb > ya:
             frame[ya:yb, xa:xb] = tile[ya - y0 : yb - y0, xa - x0 : xb - x0]
-        truth.append(PlantedFrame(t=t, label=label, intensity=level, box=(float(x0), float(y0), float(s), float(s))))
+        box = (float(x0), float(y0), float(s), float(s))
+        truth.append(PlantedFrame(t=t, label=label, intensity=level, box=box, roll=person.roll_at(t)))
     return frame, truth
 
 
@@ -235,12 +244,14 @@ def planted_episodes(frames: Sequence[PlantedFrame]) -> list[tuple[str, float, f
 
 
 def demo_clip() -> Clip:
-    """The Video page's sample: one person going neutral -> happy -> neutral -> surprise -> neutral while a second,
-    sad for a while, walks across in front of them; 12 s of 640 x 360 at 10 fps (about 50 kB)."""
+    """The Video page's sample: one person going neutral -> happy -> neutral -> surprise -> neutral, their head
+    swaying side to side (a roll of up to 8°), while a second, sad for a while, walks across in front of them; 12 s
+    of 640 x 360 at 10 fps (about 180 kB)."""
     still_person = Person(
         subject=9,
         centre=still(250, 140),
         expressions=(Expression("happy", 1.5, 4.5), Expression("surprise", 7.0, 10.0)),
+        roll=lambda t: 8.0 * math.sin(2 * math.pi * t / 6.0),
     )
     walker = Person(
         subject=13,

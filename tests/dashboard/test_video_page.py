@@ -6,6 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from fer_core.face import mesh_available
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
@@ -24,7 +26,12 @@ def test_sample_clip_shows_each_person_their_episodes_and_a_frames_heatmaps():
     slider = at.select_slider(key="_w_video_t_0")
     slider.set_value(slider.options[0] if isinstance(slider.options[0], float) else float(slider.options[0])).run()
     assert not at.exception
-    assert any(c.startswith("person 1 at 0.00 s") for img in at.get("image") for c in img.captions)
+    chosen = [c for img in at.get("image") for c in img.captions if c.startswith("person 1 at 0.00 s")]
+    assert chosen, captions
+    if not mesh_available():  # the sidebar's default landmarker is the mesh: each frame has its head pose
+        assert "· head " in chosen[0], chosen
+        charts = {c.key for c in at.get("plotly_chart")}
+        assert {"video_pose_0", "video_pose_1"} <= charts  # each person's head pose under their timeline
     assert len(at.get("download_button")) == 2
 
 
