@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -188,11 +188,57 @@ def make_clip(
     Clip
         The bytes, and what was planted per person and frame.
     """
+    explicit = times is not None
+    times = list(times) if explicit else [i / fps for i in range(int(round(seconds * fps)))]
+    planted: list[list[PlantedFrame]] = [[] for _ in people]
+    renders: dict = {}
+
+    def frames() -> Iterator[tuple[float, np.ndarray]]:
+        for t in times:
+            frame, truth = render_frame(people, t, size, renders)
+            for i, p in enumerate(truth):
+                planted[i].append(p)
+            yield t, frame
+
+    data = encode_frames(frames(), size, fps, container, rotation, variable_rate=explicit)
+    return Clip(data=data, fps=fps, size=size, planted=planted)
+
+
+def encode_frames(
+    frames: Iterable[tuple[float, np.ndarray]],
+    size: tuple[int, int],
+    fps: float = 10.0,
+    container: str = "mp4",
+    rotation: int = 0,
+    variable_rate: bool = False,
+) -> bytes:
+    """Encode ``(t, frame)`` pairs, (H, W, 3) uint8 RGB frames of ``size`` (width, height) as displayed, into a clip
+    in memory: any frames (a photo moved or turned over time, a render), in the containers the decoder promises.
+
+    Parameters
+    ----------
+    frames
+        Seconds and frame, in time order.
+    size
+        (width, height) of every frame.
+    fps
+        The stream's nominal rate (with ``variable_rate`` False, ``t`` should be multiples of ``1 / fps``).
+    container
+        ``mp4``, ``mov``, ``webm`` or ``avi`` (H.264, H.264, VP8, MPEG-4).
+    rotation
+        Display rotation to write: frames are stored turned by ``-rotation`` and the container's display matrix
+        turns them back.
+    variable_rate
+        Keep each frame's own ``t`` on a millisecond clock (a variable frame rate).
+
+    Returns
+    -------
+    bytes
+        The encoded clip.
+    """
     import av
 
     fmt, codec = FORMATS[container]
-    explicit = times is not None
-    times = list(times) if explicit else [i / fps for i in range(int(round(seconds * fps)))]
     k = (rotation // 90) % 4
     w, h = size
     stored_w, stored_h = (h, w) if k % 2 else (w, h)
@@ -201,18 +247,13 @@ def make_clip(
     stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
     stream.width, stream.height, stream.pix_fmt = stored_w, stored_h, "yuv420p"
     # explicit times need a fine clock; a constant rate keeps the stream's own (AVI has no timestamps of its own)
-    stream.codec_context.time_base = Fraction(1, 1000) if explicit else 1 / stream.codec_context.framerate
+    stream.codec_context.time_base = Fraction(1, 1000) if variable_rate else 1 / stream.codec_context.framerate
     if codec == "libx264":
         stream.options = {"preset": "veryfast", "crf": "14"}
     if rotation:
         stream.set_display_rotation(rotation)
-    planted: list[list[PlantedFrame]] = [[] for _ in people]
-    renders: dict = {}
     vf_tick = float(stream.codec_context.time_base)
-    for t in times:
-        frame, truth = render_frame(people, t, size, renders)
-        for i, p in enumerate(truth):
-            planted[i].append(p)
+    for t, frame in frames:
         stored = np.ascontiguousarray(np.rot90(frame, -k)) if k else frame
         vf = av.VideoFrame.from_ndarray(stored, format="rgb24")
         vf.pts = int(round(t / vf_tick))
@@ -222,7 +263,7 @@ def make_clip(
     for packet in stream.encode():
         out.mux(packet)
     out.close()
-    return Clip(data=buf.getvalue(), fps=fps, size=size, planted=planted)
+    return buf.getvalue()
 
 
 def planted_episodes(frames: Sequence[PlantedFrame]) -> list[tuple[str, float, float, float]]:
