@@ -11,6 +11,7 @@ from fer_core.taxonomy import au_title
 from fer_core.workflows import AUFaceResult, outlined_overlay
 
 from .. import _state as keys
+from .text import face_note
 
 IAT_MEASURES = {
     "mean AU F1 (0.5)": "#2c7fb8",
@@ -28,18 +29,20 @@ def au_probability_bars(r: AUFaceResult, threshold: float, key: str) -> None:
             orientation="h",
             marker_color=["#c0392b" if p >= threshold else "#95a5a6" for p in r.probs],
             text=[f"{p:.0%}" for p in r.probs],
-            textposition="auto",
+            textposition="inside",
+            insidetextanchor="start",
         )
     )
     fig.add_vline(x=threshold, line_dash="dot")
     fig.update_layout(
         height=40 + 22 * len(r.labels),
         margin=dict(l=0, r=0, t=10, b=0),
-        xaxis_title="probability (dotted: the run's threshold)",
+        xaxis_title="probability",
         xaxis=dict(range=[0, 1], tickformat=".0%"),
         yaxis=dict(autorange="reversed"),
     )
     st.plotly_chart(fig, width="stretch", key=key)
+    st.caption("Dotted line: the run's threshold.")
 
 
 def au_face(r: AUFaceResult, index: int, item_key: str, threshold: float, show: int) -> None:
@@ -47,7 +50,10 @@ def au_face(r: AUFaceResult, index: int, item_key: str, threshold: float, show: 
     order = sorted(range(len(r.labels)), key=lambda k: -r.probs[k])
     active = [r.labels[k] for k in order if r.probs[k] >= threshold]
     found = ", ".join(f"**{au_title(a)}**" for a in active) or "no AU above the threshold"
-    st.markdown(f"#### Face {index + 1}: {found} (threshold {threshold:.2f}, chosen on held-out training subjects)")
+    st.markdown(
+        f"#### Face {index + 1}: {found} (threshold {threshold:.2f}, chosen on held-out training subjects)"
+        + face_note(r.face)
+    )
     left, grid = st.columns([1, 2])
     with left:
         st.image(r.face.crop, caption="aligned input", width=160)

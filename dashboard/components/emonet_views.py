@@ -13,6 +13,7 @@ from fer_core.workflows import EmoNetFaceResult
 
 from .. import _state as keys
 from .glossary import tip
+from .text import face_note
 
 GROUP_COLOURS = dict(
     zip(EMONET40_GROUPS, ("#e67e22", "#f1c40f", "#c0392b", "#8e44ad", "#2980b9", "#7f8c8d", "#d35400"))
@@ -90,7 +91,7 @@ def emonet_face(r: EmoNetFaceResult, index: int, item_key: str, item_sha: str, c
     """Face ``index`` of a photo: the crop with its valence view, the 40 intensities and the top heatmaps."""
     data = r.to_json()
     strongest = ", ".join(f"**{c}** {data['intensities'][c]:.1f}" for c in r.top)
-    st.markdown(f"#### Face {index + 1}: {strongest}")
+    st.markdown(f"#### Face {index + 1}: {strongest}{face_note(r.face)}")
     left, middle, grid = st.columns([1, 2, 2])
     with left:
         st.image(r.face.crop, caption="aligned input", width=150)

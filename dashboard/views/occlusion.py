@@ -26,7 +26,8 @@ with right:
         ALL_REGIONS,
         keys.REGIONS,
         help="The face's parts, and finer ones inside them: each lip, the mouth corners, the inner and outer brows, "
-        "each cheek, the chin. 'Left' is the person's left (the right side of the photo). The sidebar's landmarks "
+        "each cheek, the chin. 'Left' and 'right' are as seen in the photo ('left_eye' is the eye on the photo's "
+        "left). The sidebar's landmarks "
         "decide their outlines: the mesh follows the face's own, 5 points place template shapes.",
     )
     fill = keys.persistent(st.selectbox, "Fill", FILLS, keys.FILL, help="mean colour of the face, blur, noise or black")

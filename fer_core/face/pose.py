@@ -30,12 +30,19 @@ class HeadPose:
         return pose_bin(self)
 
     def as_dict(self) -> dict:
-        return {"yaw": round(self.yaw, 1), "pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "bin": self.bin}
+        # + 0.0 turns a rounded -0.0 into 0.0: a head a hair's breadth off frontal reads 0, not "-0"
+        return {
+            "yaw": round(self.yaw, 1) + 0.0,
+            "pitch": round(self.pitch, 1) + 0.0,
+            "roll": round(self.roll, 1) + 0.0,
+            "bin": self.bin,
+        }
 
     def text(self) -> str:
         """One line for people: ``frontal (yaw +3°, pitch -5°, roll +1°)``, ``turned left (yaw -24°, ...)``."""
         how = {"left": "turned left", "right": "turned right", "up": "tilted up", "down": "tilted down"}
-        return f"{how.get(self.bin, self.bin)} (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°, roll {self.roll:+.0f}°)"
+        yaw, pitch, roll = (round(a) for a in (self.yaw, self.pitch, self.roll))  # ints: never "-0"
+        return f"{how.get(self.bin, self.bin)} (yaw {yaw:+d}°, pitch {pitch:+d}°, roll {roll:+d}°)"
 
 
 def _rigid_points(canonical: np.ndarray) -> np.ndarray:

@@ -171,7 +171,7 @@ class Track:
         )
         if self.with_pose:
             for k, angle in enumerate(("yaw", "pitch", "roll")):
-                df[angle] = self.poses[:, k].round(1)
+                df[angle] = self.poses[:, k].round(1) + 0.0  # no -0.0
             df["pose_bin"] = [f.pose.bin if f.pose is not None else NO_POSE for f in self.frames]
         for k, lab in enumerate(self.labels):
             df[f"p_{lab}"] = raw[:, k]
