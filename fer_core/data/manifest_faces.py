@@ -33,7 +33,6 @@ __all__ = [
 
 #: group columns a scan measures itself when the manifest has none: ``pose_bin``, the head pose from the mesh
 DERIVED_COLUMNS = ("pose_bin",)
-ANGLES = ("yaw", "pitch", "roll")  # the head pose's columns beside pose_bin, in degrees
 
 
 def face_of_image(
@@ -138,14 +137,14 @@ class ManifestScan:
         """Write the ``pose_bin`` column (and ``yaw``, ``pitch``, ``roll`` in degrees) from a job's (N, 3) poses of
         ``face_rows``, each where the manifest has no such column of its own (a user's columns are never
         overwritten); rows without a face, or whose face the mesh did not fit, are ``no pose``."""
-        from ..face import pose_bins
+        from ..face.pose import POSE_ANGLES, pose_columns
 
         angles = np.full((self.n, 3), np.nan)
         angles[np.asarray(face_rows, dtype=np.int64)] = pose
-        measured = {"pose_bin": pose_bins(angles), **{n: np.round(angles[:, k], 1) for k, n in enumerate(ANGLES)}}
-        for name, values in measured.items():
+        measured = pose_columns(angles)
+        for name in ("pose_bin", *POSE_ANGLES):
             if name not in self.table.columns:
-                self.table[name] = values
+                self.table[name] = measured[name]
 
     def note(self, row: int, status: str, error: str = "") -> None:
         """Record what happened to ``row``: its status, and the skip list it joins when it has no face."""

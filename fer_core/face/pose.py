@@ -8,12 +8,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FRONTAL_DEGREES", "NO_POSE", "POSE_BINS", "HeadPose", "head_pose", "pose_bin", "pose_bins"]
+__all__ = [
+    "FRONTAL_DEGREES",
+    "NO_POSE",
+    "POSE_ANGLES",
+    "POSE_BINS",
+    "HeadPose",
+    "head_pose",
+    "pose_bin",
+    "pose_bins",
+    "pose_columns",
+]
 
 #: "left"/"right" as seen in the photo (the face turned towards that edge of the image); "up"/"down" the chin's way
 POSE_BINS = ("frontal", "left", "right", "up", "down")
 FRONTAL_DEGREES = 15.0  # a face within this yaw and pitch is frontal
 NO_POSE = "no pose"  # the bin of a row without a face, or whose face the mesh did not fit
+POSE_ANGLES = ("yaw", "pitch", "roll")  # degrees, in this order wherever a pose is an array or a table's columns
 
 
 @dataclass(frozen=True)
@@ -30,13 +41,8 @@ class HeadPose:
         return pose_bin(self)
 
     def as_dict(self) -> dict:
-        # + 0.0 turns a rounded -0.0 into 0.0: a head a hair's breadth off frontal reads 0, not "-0"
-        return {
-            "yaw": round(self.yaw, 1) + 0.0,
-            "pitch": round(self.pitch, 1) + 0.0,
-            "roll": round(self.roll, 1) + 0.0,
-            "bin": self.bin,
-        }
+        angles = _tenths(np.array([self.yaw, self.pitch, self.roll]))
+        return {**{name: float(a) for name, a in zip(POSE_ANGLES, angles)}, "bin": self.bin}
 
     def text(self) -> str:
         """One line for people: ``frontal (yaw +3°, pitch -5°, roll +1°)``, ``turned left (yaw -24°, ...)``."""
@@ -97,3 +103,15 @@ def pose_bin(pose: HeadPose, frontal: float = FRONTAL_DEGREES) -> str:
 def pose_bins(angles: np.ndarray) -> list[str]:
     """The bin of each (yaw, pitch, roll) row of an (N, 3) array; :data:`NO_POSE` where a row holds a NaN."""
     return [pose_bin(HeadPose(*a)) if np.isfinite(a).all() else NO_POSE for a in np.asarray(angles, float).tolist()]
+
+
+def _tenths(degrees: np.ndarray) -> np.ndarray:
+    """Degrees to 0.1°, with + 0.0 turning a rounded -0.0 into 0.0: a head a hair's breadth off frontal reads 0."""
+    return np.round(degrees, 1) + 0.0
+
+
+def pose_columns(angles: np.ndarray) -> dict[str, np.ndarray | list[str]]:
+    """The table columns of (N, 3) yaw, pitch, roll rows (NaN where there is no pose): each angle to 0.1° and
+    ``pose_bin``, as every table of poses writes them (a photo set's faces, a video person's frames)."""
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1, 3)
+    return {**{name: _tenths(angles[:, k]) for k, name in enumerate(POSE_ANGLES)}, "pose_bin": pose_bins(angles)}

@@ -29,7 +29,7 @@ from ..face import (
     resolve_landmarker,
     with_mesh,
 )
-from ..face.pose import NO_POSE, HeadPose
+from ..face.pose import HeadPose, pose_columns
 from ..models import LoadedModel
 from ..models.preprocess import predict_probs
 from ..workflows.explain import FaceResult, explain_faces
@@ -170,9 +170,8 @@ class Track:
             }
         )
         if self.with_pose:
-            for k, angle in enumerate(("yaw", "pitch", "roll")):
-                df[angle] = self.poses[:, k].round(1) + 0.0  # no -0.0
-            df["pose_bin"] = [f.pose.bin if f.pose is not None else NO_POSE for f in self.frames]
+            for name, values in pose_columns(self.poses).items():
+                df[name] = values
         for k, lab in enumerate(self.labels):
             df[f"p_{lab}"] = raw[:, k]
         for k, lab in enumerate(self.labels):
